@@ -1,0 +1,41 @@
+# The two commands of the README. Each sets up everything it needs on a fresh machine.
+#   make demo   a throwaway issuer instance: init, issue a sample credential, verify it
+#   make test   the whole test suite, interoperability with the Node.js peers included
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+NODE_DIR := tests/interop
+
+.PHONY: demo test lint bench clean system-deps
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Node.js runs the independent peer implementations; Debian's package if the machine lacks it.
+system-deps:
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  echo "installing Node.js from Debian packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+
+$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json | system-deps
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) -m caiep.demo
+
+test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: $(VENV)/.installed
+	$(PY) bench/signing.py
+
+clean:
+	rm -rf $(VENV) $(NODE_DIR)/node_modules caiep-home demo-home

@@ -1,0 +1,1 @@
+"""The certification body's side: build, sign and record CAiEP® charter credentials."""

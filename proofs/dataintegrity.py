@@ -1,0 +1,227 @@
+"""Data Integrity proofs with Ed25519: ``eddsa-rdfc-2022`` create and verify, legacy verify.
+
+Implements W3C vc-di-eddsa (REC 2025-05-15) §3.3 on top of VC Data Integrity 1.0 §4:
+the signature covers ``SHA-256(canonical proof configuration) ‖ SHA-256(canonical
+document)``, proof hash first, and ``proofValue`` is ``z`` + base58btc of the 64-byte
+signature. ``Ed25519Signature2020`` (vc-di-eddsa Appendix A) and the draft cryptosuite
+name ``eddsa-2022`` hash the same way and are accepted when verifying older credentials;
+we only ever create ``eddsa-rdfc-2022``.
+
+This module checks a proof against a public key; *which* key may sign for an issuer
+(controller binding, ``assertionMethod``) is the verifier's business.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from caiep.errors import EncodingError, ProofInvalid
+from keys.base58 import b58decode, b58encode
+from keys.ed25519 import PublicKey, SigningKey
+from proofs.nquads import Quad
+from proofs.rdf import DocumentLoader
+from proofs.rdfc import canonicalize
+from proofs.shapes import ShapeCache
+from schemas.loader import document_loader as pinned_loader
+
+CRYPTOSUITE = "eddsa-rdfc-2022"
+DATA_INTEGRITY_PROOF = "DataIntegrityProof"
+LEGACY_PROOF_TYPE = "Ed25519Signature2020"
+LEGACY_CRYPTOSUITE = "eddsa-2022"
+ED25519_2020_CONTEXT = "https://w3id.org/security/suites/ed25519-2020/v1"
+
+_XSD_DATETIME = re.compile(r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?\Z")
+_shape_caches: dict[int, tuple[DocumentLoader, ShapeCache]] = {}
+
+
+class _ProofError(ProofInvalid):
+    """A proof problem with its own stable code (``code`` set per instance)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _cache_for(loader: DocumentLoader) -> ShapeCache:
+    entry = _shape_caches.get(id(loader))
+    if entry is None or entry[0] is not loader:
+        entry = (loader, ShapeCache(loader))
+        _shape_caches[id(loader)] = entry
+    return entry[1]
+
+
+def canonical_quads(
+    document: Mapping[str, Any], *, document_loader: DocumentLoader = pinned_loader
+) -> list[Quad]:
+    """Quads of a JSON-LD document through the compiled-shape cache (general path as fallback)."""
+    return _cache_for(document_loader).to_quads(document)
+
+
+def canonical_nquads(document: Mapping[str, Any], *, document_loader: DocumentLoader = pinned_loader) -> str:
+    """RDFC-1.0 canonical N-Quads of a JSON-LD document."""
+    return canonicalize(canonical_quads(document, document_loader=document_loader))
+
+
+def format_datetime(moment: datetime) -> str:
+    """XSD dateTimeStamp in UTC with second precision, as used in proofs and credentials."""
+    if moment.tzinfo is None:
+        raise ValueError("datetime must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def proofs_of(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The document's proofs as a list (``proof`` may be one object or an array)."""
+    proof = document.get("proof")
+    if proof is None:
+        return []
+    items = proof if isinstance(proof, list) else [proof]
+    if not items or not all(isinstance(item, Mapping) for item in items):
+        raise _ProofError("proof_malformed", "'proof' must be an object or a non-empty array of objects")
+    return items
+
+
+def unsecured(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The document without its proofs."""
+    return {key: value for key, value in document.items() if key != "proof"}
+
+
+def hash_data(
+    unsecured_document: Mapping[str, Any],
+    proof_config: Mapping[str, Any],
+    *,
+    document_loader: DocumentLoader = pinned_loader,
+    document_hash: bytes | None = None,
+) -> bytes:
+    """vc-di-eddsa §3.3.4: SHA-256 of the canonical proof configuration, then of the document."""
+    proof_hash = hashlib.sha256(
+        canonical_nquads(proof_config, document_loader=document_loader).encode("utf-8")
+    ).digest()
+    if document_hash is None:
+        document_hash = hashlib.sha256(
+            canonical_nquads(unsecured_document, document_loader=document_loader).encode("utf-8")
+        ).digest()
+    return proof_hash + document_hash
+
+
+def create_proof(
+    document: Mapping[str, Any],
+    signing_key: SigningKey,
+    *,
+    verification_method: str,
+    created: datetime | None,
+    proof_purpose: str = "assertionMethod",
+    document_loader: DocumentLoader = pinned_loader,
+) -> dict[str, Any]:
+    """An ``eddsa-rdfc-2022`` DataIntegrityProof over ``document`` (its proofs excluded).
+
+    vc-di-eddsa §3.3.1 Create Proof. ``created`` is a parameter so output is reproducible.
+    """
+    options: dict[str, Any] = {"type": DATA_INTEGRITY_PROOF, "cryptosuite": CRYPTOSUITE}
+    if created is not None:
+        options["created"] = format_datetime(created)
+    options["verificationMethod"] = verification_method
+    options["proofPurpose"] = proof_purpose
+    body = unsecured(document)
+    config = {**options, "@context": body.get("@context")}
+    signature = signing_key.sign(hash_data(body, config, document_loader=document_loader))
+    return {**options, "proofValue": "z" + b58encode(signature)}
+
+
+def sign(
+    document: Mapping[str, Any],
+    signing_key: SigningKey,
+    *,
+    verification_method: str,
+    created: datetime | None,
+    document_loader: DocumentLoader = pinned_loader,
+) -> dict[str, Any]:
+    """The document with an ``eddsa-rdfc-2022`` proof added to its ``proof`` array.
+
+    ``proof`` is always an array, as the 1EdTech OB 3.0 JSON Schema requires; an existing
+    proof is kept, making a proof set (VC Data Integrity §2.1.2).
+    """
+    proof = create_proof(
+        document,
+        signing_key,
+        verification_method=verification_method,
+        created=created,
+        document_loader=document_loader,
+    )
+    return {**unsecured(document), "proof": [*proofs_of(document), proof]}
+
+
+def verify_proof(
+    document: Mapping[str, Any],
+    proof: Mapping[str, Any],
+    public_key: PublicKey,
+    *,
+    expected_purpose: str = "assertionMethod",
+    document_loader: DocumentLoader = pinned_loader,
+    document_hash: bytes | None = None,
+) -> None:
+    """Check one proof of ``document`` with ``public_key``; raise ProofInvalid if it fails.
+
+    VC Data Integrity §4.4 Verify Proof with vc-di-eddsa §3.3.2; the document is taken
+    without any of its proofs (proof sets, §4.5). ``document_hash`` may carry the SHA-256 of
+    the canonical unsecured document when several proofs are checked against it.
+    """
+    check_proof_shape(proof, expected_purpose=expected_purpose)
+    body = unsecured(document)
+    proof_context = proof.get("@context")
+    if proof_context is not None:
+        document_context = body.get("@context")
+        wanted = proof_context if isinstance(proof_context, list) else [proof_context]
+        have = document_context if isinstance(document_context, list) else [document_context]
+        if have[: len(wanted)] != wanted:
+            raise _ProofError("proof_context_mismatch", "the proof's @context does not start the document's")
+    config = {key: value for key, value in proof.items() if key not in ("proofValue", "@context")}
+    config["@context"] = body.get("@context")
+    try:
+        signature = b58decode(proof["proofValue"][1:])
+    except EncodingError as exc:
+        raise _ProofError("proof_value_malformed", "proofValue is not valid base58btc") from exc
+    if len(signature) != 64:
+        raise _ProofError("proof_value_malformed", f"proofValue holds {len(signature)} bytes, not 64")
+    data = hash_data(body, config, document_loader=document_loader, document_hash=document_hash)
+    try:
+        public_key.verify(signature, data)
+    except ProofInvalid as exc:
+        raise _ProofError("signature_invalid", "the signature does not match the credential") from exc
+
+
+def check_proof_shape(proof: Mapping[str, Any], *, expected_purpose: str = "assertionMethod") -> None:
+    """The checks VC Data Integrity §4.4 makes before any cryptography."""
+    kind = proof.get("type")
+    suite = proof.get("cryptosuite")
+    if kind == DATA_INTEGRITY_PROOF:
+        if suite not in (CRYPTOSUITE, LEGACY_CRYPTOSUITE):
+            raise _ProofError("unsupported_cryptosuite", f"unsupported cryptosuite {suite!r}")
+    elif kind != LEGACY_PROOF_TYPE:
+        raise _ProofError("unsupported_proof_type", f"unsupported proof type {kind!r}")
+    for field in ("verificationMethod", "proofPurpose", "proofValue"):
+        if not isinstance(proof.get(field), str) or not proof.get(field):
+            raise _ProofError("proof_malformed", f"the proof has no {field}")
+    if proof["proofPurpose"] != expected_purpose:
+        raise _ProofError(
+            "proof_purpose_mismatch",
+            f"proofPurpose is {proof['proofPurpose']!r}, expected {expected_purpose!r}",
+        )
+    if not proof["proofValue"].startswith("z"):
+        raise _ProofError("proof_value_malformed", "proofValue must be multibase base58btc ('z' prefix)")
+    created = proof.get("created")
+    if created is not None and (not isinstance(created, str) or not _XSD_DATETIME.match(created)):
+        raise _ProofError("proof_malformed", f"created is not an XSD dateTime: {created!r}")
+
+
+def is_legacy(proof: Mapping[str, Any]) -> bool:
+    """True for proof formats we verify but never create."""
+    return proof.get("type") == LEGACY_PROOF_TYPE or proof.get("cryptosuite") == LEGACY_CRYPTOSUITE
+
+
+def sort_proofs(proofs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Current-suite proofs first, so a verifier tries what we issue before legacy ones."""
+    return sorted(proofs, key=is_legacy)

@@ -1,0 +1,241 @@
+"""JSON-LD to RDF quads, refusing to lose data (VC Data Integrity 1.0 §2.4.3).
+
+pyld expands the document with our offline loader; every property that does not expand to
+an absolute IRI, and every ``@id`` or ``@type`` that stays relative, is a data-loss error
+instead of being dropped silently as plain JSON-LD processors do. What cannot be signed
+faithfully is never signed, and a verifier never accepts a signature over less than the
+document says.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar
+
+from cachetools import LRUCache
+from pyld import jsonld
+from pyld.context_resolver import ContextResolver
+from pyld.identifier_issuer import IdentifierIssuer
+
+from caiep.errors import CaiepError, CanonicalizationError, DataLossError, InvalidIRIError
+from proofs.nquads import Quad, iri, is_absolute_iri, literal
+from schemas.loader import document_loader as pinned_loader
+
+DocumentLoader = Callable[[str, Any], Mapping[str, Any]]
+
+_KEYWORDS_WITH_IRI = ("@id", "@type")
+_MEMO_SIZE = 4096
+
+
+class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
+    """pyld's processor with context processing memoised across documents.
+
+    pyld caches a processed context under the active context's random ``_uuid``; a
+    type-scoped context first clones the active context (new uuid), so every credential
+    re-processes the OB and VC contexts from scratch. Processed contexts are frozen by
+    pyld, so the same (active context object, local context) pair always gives the same
+    result: we memoise on object identity and keep the objects alive in the memo so that
+    identities are never reused while an entry exists.
+    """
+
+    _memo: ClassVar[OrderedDict[tuple[Any, ...], tuple[Any, Any, Any]]] = OrderedDict()
+
+    def _process_context(
+        self,
+        active_ctx: Any,
+        local_ctx: Any,
+        options: Any,
+        override_protected: bool = False,
+        propagate: bool = True,
+        validate_scoped: bool = True,
+        cycles: Any = None,
+    ) -> Any:
+        local_key = _context_key(local_ctx)
+        if local_key is None:
+            return super()._process_context(
+                active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
+            )
+        key = (
+            id(active_ctx),
+            local_key,
+            id(options["documentLoader"]),
+            override_protected,
+            propagate,
+            validate_scoped,
+        )
+        memo = _Processor._memo
+        hit = memo.get(key)
+        if hit is not None and hit[0] is active_ctx:
+            memo.move_to_end(key)
+            return hit[2]
+        result = super()._process_context(
+            active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
+        )
+        memo[key] = (active_ctx, local_ctx, result)
+        if len(memo) > _MEMO_SIZE:
+            memo.popitem(last=False)
+        return result
+
+
+def _context_key(local_ctx: Any) -> Any:
+    """A hashable identity for a local context: URLs by value, objects by identity."""
+    if isinstance(local_ctx, str):
+        return local_ctx
+    if isinstance(local_ctx, list):
+        parts = tuple(_context_key(item) for item in local_ctx)
+        return None if None in parts else parts
+    if isinstance(local_ctx, Mapping):
+        return ("obj", id(local_ctx))
+    return None
+
+
+_resolvers: dict[int, tuple[DocumentLoader, Any]] = {}
+
+
+def _tagged(loader: DocumentLoader) -> DocumentLoader:
+    """Wrap a loader so pyld keeps the contexts it resolves ("static" tag) between calls."""
+
+    def load(url: str, options: Any = None) -> Mapping[str, Any]:
+        return {**loader(url, options), "tag": "static"}
+
+    return load
+
+
+def _resolver_for(loader: DocumentLoader) -> Any:
+    """One context resolver (and resolved-context cache) per document loader."""
+    entry = _resolvers.get(id(loader))
+    if entry is None or entry[0] is not loader:
+        tagged = _tagged(loader)
+        entry = (loader, (tagged, ContextResolver(LRUCache(maxsize=256), tagged)))
+        _resolvers[id(loader)] = entry
+    return entry[1]
+
+
+def to_quads(document: Mapping[str, Any], *, document_loader: DocumentLoader = pinned_loader) -> list[Quad]:
+    """The RDF dataset of a JSON-LD document as quads of N-Quads terms.
+
+    Raises DataLossError for a term that does not expand, InvalidIRIError for a malformed IRI,
+    DocumentLoaderError for a context the loader refuses, CanonicalizationError otherwise.
+    """
+    dropped: list[str | None] = []
+    processor = _Processor(on_property_dropped=dropped.append)
+    tagged, resolver = _resolver_for(document_loader)
+    resolver.per_op_cache = {}
+    options = {
+        "documentLoader": tagged,
+        "contextResolver": resolver,
+        "base": None,
+        "processingMode": "json-ld-1.1",
+    }
+    try:
+        expanded = processor.expand(dict(document), options)
+    except jsonld.JsonLdError as exc:
+        raise _project_error(exc) from exc
+    if dropped:
+        terms = sorted({term or "?" for term in dropped})
+        names = sorted(_undefined_keys(document, set(terms)))
+        shown = names or terms
+        raise DataLossError(
+            f"term(s) not defined by the document's contexts: {', '.join(shown)}",
+            terms=shown,
+            json_pointer=_pointer_of_key(document, shown[0]) if names else None,
+        )
+    for value, where in _iri_values(expanded):
+        if not value.startswith("_:") and not is_absolute_iri(value):
+            if value and ":" not in value:
+                raise DataLossError(
+                    f"{where} value {value!r} is not defined by the contexts and is not an absolute IRI",
+                    terms=[value],
+                )
+            raise InvalidIRIError(f"{where} value is not a valid absolute IRI: {value!r}", iri=value)
+    issuer = IdentifierIssuer("_:b")
+    node_map: dict[str, Any] = {"@default": {}}
+    try:
+        processor._create_node_map(expanded, node_map, "@default", issuer)
+        quads: list[Quad] = []
+        for graph_name, graph in sorted(node_map.items()):
+            graph_term = "" if graph_name == "@default" else _node_term(graph_name)
+            for triple in processor._graph_to_rdf(graph, issuer, options):
+                quads.append(
+                    (
+                        _node_term(triple["subject"]["value"]),
+                        iri(triple["predicate"]["value"]),
+                        _object_term(triple["object"]),
+                        graph_term,
+                    )
+                )
+    except jsonld.JsonLdError as exc:
+        raise _project_error(exc) from exc
+    return quads
+
+
+def _node_term(value: str) -> str:
+    return value if value.startswith("_:") else iri(value)
+
+
+def _object_term(obj: Mapping[str, Any]) -> str:
+    kind = obj["type"]
+    if kind == "literal":
+        return literal(obj["value"], obj.get("datatype"), obj.get("language"))
+    return _node_term(obj["value"])
+
+
+def _iri_values(node: Any, where: str = "@id") -> Iterator[tuple[str, str]]:
+    """Every @id and @type string in expanded JSON-LD (node types and value datatypes)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _iri_values(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key in _KEYWORDS_WITH_IRI:
+                if key == "@type" and value == "@json":
+                    continue
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, str):
+                        yield item, key
+            elif key != "@value":
+                yield from _iri_values(value)
+
+
+def _undefined_keys(document: Any, expanded_terms: set[str]) -> Iterator[str]:
+    """Names of JSON keys whose expansion was dropped (pyld reports the expanded form)."""
+    if isinstance(document, list):
+        for item in document:
+            yield from _undefined_keys(item, expanded_terms)
+    elif isinstance(document, dict):
+        for key, value in document.items():
+            if key in expanded_terms or (key not in ("@context",) and "?" in expanded_terms):
+                yield key
+            if key != "@context":
+                yield from _undefined_keys(value, expanded_terms)
+
+
+def _pointer_of_key(document: Any, key: str, prefix: str = "") -> str | None:
+    """RFC 6901 pointer to the first occurrence of ``key`` in the document."""
+    if isinstance(document, dict):
+        for name, value in document.items():
+            here = f"{prefix}/{name.replace('~', '~0').replace('/', '~1')}"
+            if name == key:
+                return here
+            if name != "@context":
+                found = _pointer_of_key(value, key, here)
+                if found:
+                    return found
+    elif isinstance(document, list):
+        for index, item in enumerate(document):
+            found = _pointer_of_key(item, key, f"{prefix}/{index}")
+            if found:
+                return found
+    return None
+
+
+def _project_error(exc: BaseException) -> CaiepError:
+    """The project error behind a pyld failure (a refused context), or a wrapping one."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, CaiepError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else type(exc).__name__
+    return CanonicalizationError(f"JSON-LD processing failed: {message}")

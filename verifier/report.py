@@ -1,0 +1,67 @@
+"""What a person reads: the verdict, who holds what until when, and each check."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from verifier.resolve import issuer_id
+from verifier.result import Outcome, Verdict, VerificationResult
+
+_HEADLINES = {
+    Verdict.VALID: "VALID",
+    Verdict.EXPIRED: "EXPIRED",
+    Verdict.NOT_YET_VALID: "NOT YET VALID",
+    Verdict.REVOKED: "REVOKED",
+    Verdict.SUSPENDED: "SUSPENDED",
+    Verdict.INVALID: "INVALID",
+    Verdict.UNVERIFIABLE: "CANNOT BE VERIFIED",
+}
+_MARKS = {Outcome.VALID: "ok", Outcome.INVALID: "FAIL", Outcome.UNKNOWN: "??", Outcome.NOT_APPLICABLE: "--"}
+
+
+def summary(credential: Mapping[str, Any] | None) -> dict[str, str]:
+    """The facts an employer looks for, read from the credential (empty strings when absent)."""
+    if not credential:
+        return {}
+    subject = credential.get("credentialSubject")
+    subject = subject if isinstance(subject, Mapping) else {}
+    achievement = subject.get("achievement")
+    achievement = achievement if isinstance(achievement, Mapping) else {}
+    issuer = credential.get("issuer")
+    issuer_name = issuer.get("name") if isinstance(issuer, Mapping) else None
+    fields = {
+        "id": credential.get("id"),
+        "holder": subject.get("name"),
+        "postNominal": achievement.get("humanCode"),
+        "achievement": achievement.get("name") or credential.get("name"),
+        "charterNumber": subject.get("licenseNumber"),
+        "issuer": issuer_name or issuer_id(credential),
+        "issuerId": issuer_id(credential),
+        "awardedDate": credential.get("awardedDate"),
+        "validFrom": credential.get("validFrom") or credential.get("issuanceDate"),
+        "validUntil": credential.get("validUntil") or credential.get("expirationDate"),
+    }
+    return {key: str(value) for key, value in fields.items() if isinstance(value, str | int)}
+
+
+def render_text(result: VerificationResult) -> str:
+    facts = summary(result.credential)
+    lines = [_HEADLINES[result.verdict]]
+    if facts.get("holder"):
+        holder = facts["holder"] + (f", {facts['postNominal']}" if facts.get("postNominal") else "")
+        lines.append(f"  {facts.get('achievement', 'Credential')} held by {holder}")
+    for label, key in (
+        ("issuer", "issuer"),
+        ("charter number", "charterNumber"),
+        ("awarded", "awardedDate"),
+        ("valid from", "validFrom"),
+        ("valid until", "validUntil"),
+        ("id", "id"),
+    ):
+        if facts.get(key):
+            lines.append(f"  {label}: {facts[key]}")
+    lines.append("")
+    for check in result.checks:
+        lines.append(f"  [{_MARKS[check.outcome]:>4}] {check.name:<9} {check.message}")
+    return "\n".join(lines) + "\n"

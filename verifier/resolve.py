@@ -1,0 +1,139 @@
+"""Retrieve Verification Method (Controlled Identifiers 1.0 §3.3) and key provenance.
+
+A proof names a verification method; before its key is used we dereference the
+controller document, check that the method is really there, controlled by that document,
+listed for the proof's purpose, and that its controller is the credential's issuer (OB 3.0
+implementation guide, "Key provenance"). did:key resolves locally; did:web and https
+controller documents come through the injected fetcher, never directly from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urldefrag
+
+from caiep.errors import EncodingError, ResolutionError, VerificationMethodInvalid
+from keys.did import did_web_document_url, resolve_did_key
+from keys.ed25519 import PublicKey
+from verifier.fetch import Fetcher
+
+_KEY_TYPES = ("Multikey", "Ed25519VerificationKey2020", "JsonWebKey2020", "JsonWebKey")
+
+
+def issuer_id(credential: Mapping[str, Any]) -> str | None:
+    """The credential's issuer id (``issuer`` is a URL or a Profile object)."""
+    issuer = credential.get("issuer")
+    if isinstance(issuer, Mapping):
+        issuer = issuer.get("id")
+    return issuer if isinstance(issuer, str) else None
+
+
+class KeyResolver:
+    """Turns verification method ids into public keys the issuer may sign with."""
+
+    def __init__(self, fetcher: Fetcher | None) -> None:
+        self.fetcher = fetcher
+
+    def controller_document(self, controller: str) -> Mapping[str, Any]:
+        """The DID document or controller document at ``controller`` (no fragment)."""
+        if controller.startswith("did:key:"):
+            return resolve_did_key(controller)
+        if controller.startswith("did:web:"):
+            url = did_web_document_url(controller)
+        elif controller.startswith("https://"):
+            url = controller
+        else:
+            raise VerificationMethodInvalid(
+                f"cannot dereference {controller!r}: only did:key, did:web and https are supported",
+                verification_method=controller,
+            )
+        if self.fetcher is None:
+            raise ResolutionError(f"no network access configured to retrieve {url}", url=url)
+        document = self.fetcher.get_json(url)
+        if not isinstance(document, Mapping):
+            raise VerificationMethodInvalid(
+                f"the document at {url} is not a JSON object", verification_method=controller
+            )
+        if document.get("id") != controller:
+            raise VerificationMethodInvalid(
+                f"the document at {url} has id {document.get('id')!r}, not {controller!r}",
+                verification_method=controller,
+            )
+        return document
+
+    def public_key(
+        self, method_id: str, *, issuer: str | None, purpose: str = "assertionMethod"
+    ) -> PublicKey:
+        """The key of ``method_id`` after every CID §3.3 and key-provenance check.
+
+        Raises VerificationMethodInvalid (the key is not the issuer's to use),
+        ResolutionError (the controller document could not be fetched: undecidable) or
+        EncodingError (a malformed key).
+        """
+        controller, fragment = urldefrag(method_id)
+        if controller.startswith("did:key:") and not fragment:
+            method_id = f"{controller}#{controller.removeprefix('did:key:')}"
+        document = self.controller_document(controller)
+        method = _find_method(document, method_id)
+        if method is None:
+            raise VerificationMethodInvalid(
+                f"{method_id} is not a verification method of {controller}", verification_method=method_id
+            )
+        if method.get("controller") != controller:
+            raise VerificationMethodInvalid(
+                f"{method_id} is controlled by {method.get('controller')!r}, not {controller!r}",
+                verification_method=method_id,
+            )
+        if not _listed(document.get(purpose), method_id, controller):
+            raise VerificationMethodInvalid(
+                f"{method_id} is not listed for {purpose} by its controller", verification_method=method_id
+            )
+        if issuer is not None and controller != issuer:
+            raise VerificationMethodInvalid(
+                f"the key belongs to {controller}, but the credential's issuer is {issuer}",
+                verification_method=method_id,
+            )
+        return _key_of(method, method_id)
+
+
+def _absolute(method_id: str, controller: str) -> str:
+    return controller + method_id if method_id.startswith("#") else method_id
+
+
+def _find_method(document: Mapping[str, Any], method_id: str) -> Mapping[str, Any] | None:
+    controller = str(document.get("id"))
+    candidates: list[Any] = []
+    for field in ("verificationMethod", "assertionMethod", "authentication"):
+        value = document.get(field)
+        candidates.extend(value if isinstance(value, list) else [value] if value else [])
+    for item in candidates:
+        if isinstance(item, Mapping) and _absolute(str(item.get("id")), controller) == method_id:
+            return {**item, "id": method_id, "controller": _absolute(str(item.get("controller")), controller)}
+    return None
+
+
+def _listed(relationship: Any, method_id: str, controller: str) -> bool:
+    items = relationship if isinstance(relationship, list) else [relationship] if relationship else []
+    for item in items:
+        ref = item.get("id") if isinstance(item, Mapping) else item
+        if isinstance(ref, str) and _absolute(ref, controller) == method_id:
+            return True
+    return False
+
+
+def _key_of(method: Mapping[str, Any], method_id: str) -> PublicKey:
+    if method.get("type") not in _KEY_TYPES:
+        raise VerificationMethodInvalid(
+            f"unsupported verification method type {method.get('type')!r}", verification_method=method_id
+        )
+    try:
+        if isinstance(method.get("publicKeyMultibase"), str):
+            return PublicKey.from_multibase(method["publicKeyMultibase"])
+        if isinstance(method.get("publicKeyJwk"), Mapping):
+            return PublicKey.from_jwk(method["publicKeyJwk"])
+    except EncodingError as exc:
+        raise VerificationMethodInvalid(
+            f"the key of {method_id} is malformed: {exc.message}", verification_method=method_id
+        ) from exc
+    raise VerificationMethodInvalid(f"{method_id} carries no Ed25519 key", verification_method=method_id)

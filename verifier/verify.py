@@ -1,0 +1,246 @@
+"""verify(credential, now=...): every OB 3.0 verification step, each recorded as a check.
+
+Order follows OB 3.0 §9.1: structure and schema, contexts, proof (with key provenance),
+validity window, status. A bad credential never raises: each failed or undecidable check is
+recorded and verification goes on, so the result says everything that is wrong. Only bugs
+propagate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from caiep.errors import (
+    CaiepError,
+    CanonicalizationError,
+    CredentialInvalid,
+    DocumentLoaderError,
+    EncodingError,
+    InputError,
+    ResolutionError,
+)
+from proofs.dataintegrity import canonical_nquads, proofs_of, sort_proofs, verify_proof
+from proofs.jose import decode_unverified, verify_credential_jwt
+from schemas.loader import is_known_context
+from verifier.dates import parse_datetime
+from verifier.fetch import Fetcher
+from verifier.inputs import Presented, read_presented
+from verifier.resolve import KeyResolver, issuer_id
+from verifier.result import Check, Outcome, VerificationResult
+from verifier.statuscheck import check_status
+from verifier.structure import check_structure
+
+VCDM2 = "https://www.w3.org/ns/credentials/v2"
+VCDM1 = "https://www.w3.org/2018/credentials/v1"
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """What verification may use: the time, the network (through a fetcher), the clock skew."""
+
+    now: datetime
+    fetcher: Fetcher | None = None
+    max_clock_skew: timedelta = timedelta(minutes=5)
+
+
+def verify(
+    presented: Mapping[str, Any] | str | bytes | Presented,
+    *,
+    now: datetime,
+    fetcher: Fetcher | None = None,
+    max_clock_skew: timedelta = timedelta(minutes=5),
+) -> VerificationResult:
+    """Verify an OB 3.0 credential (JSON with embedded proof, or a compact JWS).
+
+    Raises InputError only when the input cannot be read as either; everything about the
+    credential itself is in the returned result.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    options = VerifyOptions(now=now, fetcher=fetcher, max_clock_skew=max_clock_skew)
+    if isinstance(presented, Presented):
+        item = presented
+    elif isinstance(presented, Mapping):
+        item = Presented("ldp", dict(presented))
+    else:
+        item = read_presented(presented)
+    resolver = KeyResolver(fetcher)
+    if item.format == "jwt":
+        assert item.token is not None
+        return _verify_jwt(item.token, options, resolver)
+    assert item.credential is not None
+    return _verify_ldp(item.credential, options, resolver)
+
+
+def _verify_ldp(
+    credential: dict[str, Any], options: VerifyOptions, resolver: KeyResolver
+) -> VerificationResult:
+    checks = [check_structure(credential)]
+    contexts, document_hash = _check_contexts(credential, canonicalize=True)
+    checks.append(contexts)
+    checks.append(_check_ldp_proof(credential, resolver, document_hash))
+    checks.append(_check_validity(credential, options))
+    checks.append(
+        check_status(credential, options.now, resolver, verify_list_proof=_list_proof_checker(resolver))
+    )
+    return VerificationResult(tuple(checks), credential, "ldp")
+
+
+def _verify_jwt(token: str, options: VerifyOptions, resolver: KeyResolver) -> VerificationResult:
+    try:
+        _, payload = decode_unverified(token)
+    except EncodingError as exc:
+        return VerificationResult((Check("structure", Outcome.INVALID, exc.code, exc.message),), None, "jwt")
+    inner = payload.get("vc")
+    claimed: Mapping[str, Any] = inner if isinstance(inner, Mapping) else payload
+    credential = {
+        k: v for k, v in claimed.items() if k not in ("iss", "sub", "nbf", "exp", "jti", "iat", "aud")
+    }
+    issuer = issuer_id(credential)
+    proof: Check
+    try:
+        verified = verify_credential_jwt(
+            token,
+            lambda header: _jwt_key(header, issuer, resolver),
+            now=options.now,
+            max_clock_skew=options.max_clock_skew,
+        )
+        credential = verified.credential
+        proof = Check(
+            "proof",
+            Outcome.VALID,
+            "signature_valid",
+            f"signed (VC-JWT, {verified.header.get('alg')}) by a key of {issuer}",
+        )
+    except ResolutionError as exc:
+        proof = Check(
+            "proof", Outcome.UNKNOWN, exc.code, f"the issuer's key could not be retrieved: {exc.message}"
+        )
+    except (CredentialInvalid, EncodingError) as exc:
+        proof = Check("proof", Outcome.INVALID, getattr(exc, "code", "proof_invalid"), exc.message)
+    checks = [check_structure(credential), _check_contexts(credential, canonicalize=False)[0], proof]
+    checks.append(_check_validity(credential, options))
+    checks.append(
+        check_status(credential, options.now, resolver, verify_list_proof=_list_proof_checker(resolver))
+    )
+    return VerificationResult(tuple(checks), credential, "jwt")
+
+
+def _jwt_key(header: Mapping[str, Any], issuer: str | None, resolver: KeyResolver) -> Any:
+    kid = header.get("kid")
+    if isinstance(kid, str):
+        return resolver.public_key(kid, issuer=issuer)
+    raise CredentialInvalid("the JWS names no key (kid); a key given inline cannot be tied to the issuer")
+
+
+def _check_contexts(credential: Mapping[str, Any], *, canonicalize: bool) -> tuple[Check, bytes | None]:
+    contexts = credential.get("@context")
+    entries = contexts if isinstance(contexts, list) else [contexts]
+    for entry in entries:
+        if not isinstance(entry, str):
+            return Check(
+                "contexts",
+                Outcome.INVALID,
+                "context_not_allowed",
+                "embedded @context objects are not accepted: only pinned context URLs",
+            ), None
+        if not is_known_context(entry):
+            return Check(
+                "contexts",
+                Outcome.INVALID,
+                "context_not_allowed",
+                f"unknown or remote JSON-LD context {entry!r}; contexts are never fetched",
+            ), None
+    if not canonicalize:
+        return Check("contexts", Outcome.VALID, "contexts_pinned", "all contexts are pinned copies"), None
+    try:
+        nquads = canonical_nquads({k: v for k, v in credential.items() if k != "proof"})
+    except (CanonicalizationError, DocumentLoaderError) as exc:
+        return Check("contexts", Outcome.INVALID, exc.code, exc.message), None
+    return (
+        Check(
+            "contexts",
+            Outcome.VALID,
+            "contexts_pinned",
+            "all contexts are pinned copies and every term is defined",
+        ),
+        hashlib.sha256(nquads.encode("utf-8")).digest(),
+    )
+
+
+def _check_ldp_proof(
+    credential: Mapping[str, Any], resolver: KeyResolver, document_hash: bytes | None
+) -> Check:
+    try:
+        proofs = proofs_of(credential)
+    except CredentialInvalid as exc:
+        return Check("proof", Outcome.INVALID, exc.code, exc.message)
+    if not proofs:
+        return Check("proof", Outcome.INVALID, "proof_missing", "the credential carries no proof")
+    if document_hash is None:
+        return Check(
+            "proof",
+            Outcome.INVALID,
+            "not_canonicalizable",
+            "the credential cannot be canonicalised, so no proof can hold",
+        )
+    issuer = issuer_id(credential)
+    failures: list[Check] = []
+    for proof in sort_proofs(proofs):
+        method = proof.get("verificationMethod")
+        try:
+            key = resolver.public_key(str(method), issuer=issuer, purpose="assertionMethod")
+            verify_proof(credential, proof, key, document_hash=document_hash)
+        except ResolutionError as exc:
+            failures.append(
+                Check(
+                    "proof",
+                    Outcome.UNKNOWN,
+                    exc.code,
+                    f"the issuer's key could not be retrieved: {exc.message}",
+                )
+            )
+            continue
+        except (CredentialInvalid, EncodingError, CaiepError) as exc:
+            failures.append(Check("proof", Outcome.INVALID, exc.code, exc.message))
+            continue
+        suite = proof.get("cryptosuite") or proof.get("type")
+        return Check(
+            "proof", Outcome.VALID, "signature_valid", f"signed ({suite}) by {method}, a key of the issuer"
+        )
+    invalid = [c for c in failures if c.outcome is Outcome.INVALID]
+    return invalid[0] if invalid else failures[0]
+
+
+def _list_proof_checker(resolver: KeyResolver) -> Any:
+    def check(list_credential: Mapping[str, Any]) -> Check:
+        contexts, document_hash = _check_contexts(list_credential, canonicalize=True)
+        if contexts.outcome is not Outcome.VALID:
+            return contexts
+        return _check_ldp_proof(list_credential, resolver, document_hash)
+
+    return check
+
+
+def _check_validity(credential: Mapping[str, Any], options: VerifyOptions) -> Check:
+    """VCDM 2.0 §4.9 (validFrom/validUntil) and VCDM 1.1 (issuanceDate/expirationDate)."""
+    v1 = isinstance(credential.get("@context"), list) and credential["@context"][:1] == [VCDM1]
+    start_key, end_key = ("issuanceDate", "expirationDate") if v1 else ("validFrom", "validUntil")
+    try:
+        start = parse_datetime(credential.get(start_key), field=start_key, required=v1)
+        end = parse_datetime(credential.get(end_key), field=end_key, required=False)
+    except InputError as exc:
+        return Check("validity", Outcome.INVALID, "validity_malformed", exc.message)
+    skew = options.max_clock_skew
+    if start and end and start > end:
+        return Check("validity", Outcome.INVALID, "validity_inverted", f"{start_key} is later than {end_key}")
+    if start and options.now + skew < start:
+        return Check("validity", Outcome.INVALID, "not_yet_valid", f"not valid before {start.isoformat()}")
+    if end and options.now - skew > end:
+        return Check("validity", Outcome.INVALID, "expired", f"expired on {end.isoformat()}")
+    until = f" until {end.isoformat()}" if end else " with no end date"
+    return Check("validity", Outcome.VALID, "within_validity", f"valid{until}")
