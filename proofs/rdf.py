@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from cachetools import LRUCache
+from frozendict import frozendict
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 from pyld.identifier_issuer import IdentifierIssuer
@@ -26,6 +27,7 @@ DocumentLoader = Callable[[str, Any], Mapping[str, Any]]
 
 _KEYWORDS_WITH_IRI = ("@id", "@type")
 _MEMO_SIZE = 4096
+_IRI_MEMO_SIZE = 65536
 
 
 class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
@@ -75,6 +77,37 @@ class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         memo[key] = (active_ctx, local_ctx, result)
         if len(memo) > _MEMO_SIZE:
             memo.popitem(last=False)
+        return result
+
+    _iri_memo: ClassVar[dict[tuple[Any, ...], tuple[Any, Any]]] = {}
+
+    def _expand_iri(
+        self,
+        active_ctx: Any,
+        value: Any,
+        base: Any = None,
+        vocab: bool = False,
+        local_ctx: Any = None,
+        defined: Any = None,
+    ) -> Any:
+        # Outside context processing (no local context being defined), the expansion of a
+        # string depends only on the frozen active context: memoise it the same way.
+        if (
+            local_ctx is not None
+            or defined is not None
+            or not isinstance(value, str)
+            or not isinstance(active_ctx, frozendict)
+        ):
+            return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
+        key = (id(active_ctx), value, base, vocab)
+        memo = _Processor._iri_memo
+        hit = memo.get(key)
+        if hit is not None and hit[0] is active_ctx:
+            return hit[1]
+        result = super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
+        if len(memo) >= _IRI_MEMO_SIZE:
+            memo.clear()
+        memo[key] = (active_ctx, result)
         return result
 
 

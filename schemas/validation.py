@@ -40,6 +40,7 @@ __all__ = [
     "endorsement_credential_issues",
     "is_date_time_stamp",
     "is_full_date",
+    "load_schema",
     "profile_issues",
     "validate_achievement_credential",
     "validate_endorsement_credential",
@@ -127,23 +128,15 @@ _ANNOTATIONS: Final = frozenset({"$comment", "title", "description", "examples",
 _ROOT_ONLY: Final = frozenset({"$schema", "$id", "$defs"})
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, Number) and not isinstance(value, bool)
-
-
-def _is_integer(value: object) -> bool:
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-
-
 # The same type predicates as jsonschema's draft 2019-09 type checker, so both evaluators agree.
 _TYPES: Final[Mapping[str, _Check]] = {
     "array": lambda v: isinstance(v, list),
     "boolean": lambda v: isinstance(v, bool),
-    "integer": _is_integer,
+    "integer": lambda v: not isinstance(v, bool) and (
+        isinstance(v, int) or (isinstance(v, float) and v.is_integer())
+    ),
     "null": lambda v: v is None,
-    "number": _is_number,
+    "number": lambda v: isinstance(v, Number) and not isinstance(v, bool),
     "object": lambda v: isinstance(v, dict),
     "string": lambda v: isinstance(v, str),
 }
@@ -357,17 +350,10 @@ _ARTICLE: Final = {
 
 
 def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, Number):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object" if isinstance(value, dict) else type(value).__name__
+    for name in ("null", "boolean", "number", "string", "array", "object"):
+        if _TYPES[name](value):
+            return _ARTICLE[name]
+    return type(value).__name__
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -525,8 +511,7 @@ class _Schema:
 
 
 def load_schema(class_name: str) -> dict[str, Any]:
-    """The parsed 1EdTech JSON Schema for ``class_name`` (AchievementCredential, EndorsementCredential
-    or Profile), read from ``schemas/jsonschema``."""
+    """The parsed 1EdTech schema for AchievementCredential, EndorsementCredential or Profile."""
     data = resources.files("schemas").joinpath("jsonschema", _SCHEMA_FILES[class_name]).read_bytes()
     schema: dict[str, Any] = json.loads(data)
     return schema
@@ -567,11 +552,10 @@ def _subject_identity_issues(document: Any) -> list[SchemaIssue]:
 def _raise_if_any(class_name: str, issues: list[SchemaIssue]) -> None:
     if issues:
         first = issues[0]
+        where = f" at {first.json_pointer}" if first.json_pointer else ""
         more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
-        raise SchemaValidationError(
-            f"not a valid OB 3.0 {class_name}: {first.json_pointer or '/'}: {first.message}{more}",
-            issues=issues,
-        )
+        message = f"not a valid OB 3.0 {class_name}: {first.message}{where}{more}"
+        raise SchemaValidationError(message, issues=issues)
 
 
 def achievement_credential_issues(document: Mapping[str, Any]) -> list[SchemaIssue]:

@@ -32,6 +32,12 @@ def check_structure(credential: Mapping[str, Any]) -> Check:
         return _invalid("not_an_open_badge", "type must include VerifiableCredential and OpenBadgeCredential")
     if first == VCDM1:
         return _check_v1(credential)
+    # VCDM 2.0 and the JSON-LD compacted form allow a single proof object (Digital Bazaar's
+    # libraries emit one); the 1EdTech schema's array rule is about how we serialise, so a
+    # lone proof is validated as the one-element array it means (OB issue #473).
+    proof = credential.get("proof")
+    if isinstance(proof, Mapping):
+        credential = {**credential, "proof": [proof]}
     issues = achievement_credential_issues(credential)
     if issues:
         issue = issues[0]
