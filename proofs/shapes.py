@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from caiep.errors import InvalidIRIError
+from caiep.errors import DataLossError, InvalidIRIError
 from proofs.nquads import Quad, escape_literal, is_absolute_iri
 from proofs.rdf import DocumentLoader, to_quads
 from schemas.loader import document_loader as pinned_loader
@@ -33,7 +33,7 @@ _TRANSFORMED_DATATYPES = (
     "^^<http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON>",
 )
 _MAX_SHAPES = 512
-_MAX_ATTEMPTS = 4
+_MAX_ATTEMPTS = 6
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,16 @@ def _compile(document: Mapping[str, Any], leaves: list[str], loader: DocumentLoa
         values = [leaf if i in structural else _placeholder(leaf, i) for i, leaf in enumerate(leaves)]
         try:
             quads = to_quads(_substitute(document, None, values, [0]), document_loader=loader)
+        except (DataLossError, InvalidIRIError) as exc:
+            # A placeholder where the context expects a term (an @vocab value such as
+            # proofPurpose) cannot expand: that value steers expansion, so it becomes part
+            # of the shape. An error naming no placeholder is the document's own.
+            mentioned = " ".join((*getattr(exc, "terms", ()), getattr(exc, "iri", "")))
+            named = {int(i) for i in _PLACEHOLDER.findall(mentioned)}
+            if not named or named <= structural:
+                return None
+            structural |= named
+            continue
         except Exception:
             return None
         failed: set[int] = set()

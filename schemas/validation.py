@@ -21,18 +21,19 @@ because the JSON-LD contexts type these values as ``xsd:dateTime``.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from numbers import Number
 from typing import Any, Final
 
-from jsonschema import Draft201909Validator, FormatChecker
+from jsonschema import Draft201909Validator
 from jsonschema.exceptions import ValidationError
 
 from caiep.errors import SchemaIssue, SchemaValidationError
+from schemas.compiled import TYPES, Check, Compiler
+from schemas.formats import format_checker, is_date_time_stamp, is_full_date
 
 __all__ = [
     "SUBJECT_IDENTITY_KEYWORD",
@@ -61,281 +62,6 @@ _SCHEMA_FILES: Final[Mapping[str, str]] = {
 _MAX_MESSAGE: Final = 200
 
 
-# --- formats ------------------------------------------------------------------------------
-
-_DATE_TIME: Final = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:Z|[+-](\d\d):(\d\d))", re.ASCII
-)
-_DATE: Final = re.compile(r"(\d{4})-(\d\d)-(\d\d)", re.ASCII)
-_DAYS_IN_MONTH: Final = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
-def _is_calendar_date(year: int, month: int, day: int) -> bool:
-    if not 1 <= month <= 12 or day < 1:
-        return False
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    return day <= (29 if month == 2 and leap else _DAYS_IN_MONTH[month - 1])
-
-
-def is_date_time_stamp(value: object) -> bool:
-    """True for an RFC 3339 date-time that is also an XSD 1.1 ``dateTimeStamp``.
-
-    The JSON Schema ``date-time`` format (RFC 3339 §5.6) and OB's DateTimeZ both require the
-    timezone; XSD additionally refuses second 60 and offsets beyond ±14:00, and wants ``T``
-    and ``Z`` in upper case. Non-strings pass, as JSON Schema formats apply to strings only.
-    """
-    if not isinstance(value, str):
-        return True
-    match = _DATE_TIME.fullmatch(value)
-    if match is None:
-        return False
-    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
-    if not _is_calendar_date(year, month, day) or hour > 23 or minute > 59 or second > 59:
-        return False
-    off_hour, off_minute = match.group(7), match.group(8)
-    if off_hour is None or off_minute is None:
-        return True
-    return int(off_minute) <= 59 and (int(off_hour), int(off_minute)) <= (14, 0)
-
-
-def is_full_date(value: object) -> bool:
-    """True for an RFC 3339 ``full-date`` (YYYY-MM-DD, a real calendar day): the ``date`` format."""
-    if not isinstance(value, str):
-        return True
-    match = _DATE.fullmatch(value)
-    return match is not None and _is_calendar_date(*(int(g) for g in match.groups()))
-
-
-_FORMATS: Final[Mapping[str, Callable[[object], bool]]] = {
-    "date-time": is_date_time_stamp,
-    "date": is_full_date,
-}
-
-
-def _format_checker() -> FormatChecker:
-    checker = FormatChecker(formats=())
-    for name, check in _FORMATS.items():
-        checker.checks(name)(check)
-    return checker
-
-
-# --- the compiled predicate ----------------------------------------------------------------
-
-_Check = Callable[[Any], bool]
-
-#: Keywords that carry no assertion (draft 2019-09 core and meta-data vocabularies).
-_ANNOTATIONS: Final = frozenset({"$comment", "title", "description", "examples", "default"})
-_ROOT_ONLY: Final = frozenset({"$schema", "$id", "$defs"})
-
-
-# The same type predicates as jsonschema's draft 2019-09 type checker, so both evaluators agree.
-_TYPES: Final[Mapping[str, _Check]] = {
-    "array": lambda v: isinstance(v, list),
-    "boolean": lambda v: isinstance(v, bool),
-    "integer": lambda v: not isinstance(v, bool) and (
-        isinstance(v, int) or (isinstance(v, float) and v.is_integer())
-    ),
-    "null": lambda v: v is None,
-    "number": lambda v: isinstance(v, Number) and not isinstance(v, bool),
-    "object": lambda v: isinstance(v, dict),
-    "string": lambda v: isinstance(v, str),
-}
-
-
-def _always(instance: Any) -> bool:
-    return True
-
-
-def _never(instance: Any) -> bool:
-    return False
-
-
-def _all(checks: Sequence[_Check]) -> _Check:
-    if not checks:
-        return _always
-    if len(checks) == 1:
-        return checks[0]
-    frozen = tuple(checks)
-
-    def check(instance: Any) -> bool:
-        for each in frozen:
-            if not each(instance):
-                return False
-        return True
-
-    return check
-
-
-class _Compiler:
-    """Turns a draft 2019-09 schema into nested closures that answer "is this valid?".
-
-    It knows exactly the keywords the OB 3.0 schemas use and refuses any other, so a schema
-    update that needs more fails when the validator is built, never silently at verify time.
-    Every ``$ref`` must point into the root's ``$defs``; that also guarantees jsonschema never
-    needs to look a reference up anywhere else.
-    """
-
-    def __init__(self, root: Mapping[str, Any]) -> None:
-        self._defs: Mapping[str, Any] = root.get("$defs", {})
-        self._compiled: dict[str, _Check] = {}
-
-    def compile_root(self, root: Mapping[str, Any]) -> _Check:
-        check = self._compile(root, root=True)
-        # References are looked up when evaluated, so recursive definitions (Profile.parentOrg)
-        # need no special care; every definition compiles, referenced or not.
-        for name, definition in self._defs.items():
-            self._compiled[name] = self._compile(definition)
-        return check
-
-    def _ref(self, ref: object) -> _Check:
-        prefix = "#/$defs/"
-        if not isinstance(ref, str) or not ref.startswith(prefix) or ref[len(prefix) :] not in self._defs:
-            raise NotImplementedError(f"$ref {ref!r} does not name an entry of the root's $defs")
-        name = ref[len(prefix) :]
-        compiled = self._compiled
-
-        def check(instance: Any) -> bool:
-            return compiled[name](instance)
-
-        return check
-
-    def _compile(self, schema: Any, *, root: bool = False) -> _Check:
-        if schema is True:
-            return _always
-        if schema is False:
-            return _never
-        if not isinstance(schema, dict):
-            raise NotImplementedError(f"not a schema: {schema!r}")
-        checks: list[_Check] = []
-        handled = set(_ANNOTATIONS) | (set(_ROOT_ONLY) if root else set())
-        if "type" in schema:
-            checks.append(self._type(schema["type"]))
-        if "enum" in schema:
-            checks.append(self._enum(schema["enum"]))
-        if "$ref" in schema:
-            checks.append(self._ref(schema["$ref"]))
-        for keyword in ("allOf", "anyOf", "oneOf"):
-            if keyword in schema:
-                checks.append(self._combinator(keyword, schema[keyword]))
-        string = self._string(schema)
-        array = self._array(schema)
-        obj = self._object(schema)
-        checks.extend(c for c in (string, array, obj) if c is not None)
-        handled |= {"type", "enum", "$ref", "allOf", "anyOf", "oneOf", "pattern", "format"}
-        handled |= {"items", "additionalItems", "minItems", "contains"}
-        handled |= {"properties", "required", "additionalProperties"}
-        unknown = set(schema) - handled
-        if unknown:
-            raise NotImplementedError(f"JSON Schema keywords not supported: {sorted(unknown)}")
-        return _all(checks)
-
-    def _type(self, expected: Any) -> _Check:
-        names = [expected] if isinstance(expected, str) else list(expected)
-        if not set(names) <= set(_TYPES):
-            raise NotImplementedError(f"unknown JSON type in {expected!r}")
-        predicates = tuple(_TYPES[name] for name in names)
-        if len(predicates) == 1:
-            return predicates[0]
-        return lambda instance: any(p(instance) for p in predicates)
-
-    def _enum(self, values: Any) -> _Check:
-        if not all(isinstance(v, str) for v in values):
-            raise NotImplementedError("only enums of strings are supported")
-        allowed = frozenset(values)
-        return lambda instance: isinstance(instance, str) and instance in allowed
-
-    def _combinator(self, keyword: str, subschemas: Any) -> _Check:
-        branches = tuple(self._compile(s) for s in subschemas)
-        if keyword == "allOf":
-            return _all(branches)
-        if keyword == "anyOf":
-            return lambda instance: any(b(instance) for b in branches)
-
-        def one_of(instance: Any) -> bool:
-            found = False
-            for branch in branches:
-                if branch(instance):
-                    if found:
-                        return False
-                    found = True
-            return found
-
-        return one_of
-
-    def _string(self, schema: Mapping[str, Any]) -> _Check | None:
-        checks: list[_Check] = []
-        if "pattern" in schema:
-            # jsonschema applies ``re.search`` with Python's engine; doing the same keeps both
-            # evaluators in agreement on every string.
-            regex = re.compile(schema["pattern"])
-            checks.append(lambda text: regex.search(text) is not None)
-        if "format" in schema:
-            name = schema["format"]
-            if name not in _FORMATS:
-                raise NotImplementedError(f"format {name!r} has no checker")
-            checks.append(_FORMATS[name])
-        if not checks:
-            return None
-        inner = _all(checks)
-        return lambda instance: not isinstance(instance, str) or inner(instance)
-
-    def _array(self, schema: Mapping[str, Any]) -> _Check | None:
-        checks: list[_Check] = []
-        if "minItems" in schema:
-            least = int(schema["minItems"])
-            checks.append(lambda items: len(items) >= least)
-        items = schema.get("items")
-        if isinstance(items, list):
-            positional = tuple(self._compile(s) for s in items)
-            rest = self._compile(schema.get("additionalItems", True))
-            count = len(positional)
-
-            def tuple_items(values: list[Any]) -> bool:
-                for check, value in zip(positional, values, strict=False):
-                    if not check(value):
-                        return False
-                return all(rest(value) for value in values[count:])
-
-            checks.append(tuple_items)
-        elif items is not None:
-            each = self._compile(items)
-            checks.append(lambda values: all(each(v) for v in values))
-        if "contains" in schema:
-            contained = self._compile(schema["contains"])
-            checks.append(lambda values: any(contained(v) for v in values))
-        if not checks:
-            return None
-        inner = _all(checks)
-        return lambda instance: not isinstance(instance, list) or inner(instance)
-
-    def _object(self, schema: Mapping[str, Any]) -> _Check | None:
-        properties = {name: self._compile(s) for name, s in schema.get("properties", {}).items()}
-        required = tuple(schema.get("required", ()))
-        closed = schema.get("additionalProperties", True)
-        if not isinstance(closed, bool):
-            raise NotImplementedError("additionalProperties must be a boolean")
-        closed = not closed
-        if not properties and not required and not closed:
-            return None
-
-        def check(instance: Any) -> bool:
-            if not isinstance(instance, dict):
-                return True
-            for name in required:
-                if name not in instance:
-                    return False
-            for name, value in instance.items():
-                inner = properties.get(name)
-                if inner is None:
-                    if closed:
-                        return False
-                elif not inner(value):
-                    return False
-            return True
-
-        return check
-
-
 # --- explaining failures ----------------------------------------------------------------------
 
 _ARTICLE: Final = {
@@ -351,7 +77,7 @@ _ARTICLE: Final = {
 
 def _json_type(value: object) -> str:
     for name in ("null", "boolean", "number", "string", "array", "object"):
-        if _TYPES[name](value):
+        if TYPES[name](value):
             return _ARTICLE[name]
     return type(value).__name__
 
@@ -468,9 +194,12 @@ def _explain(errors: Iterable[ValidationError]) -> Iterator[SchemaIssue]:
                 )
                 text = f"{_subject(path)} is {_show(error.instance)} but " + "; or ".join(parts)
             else:
-                kinds = [_ARTICLE.get(str(e.validator_value), str(e.validator_value))
-                         for errs in branches.values() for e in errs
-                         if e.validator == "type" and not e.relative_path]
+                kinds = [
+                    _ARTICLE.get(str(e.validator_value), str(e.validator_value))
+                    for errs in branches.values()
+                    for e in errs
+                    if e.validator == "type" and not e.relative_path
+                ]
                 text = f"{_subject(path)} must be " + " or ".join(dict.fromkeys(kinds))
                 text += f", not {_json_type(error.instance)}"
             yield SchemaIssue(_pointer(path), _shorten(text, _MAX_MESSAGE), keyword)
@@ -500,7 +229,7 @@ class _Schema:
     """One 1EdTech schema, ready: the fast predicate and the explaining validator."""
 
     class_name: str
-    is_valid: _Check
+    is_valid: Check
     explainer: Draft201909Validator
 
     def issues(self, document: Any) -> list[SchemaIssue]:
@@ -520,8 +249,8 @@ def load_schema(class_name: str) -> dict[str, Any]:
 @cache
 def _schema(class_name: str) -> _Schema:
     schema = load_schema(class_name)
-    predicate = _Compiler(schema).compile_root(schema)
-    explainer = Draft201909Validator(schema, format_checker=_format_checker())
+    predicate = Compiler(schema).compile_root(schema)
+    explainer = Draft201909Validator(schema, format_checker=format_checker())
     return _Schema(class_name, predicate, explainer)
 
 

@@ -153,3 +153,24 @@ def test_fast_path_equals_general_path_for_any_strings(name, narrative, number, 
 
 
 _shared_cache = ShapeCache()
+
+
+def test_vocabulary_valued_strings_compile_as_part_of_the_shape():
+    # proofPurpose is expanded against the vocabulary ("assertionMethod" is a term): a
+    # placeholder there cannot expand, so the value joins the shape and the rest compiles.
+    cache = ShapeCache()
+    config = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-rdfc-2022",
+        "created": "2026-11-26T09:30:00Z",
+        "verificationMethod": "did:web:credentials.example.org#z6Mk",
+        "proofPurpose": "assertionMethod",
+    }
+    for purpose in ("assertionMethod", "authentication", "assertionMethod"):
+        for created in ("2026-11-26T09:30:00Z", "2027-01-01T00:00:00Z"):
+            doc = {**config, "proofPurpose": purpose, "created": created}
+            assert canonicalize(cache.to_quads(doc)) == _general(doc)
+    [family] = cache._families.values()
+    assert all(template is not None for template in family.values())
+    assert len(family) == 2  # one template per purpose, shared by every other value
