@@ -42,6 +42,22 @@ def run() -> int:
         shutil.rmtree(HOME)
     os.environ["CAIEP_KEY_PASSPHRASE"] = secrets.token_urlsafe(24)
     home = ["--home", str(HOME)]
+    issue = [
+        *home,
+        "issue",
+        "--name",
+        "Jane Doe",
+        "--email",
+        "jane.doe@example.org",
+        "--exam-date",
+        date.today().isoformat(),
+        "--score",
+        "82",
+        "--exam-version",
+        "2026.1",
+        "--pathway",
+        "experience",
+    ]
     steps = [
         [
             *home,
@@ -51,38 +67,8 @@ def run() -> int:
             "--issuer-url",
             "https://credentials.caiep.example",
         ],
-        [
-            *home,
-            "issue",
-            "--name",
-            "Jane Doe",
-            "--email",
-            "jane.doe@example.org",
-            "--exam-date",
-            date.today().isoformat(),
-            "--score",
-            "82",
-            "--exam-version",
-            "2026.1",
-            "--pathway",
-            "experience",
-            "--out",
-            str(HOME / "jane-doe.credential.json"),
-        ],
-        [
-            *home,
-            "issue",
-            "--name",
-            "Jane Doe",
-            "--email",
-            "jane.doe@example.org",
-            "--exam-date",
-            date.today().isoformat(),
-            "--format",
-            "jwt",
-            "--out",
-            str(HOME / "jane-doe.credential.jwt"),
-        ],
+        [*issue, "--out", str(HOME / "jane-doe.credential.json")],
+        [*issue, "--format", "jwt", "--out", str(HOME / "jane-doe.credential.jwt")],
     ]
     for step in steps:
         print("$ caiep " + " ".join(step), flush=True)

@@ -54,6 +54,26 @@ def _charter(rng: random.Random) -> dict:
     return doc
 
 
+def _jane() -> dict:
+    return build_charter_credential(
+        PROFILE,
+        CharterAward("Jane Doe", "jane@example.org", date(2026, 6, 1), "C-1"),
+        credential_uuid="0" * 32,
+        now=datetime(2026, 11, 26, tzinfo=UTC),
+        salt="00",
+    )
+
+
+def _jane() -> dict:
+    return build_charter_credential(
+        PROFILE,
+        CharterAward("Jane Doe", "jane@example.org", date(2026, 6, 1), "C-1"),
+        credential_uuid="0" * 32,
+        now=datetime(2026, 11, 26, tzinfo=UTC),
+        salt="00",
+    )
+
+
 def _general(doc: dict) -> str:
     return canonicalize(to_quads(doc))
 
@@ -70,13 +90,7 @@ def test_thousands_of_generated_charter_credentials_match_the_general_path():
 
 def test_values_that_steer_expansion_become_part_of_the_shape():
     cache = ShapeCache()
-    base = build_charter_credential(
-        PROFILE,
-        CharterAward("Jane Doe", "jane@example.org", date(2026, 6, 1), "C-1"),
-        credential_uuid="0" * 32,
-        now=datetime(2026, 11, 26, tzinfo=UTC),
-        salt="00",
-    )
+    base = _jane()
     cache.to_quads(base)
     for achievement_type in ("Certification", "License", "ext:Charter"):
         doc = copy.deepcopy(base)
@@ -86,13 +100,7 @@ def test_values_that_steer_expansion_become_part_of_the_shape():
 
 def test_iri_values_of_other_schemes_are_separate_shapes():
     cache = ShapeCache()
-    base = build_charter_credential(
-        PROFILE,
-        CharterAward("Jane Doe", "jane@example.org", date(2026, 6, 1), "C-1"),
-        credential_uuid="0" * 32,
-        now=datetime(2026, 11, 26, tzinfo=UTC),
-        salt="00",
-    )
+    base = _jane()
     for ident in (
         "https://credentials.example.org/credentials/1",
         "urn:uuid:7d1c",
@@ -105,13 +113,7 @@ def test_iri_values_of_other_schemes_are_separate_shapes():
 
 def test_bad_iri_is_refused_on_the_fast_path_too():
     cache = ShapeCache()
-    base = build_charter_credential(
-        PROFILE,
-        CharterAward("Jane Doe", "jane@example.org", date(2026, 6, 1), "C-1"),
-        credential_uuid="0" * 32,
-        now=datetime(2026, 11, 26, tzinfo=UTC),
-        salt="00",
-    )
+    base = _jane()
     cache.to_quads(base)
     with pytest.raises(InvalidIRIError):
         cache.to_quads({**base, "id": "https://credentials.example.org/a b"})
