@@ -34,37 +34,64 @@ _TRANSFORMED_DATATYPES = (
 )
 _MAX_SHAPES = 512
 _MAX_ATTEMPTS = 6
+_PLAIN = ("s", "")
+
+Slot = tuple[int, str | None]
+Term = str | int
 
 
 @dataclass(frozen=True)
 class _Template:
     structural: frozenset[int]
-    # One entry per quad: each term is a constant string or (leaf index, literal suffix or None for IRI).
-    quads: tuple[tuple[str | tuple[int, str | None], ...], ...]
+    # Each slot is a (leaf index, literal suffix) pair; suffix None means the leaf is an IRI.
+    slots: tuple[Slot, ...]
+    # One entry per quad: each term is a constant string or the index of a slot.
+    quads: tuple[tuple[Term, Term, Term, Term], ...]
+
+
+@dataclass
+class _Family:
+    """The templates of one shape: which leaves steer expansion, and a template per their values."""
+
+    structural: frozenset[int]
+    templates: dict[tuple[str, ...], _Template | None]
+
+
+def _string_token(value: str) -> tuple[str, str]:
+    """What of a string the shape depends on: its IRI scheme (and '//'), if it has one."""
+    if ":" not in value:
+        return _PLAIN
+    match = _SCHEME.match(value)
+    return ("s", match.group(0)) if match else _PLAIN
 
 
 def _walk(node: Any, key: str | None, tokens: list[Any], leaves: list[str]) -> None:
     """Flatten a document into shape tokens and its placeholder-able strings, in key order."""
-    if isinstance(node, dict):
+    kind = node.__class__
+    if kind is dict:
         tokens.append("{")
         for name in sorted(node):
             tokens.append(name)
-            _walk(node[name], name, tokens, leaves)
+            value = node[name]
+            if value.__class__ is str and name not in _STRUCTURAL_KEYS:
+                tokens.append(_string_token(value))
+                leaves.append(value)
+            else:
+                _walk(value, name, tokens, leaves)
         tokens.append("}")
-    elif isinstance(node, list):
+    elif kind is list:
         tokens.append("[")
         for item in node:
             _walk(item, key, tokens, leaves)
         tokens.append("]")
-    elif isinstance(node, str):
+    elif kind is str:
         if key in _STRUCTURAL_KEYS:
             tokens.append(("=", node))
         else:
-            match = _SCHEME.match(node)
-            tokens.append(("s", match.group(0)) if match else ("s", ""))
+            tokens.append(_string_token(node))
             leaves.append(node)
     else:
-        tokens.append(("=", type(node).__name__, node))
+        tokens.append(("=", kind.__name__, node))
 
 
 def _placeholder(value: str, index: int) -> str:
@@ -85,52 +112,69 @@ def _substitute(node: Any, key: str | None, values: list[str], counter: list[int
     return node
 
 
+def _expand_placeholders(
+    document: Mapping[str, Any], leaves: list[str], structural: set[int], loader: DocumentLoader
+) -> tuple[list[str], list[Quad]] | set[int] | None:
+    """Expand the document with placeholders: (values, quads), or leaves to fix, or None."""
+    values = [leaf if i in structural else _placeholder(leaf, i) for i, leaf in enumerate(leaves)]
+    try:
+        return values, to_quads(_substitute(document, None, values, [0]), document_loader=loader)
+    except (DataLossError, InvalidIRIError) as exc:
+        # A placeholder where the context expects a term (an @vocab value such as
+        # proofPurpose) cannot expand: that value steers expansion, so it becomes part of
+        # the shape. An error naming no placeholder is the document's own.
+        mentioned = " ".join((*getattr(exc, "terms", ()), getattr(exc, "iri", "")))
+        named = {int(i) for i in _PLACEHOLDER.findall(mentioned)}
+        return named - structural or None
+    except Exception:
+        return None
+
+
 def _compile(document: Mapping[str, Any], leaves: list[str], loader: DocumentLoader) -> _Template | None:
     structural: set[int] = set()
     for _ in range(_MAX_ATTEMPTS):
-        values = [leaf if i in structural else _placeholder(leaf, i) for i, leaf in enumerate(leaves)]
-        try:
-            quads = to_quads(_substitute(document, None, values, [0]), document_loader=loader)
-        except (DataLossError, InvalidIRIError) as exc:
-            # A placeholder where the context expects a term (an @vocab value such as
-            # proofPurpose) cannot expand: that value steers expansion, so it becomes part
-            # of the shape. An error naming no placeholder is the document's own.
-            mentioned = " ".join((*getattr(exc, "terms", ()), getattr(exc, "iri", "")))
-            named = {int(i) for i in _PLACEHOLDER.findall(mentioned)}
-            if not named or named <= structural:
-                return None
-            structural |= named
-            continue
-        except Exception:
+        expanded = _expand_placeholders(document, leaves, structural, loader)
+        if expanded is None:
             return None
+        if isinstance(expanded, set):
+            structural |= expanded
+            continue
+        values, quads = expanded
         failed: set[int] = set()
         seen: set[int] = set()
-        compiled: list[tuple[str | tuple[int, str | None], ...]] = []
+        slots: dict[Slot, int] = {}
+        compiled: list[tuple[Term, Term, Term, Term]] = []
         for quad in quads:
-            terms: list[str | tuple[int, str | None]] = []
+            terms: list[Term] = []
             for term in quad:
                 found = [int(m) for m in _PLACEHOLDER.findall(term)]
-                if not found:
-                    terms.append(term)
-                    continue
                 seen.update(found)
-                index = found[0]
-                token = values[index]
-                if len(found) == 1 and index not in structural and term == f"<{token}>":
-                    terms.append((index, None))
-                elif len(found) == 1 and index not in structural and term.startswith(f'"{token}"'):
-                    suffix = term[len(token) + 2 :]
-                    if suffix in _TRANSFORMED_DATATYPES:
-                        failed.add(index)
-                    terms.append((index, suffix))
-                else:
+                slot = _slot_of(term, found, values, structural)
+                if slot is None:
                     failed.update(i for i in found if i not in structural)
                     terms.append(term)
-            compiled.append(tuple(terms))
+                else:
+                    if slot[1] in _TRANSFORMED_DATATYPES:
+                        failed.add(slot[0])
+                    terms.append(slots.setdefault(slot, len(slots)))
+            compiled.append((terms[0], terms[1], terms[2], terms[3]))
         failed.update(i for i in range(len(leaves)) if i not in seen and i not in structural)
         if not failed:
-            return _Template(frozenset(structural), tuple(compiled))
+            return _Template(frozenset(structural), tuple(slots), tuple(compiled))
         structural |= failed
+    return None
+
+
+def _slot_of(term: str, found: list[int], values: list[str], structural: set[int]) -> Slot | None:
+    """The slot a term is, when it is exactly one placeholder as an IRI or a literal."""
+    if len(found) != 1 or found[0] in structural:
+        return None
+    index = found[0]
+    token = values[index]
+    if term == f"<{token}>":
+        return (index, None)
+    if term.startswith(f'"{token}"'):
+        return (index, term[len(token) + 2 :])
     return None
 
 
@@ -142,9 +186,7 @@ class ShapeCache:
     ) -> None:
         self.document_loader = document_loader
         self.max_shapes = max_shapes
-        # shape -> (structural leaf indexes, {structural values: template or None})
-        self._families: OrderedDict[tuple[Any, ...], dict[tuple[str, ...], _Template | None]] = OrderedDict()
-        self._structural: dict[tuple[Any, ...], frozenset[int]] = {}
+        self._families: OrderedDict[tuple[Any, ...], _Family] = OrderedDict()
 
     def to_quads(self, document: Mapping[str, Any]) -> list[Quad]:
         """Same result and errors as :func:`proofs.rdf.to_quads`, compiled shapes first."""
@@ -152,50 +194,46 @@ class ShapeCache:
         leaves: list[str] = []
         _walk(document, None, tokens, leaves)
         shape = tuple(tokens)
-        family = self._families.get(shape)
-        structural = self._structural.get(shape, frozenset())
-        fixed = tuple(leaves[i] for i in sorted(structural))
-        template = family.get(fixed, False) if family is not None else False
+        family = self._families.get(shape) or _Family(frozenset(), {})
+        fixed = tuple(leaves[i] for i in sorted(family.structural))
+        template = family.templates.get(fixed, False)
         if template is False:
             template = _compile(document, leaves, self.document_loader)
-            if template is not None and template.structural != structural:
-                structural = template.structural
-                self._structural[shape] = structural
-                fixed = tuple(leaves[i] for i in sorted(structural))
-                family = None
-            if family is None:
-                family = self._families.setdefault(shape, {})
-            family[fixed] = template
+            if template is not None and template.structural != family.structural:
+                # More of this shape steers expansion than we knew: start its family afresh.
+                family = _Family(template.structural, {})
+                fixed = tuple(leaves[i] for i in sorted(family.structural))
+            family.templates[fixed] = template
+            self._families[shape] = family
             self._families.move_to_end(shape)
             while len(self._families) > self.max_shapes:
-                dropped, _ = self._families.popitem(last=False)
-                self._structural.pop(dropped, None)
+                self._families.popitem(last=False)
         if template is None:
             return to_quads(document, document_loader=self.document_loader)
         assert isinstance(template, _Template)
         return _render(template, leaves)
 
+    def shape_count(self) -> int:
+        """How many shapes are cached (for tests and diagnostics)."""
+        return len(self._families)
+
 
 def _render(template: _Template, leaves: list[str]) -> list[Quad]:
-    rendered: dict[tuple[int, str | None], str] = {}
-    out: list[Quad] = []
-    for quad in template.quads:
-        terms = []
-        for term in quad:
-            if isinstance(term, str):
-                terms.append(term)
-                continue
-            text = rendered.get(term)
-            if text is None:
-                index, suffix = term
-                value = leaves[index]
-                if suffix is None:
-                    if not is_absolute_iri(value):
-                        raise InvalidIRIError(f"not a valid absolute IRI: {value!r}", iri=value)
-                    text = f"<{value}>"
-                else:
-                    text = f'"{escape_literal(value)}"{suffix}'
-                rendered[term] = text
-            terms.append(text)
-        out.append((terms[0], terms[1], terms[2], terms[3]))
-    return out
+    texts: list[str] = []
+    for index, suffix in template.slots:
+        value = leaves[index]
+        if suffix is None:
+            if not is_absolute_iri(value):
+                raise InvalidIRIError(f"not a valid absolute IRI: {value!r}", iri=value)
+            texts.append(f"<{value}>")
+        else:
+            texts.append(f'"{escape_literal(value)}"{suffix}')
+    return [
+        (
+            s if isinstance(s, str) else texts[s],
+            p if isinstance(p, str) else texts[p],
+            o if isinstance(o, str) else texts[o],
+            g if isinstance(g, str) else texts[g],
+        )
+        for s, p, o, g in template.quads
+    ]

@@ -10,6 +10,7 @@ controller documents come through the injected fetcher, never directly from here
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urldefrag
 
@@ -19,6 +20,12 @@ from keys.ed25519 import PublicKey
 from verifier.fetch import Fetcher
 
 _KEY_TYPES = ("Multikey", "Ed25519VerificationKey2020", "JsonWebKey2020", "JsonWebKey")
+
+
+@lru_cache(maxsize=4096)
+def _did_key_document(did: str) -> Mapping[str, Any]:
+    """did:key documents are a pure function of the DID: resolve each once (read-only use)."""
+    return resolve_did_key(did)
 
 
 def issuer_id(credential: Mapping[str, Any]) -> str | None:
@@ -38,7 +45,7 @@ class KeyResolver:
     def controller_document(self, controller: str) -> Mapping[str, Any]:
         """The DID document or controller document at ``controller`` (no fragment)."""
         if controller.startswith("did:key:"):
-            return resolve_did_key(controller)
+            return _did_key_document(controller)
         if controller.startswith("did:web:"):
             url = did_web_document_url(controller)
         elif controller.startswith("https://"):
