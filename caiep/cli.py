@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from caiep.errors import CaiepError, ConfigurationError, InputError
+from caiep.errors import CaiepError, ConfigurationError, InputError, KeyMaterialError
 from caiep.settings import check_issuer_url, default_home, read_passphrase
 from caiep.wiring import Instance, did_document, init_instance, make_fetcher
 from issuer.charter import PATHWAYS, CharterAward
@@ -98,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             instance = Instance(home)
             sys.stdout.write(serialize_json(did_document(instance.settings, instance.keys)))
             return EXIT_OK
-    except (InputError, ConfigurationError) as exc:
+    except (InputError, ConfigurationError, KeyMaterialError) as exc:
+        # A wrong passphrase or unreadable key is an unusable instance (2), not an invalid credential (1).
         print(f"caiep: {exc}", file=sys.stderr)
         return EXIT_UNDECIDED
     except CaiepError as exc:

@@ -15,7 +15,9 @@ from caiep.errors import InputError
 
 MAX_BYTES = 1_048_576
 MAX_DEPTH = 64
-_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\Z")
+# The signature may be empty: an unsecured JWS (alg "none", RFC 7515 §A.5) is read, so that
+# verification answers "invalid" (jws_alg_not_allowed) rather than "unreadable input".
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\Z")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,11 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise InputError(f"duplicate key {key!r} in a JSON object")
         result[key] = value
     return result
+
+
+def _no_constant(name: str) -> Any:
+    """``json.loads`` hook: NaN and Infinity are not JSON (RFC 8259 §6)."""
+    raise InputError(f"{name} is not a JSON value (RFC 8259 §6)")
 
 
 def _depth(text: str) -> int:
@@ -64,11 +71,14 @@ def parse_json(text: str, *, source: str = "input") -> Any:
     if text.count("[") + text.count("{") > MAX_DEPTH and _depth(text) > MAX_DEPTH:
         raise InputError(f"nested deeper than {MAX_DEPTH} levels", source=source)
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates)
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"not valid JSON: {exc.msg}", source=source, location=f"line {exc.lineno} column {exc.colno}"
         ) from exc
+    except InputError as exc:
+        # The parsing hooks do not know where the text came from; say it here.
+        raise InputError(exc.message, source=source) from exc
 
 
 def read_presented(data: bytes | str, *, source: str = "input") -> Presented:

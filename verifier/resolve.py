@@ -9,6 +9,7 @@ controller documents come through the injected fetcher, never directly from here
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -45,6 +46,12 @@ class KeyResolver:
     def controller_document(self, controller: str) -> Mapping[str, Any]:
         """The DID document or controller document at ``controller`` (no fragment)."""
         if controller.startswith("did:key:"):
+            return copy.deepcopy(_did_key_document(controller))
+        return self._controller_document(controller)
+
+    def _controller_document(self, controller: str) -> Mapping[str, Any]:
+        """As controller_document, but did:key documents are shared: read, never modify."""
+        if controller.startswith("did:key:"):
             return _did_key_document(controller)
         if controller.startswith("did:web:"):
             url = did_web_document_url(controller)
@@ -78,10 +85,17 @@ class KeyResolver:
         ResolutionError (the controller document could not be fetched: undecidable) or
         EncodingError (a malformed key).
         """
+        if not issuer:
+            # Key provenance (OB 3.0 implementation guide) is never skipped: with no issuer id
+            # there is nobody the key could belong to.
+            raise VerificationMethodInvalid(
+                "the credential names no issuer id, so no key can be shown to be the issuer's",
+                verification_method=method_id,
+            )
         controller, fragment = urldefrag(method_id)
         if controller.startswith("did:key:") and not fragment:
             method_id = f"{controller}#{controller.removeprefix('did:key:')}"
-        document = self.controller_document(controller)
+        document = self._controller_document(controller)
         method = _find_method(document, method_id)
         if method is None:
             raise VerificationMethodInvalid(

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from schemas.validation import achievement_credential_issues
+from verifier.resolve import issuer_id
 from verifier.result import Check, Outcome
 
 VCDM2 = "https://www.w3.org/ns/credentials/v2"
@@ -52,6 +53,8 @@ def _check_v1(credential: Mapping[str, Any]) -> Check:
     for field in ("id", "issuer", "issuanceDate", "credentialSubject", "name"):
         if field not in credential:
             return _invalid("schema_invalid", f"/{field}: missing, required by VCDM 1.1 Open Badges")
+    if not issuer_id(credential):
+        return _invalid("schema_invalid", "/issuer: needs an id (a URL, or a Profile with an id)")
     subject = credential["credentialSubject"]
     if not isinstance(subject, Mapping) or not (subject.get("id") or subject.get("identifier")):
         return _invalid("schema_invalid", "/credentialSubject: needs an id or an identifier")

@@ -139,6 +139,8 @@ def _jwt_key(header: Mapping[str, Any], issuer: str | None, resolver: KeyResolve
 
 def _check_contexts(credential: Mapping[str, Any], *, canonicalize: bool) -> tuple[Check, bytes | None]:
     contexts = credential.get("@context")
+    if contexts is None:
+        return Check("contexts", Outcome.INVALID, "context_missing", "the credential has no @context"), None
     entries = contexts if isinstance(contexts, list) else [contexts]
     for entry in entries:
         if not isinstance(entry, str):

@@ -1,0 +1,521 @@
+"""The ``caiep`` command: init, issue, verify, did; exit codes; nothing secret ever printed or written.
+
+Most tests call ``caiep.cli.main`` in process (see conftest.py). One test runs the installed
+console script in subprocesses, end to end, verifying a did:web credential against a real
+HTTP server on 127.0.0.1 through ``--allow-http-base``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from keys.base64url import b64url_encode
+from keys.did import did_web_document_url, resolve_did_key
+from keys.multikey import encode_secret_key
+from keys.store import KeyStore
+from verifier.fetch import MappingFetcher
+from verifier.result import Verdict
+from verifier.verify import verify
+
+if TYPE_CHECKING:
+    from conftest import CLI
+
+ISSUER_URL = "https://credentials.caiep.example"
+WEB_DID = "did:web:credentials.caiep.example"
+HOLDER = ["--name", "Jane Doe", "--email", "jane.doe@example.org", "--exam-date", "2025-01-15"]
+
+
+def _init(cli: CLI, method: str = "web") -> Any:
+    run = cli(
+        "init", "--issuer-name", "CAiEP Certification Board", "--issuer-url", ISSUER_URL, "--did", method
+    )
+    assert run.code == 0, run.err
+    return run
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _did_web_fetcher(home: Path) -> MappingFetcher:
+    """What the issuer publishes, served offline at the URL did:web maps its DID to."""
+    document = json.loads((home / "did.json").read_text(encoding="utf-8"))
+    return MappingFetcher({did_web_document_url(document["id"]): document})
+
+
+@pytest.fixture
+def offline_did_web(home: Path, monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """Make ``caiep verify`` fetch from the instance's own did.json; records the flag it got."""
+    asked: list[str | None] = []
+
+    def make_fetcher(*, allow_http_base: str | None) -> MappingFetcher:
+        asked.append(allow_http_base)
+        return _did_web_fetcher(home)
+
+    monkeypatch.setattr("caiep.cli.make_fetcher", make_fetcher)
+    return asked
+
+
+# --- init ------------------------------------------------------------------------------------
+
+
+def test_init_did_web(cli: CLI, home: Path, passphrase: str) -> None:
+    run = _init(cli, "web")
+
+    settings = json.loads((home / "settings.json").read_text(encoding="utf-8"))
+    assert settings == {
+        "issuer_name": "CAiEP Certification Board",
+        "issuer_url": ISSUER_URL,
+        "did_method": "web",
+        "issuer_id": WEB_DID,
+    }
+    document = json.loads((home / "did.json").read_text(encoding="utf-8"))
+    (method,) = document["verificationMethod"]
+    assert document["id"] == WEB_DID
+    assert method["controller"] == WEB_DID
+    assert method["type"] == "Multikey"
+    assert document["assertionMethod"] == [method["id"]]
+    assert WEB_DID in run.out
+    assert f"{ISSUER_URL}/.well-known/did.json" in run.out
+
+    keys = home / "keys"
+    assert _mode(keys) == 0o700
+    pems = list(keys.glob("*.pem"))
+    assert [p.name for p in pems] == [f"{method['publicKeyMultibase']}.pem"]
+    for private in (*pems, keys / "keys.json"):
+        assert _mode(private) == 0o600, private
+    assert pems[0].read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    signing_key = KeyStore.open(keys).load_signing_key(passphrase)
+    assert signing_key.public_key.multibase == method["publicKeyMultibase"]
+
+
+def test_init_did_key(cli: CLI, home: Path, passphrase: str) -> None:
+    run = _init(cli, "key")
+
+    settings = json.loads((home / "settings.json").read_text(encoding="utf-8"))
+    did = settings["issuer_id"]
+    assert settings["did_method"] == "key"
+    assert did.startswith("did:key:z6Mk")
+    assert json.loads((home / "did.json").read_text(encoding="utf-8")) == resolve_did_key(did)
+    assert (
+        KeyStore.open(home / "keys").load_signing_key(passphrase).public_key.multibase
+        == did[len("did:key:") :]
+    )
+    assert _mode(home / "keys") == 0o700
+    assert did in run.out
+    assert "Publish" not in run.out  # nothing to publish for did:key
+
+
+def test_second_init_refuses_and_changes_nothing(cli: CLI, home: Path, passphrase: str) -> None:
+    _init(cli, "web")
+    before = {p.relative_to(home): p.read_bytes() for p in home.rglob("*") if p.is_file()}
+
+    run = cli(
+        "init", "--issuer-name", "Someone Else", "--issuer-url", "https://other.example", "--did", "key"
+    )
+
+    assert run.code == 2
+    assert "already" in run.err
+    after = {p.relative_to(home): p.read_bytes() for p in home.rglob("*") if p.is_file()}
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://credentials.caiep.example",
+        "ftp://credentials.caiep.example",
+        "https://",
+        "https://x.example/?a=1",
+    ],
+)
+def test_init_refuses_a_non_https_issuer_url(cli: CLI, home: Path, passphrase: str, url: str) -> None:
+    run = cli("init", "--issuer-name", "CAiEP", "--issuer-url", url)
+
+    assert run.code == 2
+    assert "--issuer-url" in run.err
+    assert not home.exists()
+
+
+def test_init_without_passphrase_and_without_terminal(cli: CLI, home: Path) -> None:
+    run = cli("init", "--issuer-name", "CAiEP", "--issuer-url", ISSUER_URL)
+
+    assert run.code == 2
+    assert "CAIEP_KEY_PASSPHRASE" in run.err
+    assert not (home / "settings.json").exists()
+    assert not (home / "keys").exists()
+
+
+def test_init_refuses_a_short_passphrase(cli: CLI, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAIEP_KEY_PASSPHRASE", "eleven char")
+    run = cli("init", "--issuer-name", "CAiEP", "--issuer-url", ISSUER_URL)
+    assert run.code == 2
+    assert "12 characters" in run.err
+    assert "eleven char" not in run.out + run.err
+
+
+def test_commands_need_an_instance(cli: CLI, home: Path, passphrase: str) -> None:
+    for args in (["did"], ["issue", *HOLDER]):
+        run = cli(*args)
+        assert run.code == 2
+        assert "caiep init" in run.err
+
+
+def test_home_from_environment(
+    cli: CLI, tmp_path: Path, passphrase: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAIEP_HOME", str(tmp_path / "from-env"))
+    run = cli("init", "--issuer-name", "CAiEP", "--issuer-url", ISSUER_URL, home_dir=None)
+    assert run.code == 0
+    assert (tmp_path / "from-env" / "settings.json").is_file()
+
+
+# --- issue -----------------------------------------------------------------------------------
+
+
+def test_issue_without_passphrase_names_the_variable(
+    cli: CLI, home: Path, passphrase: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _init(cli, "key")
+    monkeypatch.delenv("CAIEP_KEY_PASSPHRASE")
+    run = cli("issue", *HOLDER)
+    assert run.code == 2
+    assert "CAIEP_KEY_PASSPHRASE" in run.err
+    assert run.out == ""
+
+
+def test_issue_with_a_wrong_passphrase_is_a_usage_error(
+    cli: CLI, home: Path, passphrase: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _init(cli, "key")
+    monkeypatch.setenv("CAIEP_KEY_PASSPHRASE", "not the passphrase at all")
+    run = cli("issue", *HOLDER)
+    assert run.code == 2  # 1 means "the credential is invalid"; nothing was verified here
+    assert "passphrase" in run.err
+    assert run.out == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--name", "Jane", "--email", "not-an-address", "--exam-date", "2025-01-15"], "e-mail"),
+        (["--name", "Jane", "--email", "jane@example.org", "--exam-date", "2999-01-01"], "future"),
+    ],
+)
+def test_issue_refuses_bad_holder_data(
+    cli: CLI, home: Path, passphrase: str, args: list[str], message: str
+) -> None:
+    _init(cli, "key")
+    run = cli("issue", *args)
+    assert run.code == 2
+    assert message in run.err
+    assert run.out == ""
+
+
+@pytest.mark.parametrize("method", ["key", "web"])
+def test_issue_ldp_to_a_file(cli: CLI, home: Path, passphrase: str, method: str) -> None:
+    _init(cli, method)
+    out = home / "jane.credential.json"
+
+    run = cli("issue", *HOLDER, "--out", str(out))
+
+    assert run.code == 0
+    assert run.out == ""
+    credential = json.loads(out.read_text(encoding="utf-8"))
+    assert f"Wrote {credential['id']} to {out}" in run.err
+    assert credential["credentialSubject"]["name"] == "Jane Doe"
+    assert "jane.doe@example.org" not in out.read_text(encoding="utf-8")  # only its salted hash
+    settings = json.loads((home / "settings.json").read_text(encoding="utf-8"))
+    assert credential["issuer"]["id"] == settings["issuer_id"]
+    assert credential["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
+    fetcher = _did_web_fetcher(home) if method == "web" else None
+    assert verify(credential, now=datetime.now(UTC), fetcher=fetcher).verdict is Verdict.VALID
+
+
+@pytest.mark.parametrize("method", ["key", "web"])
+def test_issue_jwt_to_stdout(cli: CLI, home: Path, passphrase: str, method: str) -> None:
+    _init(cli, method)
+
+    run = cli("issue", *HOLDER, "--format", "jwt")
+
+    assert run.code == 0
+    assert run.out.endswith("\n")
+    assert run.out.count("\n") == 1
+    token = run.out.strip()
+    assert token.count(".") == 2
+    fetcher = _did_web_fetcher(home) if method == "web" else None
+    result = verify(token, now=datetime.now(UTC), fetcher=fetcher)
+    assert (result.format, result.verdict) == ("jwt", Verdict.VALID)
+
+
+def test_issue_ldp_to_stdout_and_jwt_to_a_file(cli: CLI, home: Path, passphrase: str) -> None:
+    _init(cli, "key")
+
+    ldp = cli("issue", *HOLDER, "--score", "82", "--pathway", "experience")
+    jwt_file = home / "jane.jwt"
+    jwt = cli("issue", *HOLDER, "--format", "jwt", "--out", str(jwt_file))
+
+    assert ldp.code == jwt.code == 0
+    credential = json.loads(ldp.out)
+    assert credential["credentialSubject"]["result"][0]["value"] == "82"
+    assert verify(credential, now=datetime.now(UTC)).verdict is Verdict.VALID
+    assert jwt.out == ""
+    assert verify(jwt_file.read_text(encoding="utf-8"), now=datetime.now(UTC)).verdict is Verdict.VALID
+
+
+# --- verify ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def issued(cli: CLI, home: Path, passphrase: str) -> dict[str, Path]:
+    """A did:web instance with one credential in each format."""
+    _init(cli, "web")
+    paths = {"ldp": home / "jane.credential.json", "jwt": home / "jane.credential.jwt"}
+    for fmt, path in paths.items():
+        assert cli("issue", *HOLDER, "--format", fmt, "--out", str(path)).code == 0
+    return paths
+
+
+@pytest.mark.parametrize("fmt", ["ldp", "jwt"])
+def test_verify_valid_exits_0(
+    cli: CLI, issued: dict[str, Path], offline_did_web: list[str | None], fmt: str
+) -> None:
+    run = cli("verify", str(issued[fmt]), "--json")
+
+    assert run.code == 0, run.out
+    report = json.loads(run.out)
+    assert (report["verified"], report["status"], report["format"]) == (True, "valid", fmt)
+    assert [c["name"] for c in report["checks"]] == ["structure", "contexts", "proof", "validity", "status"]
+    assert offline_did_web == [None]  # no --allow-http-base given, none passed on
+
+
+def test_verify_text_report(cli: CLI, issued: dict[str, Path], offline_did_web: list[str | None]) -> None:
+    run = cli("verify", str(issued["ldp"]))
+    assert run.code == 0
+    assert run.out.startswith("VALID\n")
+    assert "held by Jane Doe, CAiEP" in run.out
+    assert WEB_DID in run.out
+
+
+def test_verify_from_stdin(cli: CLI, issued: dict[str, Path], offline_did_web: list[str | None]) -> None:
+    run = cli("verify", "-", "--json", stdin=issued["jwt"].read_bytes())
+    assert run.code == 0
+    assert json.loads(run.out)["status"] == "valid"
+
+
+def test_verify_tampered_exits_1(
+    cli: CLI, issued: dict[str, Path], home: Path, offline_did_web: list[str | None]
+) -> None:
+    credential = json.loads(issued["ldp"].read_text(encoding="utf-8"))
+    credential["credentialSubject"]["name"] = "Mallory"
+    forged = home / "forged.json"
+    forged.write_text(json.dumps(credential), encoding="utf-8")
+
+    run = cli("verify", str(forged), "--json")
+
+    assert run.code == 1
+    report = json.loads(run.out)
+    assert (report["verified"], report["status"]) == (False, "invalid")
+    assert {c["name"]: c["outcome"] for c in report["checks"]}["proof"] == "invalid"
+    text = cli("verify", str(forged))
+    assert text.code == 1
+    assert text.out.startswith("INVALID\n")
+
+
+def test_verify_undecidable_exits_2(
+    cli: CLI, issued: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issuer's DID document cannot be fetched: neither valid nor invalid."""
+    monkeypatch.setattr("caiep.cli.make_fetcher", lambda *, allow_http_base: MappingFetcher({}))
+
+    run = cli("verify", str(issued["ldp"]), "--json")
+
+    assert run.code == 2
+    report = json.loads(run.out)
+    assert (report["verified"], report["status"], report["outcome"]) == (
+        False,
+        "cannot_be_verified",
+        "unknown",
+    )
+    text = cli("verify", str(issued["ldp"]))
+    assert (text.code, text.out.splitlines()[0]) == (2, "CANNOT BE VERIFIED")
+
+
+@pytest.mark.parametrize(
+    ("now", "status"), [("2100-01-01T00:00:00Z", "expired"), ("2001-01-01T00:00:00+01:00", "not_yet_valid")]
+)
+@pytest.mark.parametrize("fmt", ["ldp", "jwt"])
+def test_verify_now_outside_the_validity_window_exits_1(
+    cli: CLI, issued: dict[str, Path], offline_did_web: list[str | None], fmt: str, now: str, status: str
+) -> None:
+    run = cli("verify", str(issued[fmt]), "--json", "--now", now)
+
+    assert run.code == 1
+    report = json.loads(run.out)
+    assert report["status"] == status
+    assert {c["name"]: c["code"] for c in report["checks"]}["validity"] == status
+
+
+def test_verify_bad_now_flag(cli: CLI, issued: dict[str, Path]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli("verify", str(issued["ldp"]), "--now", "next tuesday")
+    assert caught.value.code == 2
+
+
+def test_verify_refuses_a_bad_http_base(cli: CLI, issued: dict[str, Path]) -> None:
+    run = cli("verify", str(issued["ldp"]), "--allow-http-base", "ftp://127.0.0.1:21")
+    assert run.code == 2
+    assert "allow_http_base" in run.err
+
+
+# --- did -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["web", "key"])
+def test_did_prints_the_did_document(cli: CLI, home: Path, passphrase: str, method: str) -> None:
+    _init(cli, method)
+    run = cli("did")
+    assert run.code == 0
+    assert json.loads(run.out) == json.loads((home / "did.json").read_text(encoding="utf-8"))
+    assert "proof" not in run.out
+
+
+# --- secrets never leave the key files -------------------------------------------------------
+
+
+def _secret_forms(seed: bytes) -> list[bytes]:
+    forms = [
+        seed.hex(),
+        seed.hex().upper(),
+        b64url_encode(seed),
+        base64.b64encode(seed).decode("ascii"),
+        base64.b64encode(seed).decode("ascii").rstrip("="),
+        encode_secret_key(seed),
+        encode_secret_key(seed)[1:],  # the base58 body without the multibase prefix
+    ]
+    return [form.encode("ascii") for form in forms] + [seed]
+
+
+@pytest.mark.parametrize("method", ["web", "key"])
+def test_no_output_or_file_holds_the_passphrase_or_the_private_key(
+    cli: CLI, home: Path, passphrase: str, method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = [_init(cli, method)]
+    fetcher = _did_web_fetcher(home) if method == "web" else MappingFetcher({})
+    monkeypatch.setattr("caiep.cli.make_fetcher", lambda *, allow_http_base: fetcher)
+    runs.append(cli("issue", *HOLDER, "--out", str(home / "jane.json")))
+    runs.append(cli("issue", *HOLDER, "--format", "jwt", "--out", str(home / "jane.jwt")))
+    runs.append(cli("issue", *HOLDER))
+    runs.append(cli("issue", *HOLDER, "--format", "jwt"))
+    runs.append(cli("verify", str(home / "jane.json"), "--json"))
+    runs.append(cli("verify", str(home / "jane.jwt")))
+    runs.append(cli("did"))
+    monkeypatch.setenv("CAIEP_KEY_PASSPHRASE", "a wrong passphrase, long enough")
+    runs.append(cli("issue", *HOLDER))
+    assert [run.code for run in runs] == [0, 0, 0, 0, 0, 0, 0, 0, 2]
+
+    seed = KeyStore.open(home / "keys").load_signing_key(passphrase).export_seed_unsafe()
+    secrets = _secret_forms(seed)
+    outputs = [
+        (f"run {i} {stream}", text.encode("utf-8"))
+        for i, run in enumerate(runs)
+        for stream, text in (("stdout", run.out), ("stderr", run.err))
+    ]
+    files = [(str(path), path.read_bytes()) for path in home.rglob("*") if path.is_file()]
+    assert len(files) >= 6  # settings, did.json, index, key, two credentials
+    for where, data in outputs + files:
+        assert passphrase.encode("utf-8") not in data, f"passphrase in {where}"
+        if where.endswith(".pem"):
+            continue  # the encrypted key: its ciphertext may contain any byte string
+        for form in secrets:
+            assert form not in data, f"private key ({form[:6]!r}…) in {where}"
+
+
+# --- the installed console script, end to end ------------------------------------------------
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    requested: list[str]
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.requested.append(self.path)
+        super().do_GET()
+
+
+@pytest.fixture
+def did_web_site(tmp_path: Path) -> Iterator[tuple[Path, str, list[str]]]:
+    """A real HTTP server on 127.0.0.1 serving ``site/`` as the issuer's web host would."""
+    site = tmp_path / "site"
+    (site / ".well-known").mkdir(parents=True)
+    requested: list[str] = []
+    handler = type("Handler", (_QuietHandler,), {"requested": requested})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site, f"http://127.0.0.1:{server.server_address[1]}", requested
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_console_script_end_to_end_with_did_web_over_http(
+    tmp_path: Path, did_web_site: tuple[Path, str, list[str]]
+) -> None:
+    site, base, requested = did_web_site
+    script = Path(sys.executable).with_name("caiep")
+    assert script.is_file(), f"the console script is not installed at {script}"
+    home = tmp_path / "instance"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAIEP_")}
+    env["CAIEP_KEY_PASSPHRASE"] = "a long and entirely fictional passphrase"
+
+    def caiep(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(script), "--home", str(home), *args],
+            env=env,
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    init = caiep("init", "--issuer-name", "CAiEP Certification Board", "--issuer-url", ISSUER_URL)
+    assert init.returncode == 0, init.stderr
+    (site / ".well-known" / "did.json").write_bytes((home / "did.json").read_bytes())
+    issue = caiep("issue", *HOLDER, "--out", str(home / "jane.json"))
+    assert issue.returncode == 0, issue.stderr
+
+    verified = caiep("verify", str(home / "jane.json"), "--json", "--allow-http-base", base)
+
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    report = json.loads(verified.stdout)
+    assert (report["verified"], report["status"]) == (True, "valid")
+    assert WEB_DID in {c["name"]: c["message"] for c in report["checks"]}["proof"]
+    assert requested == ["/.well-known/did.json"]
+
+    # the same credential, once its issuer's DID document is gone, cannot be verified
+    (site / ".well-known" / "did.json").unlink()
+    gone = caiep("verify", str(home / "jane.json"), "--json", "--allow-http-base", base)
+    assert gone.returncode == 2
+    assert json.loads(gone.stdout)["status"] == "cannot_be_verified"
+    for run in (init, issue, verified, gone):
+        assert env["CAIEP_KEY_PASSPHRASE"] not in run.stdout + run.stderr
