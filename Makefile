@@ -7,7 +7,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 NODE_DIR := tests/interop
 
-.PHONY: demo test lint bench clean system-deps
+.PHONY: demo test lint bench bench-jobs clean system-deps
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/signing.py
+
+bench-jobs: $(VENV)/.installed
+	$(PY) bench/jobs.py
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules caiep-home demo-home

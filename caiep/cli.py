@@ -8,23 +8,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from caiep import registry_cli
 from caiep.errors import CaiepError, ConfigurationError, InputError, KeyMaterialError
 from caiep.settings import check_issuer_url, default_home, read_passphrase
 from caiep.wiring import Instance, did_document, init_instance, make_fetcher
 from issuer.charter import PATHWAYS, CharterAward
-from issuer.issuance import FORMATS, issue_charter, serialize_json
+from issuer.issuance import FORMATS, serialize_json
+from issuer.jobs import issue_one
 from verifier.inputs import read_presented
 from verifier.report import render_text
 from verifier.result import Outcome
 from verifier.verify import verify
 
 EXIT_OK, EXIT_INVALID, EXIT_UNDECIDED = 0, 1, 2
+_REGISTRY_COMMANDS = ("results", "sign", "credentials", "audit", "keys")
 
 
 def _parse_date(value: str) -> date:
@@ -81,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("did", help="print the issuer's DID document")
+    registry_cli.add_parsers(commands)
     return parser
 
 
@@ -94,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _issue(home, args)
         if args.command == "verify":
             return _verify(args)
+        if args.command in _REGISTRY_COMMANDS:
+            return registry_cli.run(home, args)
         if args.command == "did":
             instance = Instance(home)
             sys.stdout.write(serialize_json(did_document(instance.settings, instance.keys)))
@@ -127,32 +133,26 @@ def _init(home: Path, args: argparse.Namespace) -> int:
 
 def _issue(home: Path, args: argparse.Namespace) -> int:
     instance = Instance(home)
-    signing_key = instance.keys.load_signing_key(read_passphrase())
-    credential_uuid = str(uuid.uuid4())
+    signer = instance.signer(read_passphrase(), format=args.format)
     award = CharterAward(
         name=args.name,
         email=args.email,
         exam_date=args.exam_date,
-        charter_number=f"CAIEP-{credential_uuid[:8].upper()}",
+        charter_number="",
         score=args.score,
         exam_version=args.exam_version,
         pathway=args.pathway,
     )
-    signed = issue_charter(
-        instance.profile,
-        award,
-        signing_key,
-        verification_method=instance.verification_method(),
-        now=datetime.now(UTC),
-        format=args.format,
-        credential_uuid=credential_uuid,
-    )
-    text = signed.serialize()
+    registry = instance.registry()
+    try:
+        issued = issue_one(registry, signer, award, now=datetime.now(UTC))
+    finally:
+        registry.dispose()
     if args.out:
-        args.out.write_text(text, encoding="utf-8")
-        print(f"Wrote {signed.credential['id']} to {args.out}", file=sys.stderr)
+        args.out.write_text(issued.document, encoding="utf-8")
+        print(f"Wrote {issued.url} to {args.out}", file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(issued.document)
     return EXIT_OK
 
 
@@ -177,5 +177,14 @@ def _verify(args: argparse.Namespace) -> int:
     return EXIT_INVALID if result.outcome is Outcome.INVALID else EXIT_UNDECIDED
 
 
+def run() -> int:
+    """Console-script entry: main() with a closed pipe (``| head``) treated as a normal end."""
+    try:
+        return main()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

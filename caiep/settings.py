@@ -5,6 +5,8 @@ Layout of an instance (``--home``, else ``$CAIEP_HOME``, else ``./caiep-home``):
     settings.json   issuer name, public base URL, DID method and issuer id
     keys/           encrypted private keys and their public index (keys.store)
     did.json        the issuer's DID document, to publish at /.well-known/did.json (did:web)
+    registry.sqlite3  the registry, unless ``$CAIEP_DATABASE_URL`` names another database
+    jobs/           one JSON report per signing job
 
 The key passphrase comes from ``CAIEP_KEY_PASSPHRASE`` or an interactive prompt; it is never
 stored, printed or logged, and there is no default.
@@ -25,6 +27,7 @@ from caiep.errors import ConfigurationError, InputError
 SETTINGS_FILE = "settings.json"
 PASSPHRASE_VARIABLE = "CAIEP_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 HOME_VARIABLE = "CAIEP_HOME"
+DATABASE_VARIABLE = "CAIEP_DATABASE_URL"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,11 @@ class Settings:
 def default_home() -> Path:
     """``$CAIEP_HOME`` if set, else ``./caiep-home``."""
     return Path(os.environ.get(HOME_VARIABLE) or "caiep-home")
+
+
+def database_url(home: Path) -> str:
+    """``$CAIEP_DATABASE_URL`` (e.g. ``postgresql+psycopg://…``), else SQLite in the instance."""
+    return os.environ.get(DATABASE_VARIABLE) or f"sqlite:///{(home / 'registry.sqlite3').resolve()}"
 
 
 def check_issuer_url(url: str) -> str:

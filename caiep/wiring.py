@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from caiep.errors import ConfigurationError
-from caiep.settings import Settings, load_settings, save_settings, write_atomic
+from caiep.settings import Settings, database_url, load_settings, save_settings, write_atomic
 from issuer.charter import IssuerProfile
+from issuer.jobs import Signer
+from issuer.registry import Registry, open_registry
 from keys.did import (
     build_controller_document,
     did_key_for,
@@ -76,6 +78,21 @@ class Instance:
         if self.settings.did_method == "key" and did_key_for(current) != self.settings.issuer_id:
             raise ConfigurationError("a did:key issuer cannot sign with a key other than its own")
         return verification_method_id(self.settings.issuer_id, current)
+
+    def registry(self) -> Registry:
+        """The registry (SQLite in the instance unless $CAIEP_DATABASE_URL says otherwise)."""
+        return open_registry(database_url(self.home))
+
+    def signer(self, passphrase: str, *, format: str = "ldp") -> Signer:
+        """The current key, decrypted, ready to sign in this process and its forked workers."""
+        record = self.keys.current()
+        return Signer(
+            profile=self.profile,
+            key=self.keys.load_signing_key(passphrase, record.key_id),
+            verification_method=self.verification_method(),
+            key_id=record.key_id,
+            format=format,
+        )
 
 
 def make_fetcher(*, allow_http_base: str | None) -> Fetcher:

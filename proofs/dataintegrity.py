@@ -14,7 +14,9 @@ This module checks a proof against a public key; *which* key may sign for an iss
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -97,14 +99,34 @@ def hash_data(
     document_hash: bytes | None = None,
 ) -> bytes:
     """vc-di-eddsa §3.3.4: SHA-256 of the canonical proof configuration, then of the document."""
-    proof_hash = hashlib.sha256(
-        canonical_nquads(proof_config, document_loader=document_loader).encode("utf-8")
-    ).digest()
+    proof_hash = _proof_hash(proof_config, document_loader)
     if document_hash is None:
         document_hash = hashlib.sha256(
             canonical_nquads(unsecured_document, document_loader=document_loader).encode("utf-8")
         ).digest()
     return proof_hash + document_hash
+
+
+_proof_hashes: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+_PROOF_HASHES = 256
+
+
+def _proof_hash(proof_config: Mapping[str, Any], document_loader: DocumentLoader) -> bytes:
+    """SHA-256 of the canonical proof configuration, remembered for recent configurations.
+
+    A signing job stamps every credential of a batch with the same ``created``, key and
+    purpose, and a verifier sees the same configuration on many credentials: canonicalising
+    it once per distinct configuration is enough (the result depends on nothing else).
+    """
+    key = (id(document_loader), json.dumps(proof_config, sort_keys=True, ensure_ascii=False))
+    digest = _proof_hashes.get(key)
+    if digest is None:
+        nquads = canonical_nquads(proof_config, document_loader=document_loader)
+        digest = hashlib.sha256(nquads.encode("utf-8")).digest()
+        _proof_hashes[key] = digest
+        if len(_proof_hashes) > _PROOF_HASHES:
+            _proof_hashes.popitem(last=False)
+    return digest
 
 
 def create_proof(

@@ -48,10 +48,17 @@ _PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 # alg -> (kty, crv) of the key it needs (RFC 7518 §3.1, RFC 8037 §3.1). HS* and "none" are
 # absent on purpose: whatever the caller allows, they are never accepted (RFC 8725 §3.1-3.2).
 _KEY_TYPES: dict[str, tuple[str, str | None]] = {
-    "EdDSA": ("OKP", "Ed25519"), "Ed25519": ("OKP", "Ed25519"),
-    "RS256": ("RSA", None), "RS384": ("RSA", None), "RS512": ("RSA", None),
-    "PS256": ("RSA", None), "PS384": ("RSA", None), "PS512": ("RSA", None),
-    "ES256": ("EC", "P-256"), "ES384": ("EC", "P-384"), "ES512": ("EC", "P-521"),
+    "EdDSA": ("OKP", "Ed25519"),
+    "Ed25519": ("OKP", "Ed25519"),
+    "RS256": ("RSA", None),
+    "RS384": ("RSA", None),
+    "RS512": ("RSA", None),
+    "PS256": ("RSA", None),
+    "PS384": ("RSA", None),
+    "PS512": ("RSA", None),
+    "ES256": ("EC", "P-256"),
+    "ES384": ("EC", "P-384"),
+    "ES512": ("EC", "P-521"),
 }
 _MIN_RSA_MODULUS_BYTES = 256  # RFC 7518 §3.3: 2048 bits or larger
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -217,8 +224,10 @@ def _verification_key(key: object, alg: str) -> jwk.JWK:
     if members.get("kty") != kty or (crv is not None and members.get("crv") != crv):
         raise _failure("jws_key_unusable", f"a {members.get('kty')} key cannot verify {alg}")
     ops = members.get("key_ops")
-    if members.get("alg", alg) != alg or members.get("use", "sig") != "sig" or (
-        ops is not None and (not isinstance(ops, list) or "verify" not in ops)
+    if (
+        members.get("alg", alg) != alg
+        or members.get("use", "sig") != "sig"
+        or (ops is not None and (not isinstance(ops, list) or "verify" not in ops))
     ):
         raise _failure("jws_key_unusable", f"the key is restricted to another use than {alg} signatures")
     try:

@@ -1,0 +1,108 @@
+"""Import-and-sign benchmark: the real ``caiep`` commands on SQLite and PostgreSQL.
+
+Run: ``make bench-jobs`` (or ``.venv/bin/python bench/jobs.py [PASSES ...]``; set
+``BENCH_DATABASES=sqlite`` or ``postgresql`` to run one). For each
+database and worker count it creates a fresh instance (and database), imports synthetic
+results with about PASSES passes, runs ``caiep sign``, and prints import rows/s, signed
+credentials/s (database writes included) and the peak memory of the signing processes. Two
+sizes show whether memory stays flat as the number of results grows. PostgreSQL runs are
+skipped, with the reason printed, when no server answers at 127.0.0.1:5432.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_results import write_results
+
+CAIEP = str(Path(sys.executable).with_name("caiep"))
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _pg_available() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, connect_timeout=3):
+            return None
+    except Exception as exc:
+        return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
+
+
+def _fresh_pg_database(name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+# Runs one command and prints the peak RSS (KiB) of it and the processes it waited for.
+_MEASURE = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[1:]).returncode\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def _run(args: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Seconds taken and peak RSS in KiB of one ``caiep`` command."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, CAIEP, *args], env=env, capture_output=True, text=True, check=False
+    )
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"caiep {' '.join(args)} failed:\n{done.stderr}")
+    return elapsed, int(done.stderr.strip().splitlines()[-1])
+
+
+def bench(database: str, workers: int, passes: int, results_csv: Path, rows: int) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        home = Path(directory) / "home"
+        env = {**os.environ, "CAIEP_KEY_PASSPHRASE": secrets.token_urlsafe(18)}
+        if database == "postgresql":
+            env["CAIEP_DATABASE_URL"] = _fresh_pg_database(f"caiep_bench_{os.getpid()}")
+        site = "https://bench.caiep.example"
+        _run(["--home", str(home), "init", "--issuer-name", "Bench", "--issuer-url", site], env)
+        seconds, _ = _run(["--home", str(home), "results", "import", str(results_csv)], env)
+        _, peak_kib = _run(["--home", str(home), "sign", "--workers", str(workers)], env)
+        [report_file] = (home / "jobs").glob("*.json")
+        report = json.loads(report_file.read_text())
+        peak = f"{peak_kib / 1024:,.0f} MiB"
+        print(
+            f"{database:<10} workers={workers}  results={rows:>6,}  import {rows / seconds:>7,.0f} rows/s   "
+            f"signed {report['issued']:>6,} at {report['credentialsPerSecond']:>7,.0f}/s   peak RSS {peak}"
+        )
+
+
+def main() -> None:
+    sizes = [int(a) for a in sys.argv[1:]] or [10_000, 40_000]
+    skip_pg = _pg_available()
+    if skip_pg:
+        print(f"PostgreSQL skipped: no server at 127.0.0.1:5432 ({skip_pg})")
+    print(f"{os.cpu_count()} CPUs; every figure includes the database writes\n")
+    with tempfile.TemporaryDirectory() as scratch:
+        for passes in sizes:
+            rows = int(passes * 1.25)  # about one result in five is a fail
+            results = Path(scratch) / f"results-{rows}.csv"
+            write_results(results, rows, seed=passes)
+            for database in os.environ.get("BENCH_DATABASES", "sqlite postgresql").split():
+                if database == "postgresql" and skip_pg:
+                    continue
+                for workers in (1, 2):
+                    bench(database, workers, passes, results, rows)
+
+
+if __name__ == "__main__":
+    main()

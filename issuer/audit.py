@@ -1,0 +1,122 @@
+"""The append-only audit log: every entry carries the hash of the one before it.
+
+``hash = SHA-256(prev_hash ‖ canonical JSON of [seq, at, actor, action, subject, details])``.
+Editing, deleting or reordering any entry breaks every hash after it; deleting the newest
+entries is caught by the head row, which holds the last sequence number and hash. Appending
+locks the head row (PostgreSQL ``SELECT … FOR UPDATE``; SQLite has one writer), so
+concurrent jobs extend a single chain. Each job report records the head hash, so a copy kept
+elsewhere anchors the chain against someone who rewrites all of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from issuer.tables import audit_head, audit_log
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    action: str
+    subject: str
+    details: Mapping[str, Any]
+    actor: str = "caiep"
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first place the chain does not hold."""
+
+    seq: int
+    reason: str
+
+
+def timestamp(moment: datetime) -> str:
+    """The stored (and hashed) form of an entry's time: ISO 8601 UTC, microseconds."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_details(details: Mapping[str, Any]) -> str:
+    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, subject: str, details: str) -> str:
+    body = json.dumps([seq, at, actor, action, subject, details], separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def append(connection: Connection, entries: Sequence[AuditEntry], *, now: datetime) -> str:
+    """Append entries inside the caller's transaction; returns the new head hash."""
+    head = connection.execute(
+        select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
+    ).one()
+    seq, previous = int(head.seq), str(head.hash)
+    if not entries:
+        return previous
+    at = timestamp(now)
+    rows = []
+    for entry in entries:
+        seq += 1
+        details = canonical_details(entry.details)
+        digest = entry_hash(previous, seq, at, entry.actor, entry.action, entry.subject, details)
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": entry.actor,
+                "action": entry.action,
+                "subject": entry.subject,
+                "details": details,
+                "prev_hash": previous,
+                "hash": digest,
+            }
+        )
+        previous = digest
+    connection.execute(insert(audit_log), rows)
+    connection.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=previous))
+    return previous
+
+
+def verify_chain(connection: Connection, *, batch: int = 10_000) -> tuple[int, ChainBreak | None]:
+    """Walk the whole log in order; the number of entries checked and the first break, if any."""
+    expected_seq, previous, checked = 1, GENESIS, 0
+    for row in _entries(connection, batch):
+        if row.seq != expected_seq:
+            return checked, ChainBreak(expected_seq, f"entry {expected_seq} is missing (next is {row.seq})")
+        if row.prev_hash != previous:
+            return checked, ChainBreak(row.seq, "its prev_hash is not the hash of the entry before it")
+        digest = entry_hash(row.prev_hash, row.seq, row.at, row.actor, row.action, row.subject, row.details)
+        if digest != row.hash:
+            return checked, ChainBreak(row.seq, "its content does not match its hash (edited)")
+        previous, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
+    head = connection.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).one()
+    if (int(head.seq), head.hash) != (expected_seq - 1, previous):
+        return checked, ChainBreak(
+            expected_seq, f"the log ends at entry {expected_seq - 1} but the head records entry {head.seq}"
+        )
+    return checked, None
+
+
+def head_hash(connection: Connection) -> str:
+    return str(connection.execute(select(audit_head.c.hash).where(audit_head.c.id == 1)).scalar_one())
+
+
+def _entries(connection: Connection, batch: int) -> Iterator[Any]:
+    last = 0
+    while True:
+        rows = connection.execute(
+            select(audit_log).where(audit_log.c.seq > last).order_by(audit_log.c.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq

@@ -1,0 +1,264 @@
+"""Signing jobs: every pending pass becomes exactly one signed credential.
+
+A job works in batches. Each batch is one registry transaction: claim up to ``batch_size``
+pending results, sign them (in ``workers`` processes), store the credentials, job items,
+result statuses and audit entries, commit. Killed at any point, a job loses at most the
+batch in flight, which rolls back and stays pending for the next run; see
+:mod:`issuer.registry` for why nothing can be issued twice. Memory is bounded by the batch,
+whatever the number of results.
+
+Signing runs in forked worker processes that inherit the decrypted key from the parent:
+the key is never pickled, written or sent anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from caiep.errors import CaiepError
+from issuer.charter import (
+    CharterAward,
+    IssuerProfile,
+    build_charter_credential,
+    credential_url,
+    normalise_email,
+)
+from issuer.issuance import sign_credential
+from issuer.registry import IssuedCredential, PendingResult, Registry, charter_number
+from keys.ed25519 import SigningKey
+
+Payload = tuple[PendingResult, str, str, datetime]  # result, credential uuid, salt, now
+Outcome = tuple[int, IssuedCredential | None, str | None]  # result id, credential or error
+
+
+@dataclass(frozen=True)
+class Signer:
+    """What signing needs: the issuer, its current key and the format."""
+
+    profile: IssuerProfile
+    key: SigningKey
+    verification_method: str
+    key_id: str
+    format: str = "ldp"
+
+    def sign(self, payload: Payload) -> Outcome:
+        """One result's credential, or the reason it could not be made (for jobs)."""
+        try:
+            return payload[0].result_id, self.make(payload), None
+        except CaiepError as exc:
+            return payload[0].result_id, None, exc.message
+
+    def make(self, payload: Payload) -> IssuedCredential:
+        """One result's credential; raises the project error that prevents it."""
+        result, credential_uuid, salt, now = payload
+        award = CharterAward(
+            name=result.name,
+            email=result.email,
+            exam_date=result.exam_date,
+            charter_number=charter_number(result.holder_id),
+            score=result.score,
+            exam_version=result.exam_version or None,
+            pathway=result.pathway or None,
+        )
+        unsigned = build_charter_credential(
+            self.profile, award, credential_uuid=credential_uuid, now=now, salt=salt
+        )
+        signed = sign_credential(
+            unsigned, self.key, verification_method=self.verification_method, now=now, format=self.format
+        )
+        document = signed.credential
+        return IssuedCredential(
+            credential_id=credential_uuid,
+            url=credential_url(self.profile.base_url, credential_uuid),
+            holder_id=result.holder_id,
+            result_id=result.result_id or None,
+            format=signed.format,
+            document=signed.serialize(),
+            valid_from=datetime.fromisoformat(document["validFrom"].replace("Z", "+00:00")),
+            valid_until=datetime.fromisoformat(document["validUntil"].replace("Z", "+00:00")),
+            key_id=self.key_id,
+        )
+
+
+@dataclass
+class Progress:
+    """How far a job is; handed to the progress callback after every batch."""
+
+    total: int
+    done: int = 0
+    issued: int = 0
+    failed: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.done / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        return (self.total - self.done) / self.rate if self.rate > 0 else None
+
+
+@dataclass(frozen=True)
+class JobReport:
+    job_id: str
+    status: str
+    workers: int
+    issued: int
+    failed: list[dict[str, Any]]
+    remaining: int
+    seconds: float
+    audit_head: str
+
+    def to_json(self) -> dict[str, Any]:
+        rate = self.issued / self.seconds if self.seconds > 0 else None
+        return {
+            "job": self.job_id,
+            "status": self.status,
+            "workers": self.workers,
+            "issued": self.issued,
+            "failed": len(self.failed),
+            "failures": self.failed,
+            "remainingPending": self.remaining,
+            "seconds": round(self.seconds, 3),
+            "credentialsPerSecond": round(rate, 1) if rate else None,
+            "auditHead": self.audit_head,
+        }
+
+
+_SIGNER: Signer | None = None  # set in the parent just before forking the workers
+
+
+def _sign_in_worker(payload: Payload) -> Outcome:
+    assert _SIGNER is not None
+    return _SIGNER.sign(payload)
+
+
+SignStream = Callable[[list[Payload]], Iterator[list[Outcome]]]
+_RECORD_CHUNK = 250
+
+
+def _chunks(outcomes: Iterator[Outcome], size: int) -> Iterator[list[Outcome]]:
+    chunk: list[Outcome] = []
+    for outcome in outcomes:
+        chunk.append(outcome)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+@contextmanager
+def _signing(signer: Signer, workers: int) -> Iterator[SignStream]:
+    """Sign payloads, yielding outcomes in chunks as they are ready (in order).
+
+    With workers, the caller records one chunk while the workers sign the next, so the
+    database writes overlap the signing instead of following it.
+    """
+    if workers <= 1:
+        yield lambda payloads: _chunks((signer.sign(p) for p in payloads), _RECORD_CHUNK)
+        return
+    global _SIGNER
+    _SIGNER = signer
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
+        yield lambda payloads: _chunks(pool.imap(_sign_in_worker, payloads, chunksize=16), _RECORD_CHUNK)
+    finally:
+        pool.terminate()
+        pool.join()
+        _SIGNER = None
+
+
+def issue_one(registry: Registry, signer: Signer, award: CharterAward, *, now: datetime) -> IssuedCredential:
+    """Issue one credential outside a job (``caiep issue``) and record it with its holder.
+
+    The holder is found (or created) by e-mail, so their charter number is the registry's.
+    """
+    credential_uuid = str(uuid.uuid4())
+    email = normalise_email(award.email)
+    with registry.write() as connection:
+        holder_id = registry.holder_ids(connection, [(email, award.name.strip())], now=now)[email]
+        result = PendingResult(
+            result_id=0,
+            holder_id=holder_id,
+            name=award.name,
+            email=award.email,
+            exam_date=award.exam_date,
+            score=award.score,
+            exam_version=award.exam_version or "",
+            pathway=award.pathway or "",
+        )
+        issued = signer.make((result, credential_uuid, secrets.token_hex(16), now))
+        registry.record_batch(connection, job_id=None, issued=[issued], failed=[], now=now)
+    return issued
+
+
+def run_signing_job(
+    registry: Registry,
+    signer: Signer,
+    *,
+    workers: int = 1,
+    limit: int | None = None,
+    batch_size: int = 1000,
+    on_progress: Callable[[Progress], None] | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    new_uuid: Callable[[], str] = lambda: str(uuid.uuid4()),
+    new_salt: Callable[[], str] = lambda: secrets.token_hex(16),
+) -> JobReport:
+    """Sign every pending pass (at most ``limit``) and record each credential exactly once."""
+    if workers < 1 or batch_size < 1 or (limit is not None and limit < 0):
+        raise ValueError("workers and batch_size must be positive, limit not negative")
+    job_id = new_uuid()
+    pending = registry.count_pending()
+    progress = Progress(total=pending if limit is None else min(limit, pending))
+    registry.start_job(job_id, workers=workers, now=clock())
+    failures: list[dict[str, Any]] = []
+    status = "failed"
+    try:
+        with _signing(signer, workers) as sign_stream:
+            while limit is None or progress.done < limit:
+                want = batch_size if limit is None else min(batch_size, limit - progress.done)
+                with registry.write() as connection:
+                    claimed = registry.claim_pending(connection, want)
+                    if not claimed:
+                        break
+                    now = clock()
+                    for outcomes in sign_stream([(r, new_uuid(), new_salt(), now) for r in claimed]):
+                        issued = [c for _, c, _ in outcomes if c is not None]
+                        failed = [
+                            (rid, error) for rid, c, error in outcomes if c is None and error is not None
+                        ]
+                        registry.record_batch(
+                            connection, job_id=job_id, issued=issued, failed=failed, now=now
+                        )
+                        progress.issued += len(issued)
+                        progress.failed += len(failed)
+                        failures.extend({"result": rid, "reason": error} for rid, error in failed)
+                progress.done += len(claimed)
+                if on_progress is not None:
+                    on_progress(progress)
+        status = "finished"
+    finally:
+        seconds = time.monotonic() - progress.started
+        remaining = registry.count_pending()
+        report = JobReport(job_id, status, workers, progress.issued, failures, remaining, seconds, "")
+        head = registry.finish_job(
+            job_id,
+            status=status,
+            issued=progress.issued,
+            failed=progress.failed,
+            report=json.dumps(report.to_json()),
+            now=clock(),
+        )
+    return JobReport(job_id, status, workers, progress.issued, failures, remaining, seconds, head)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the registry; applied by ``issuer.registry.open_registry``."""

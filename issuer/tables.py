@@ -1,0 +1,121 @@
+"""The registry's tables (SQLAlchemy Core). Alembic migrations in ``issuer/migrations`` create them.
+
+What the certification body must be able to answer at any time: who holds which credential,
+issued when, from which exam result, by which job, signed with which key; and an audit trail
+that shows any edit or deletion.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+holders = Table(
+    "holders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),  # normalised: trimmed, lower-case
+    Column("name", String(400), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+exam_results = Table(
+    "exam_results",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("candidate_id", String(64), nullable=False),
+    Column("exam_version", String(64), nullable=False),
+    Column("exam_date", Date, nullable=False),
+    Column("holder_id", ForeignKey("holders.id"), nullable=False),
+    Column("registered_on", Date, nullable=False),
+    Column("result", String(8), nullable=False),  # pass | fail
+    Column("score", String(16)),
+    Column("pathway", String(16), nullable=False),
+    # pending (a pass without credential) | issued | failed (could not be signed; see job_items)
+    # | not_eligible (a fail, kept for the record)
+    Column("status", String(16), nullable=False),
+    Column("source", String(512), nullable=False),  # file and line it was imported from
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("candidate_id", "exam_version", "exam_date", name="uq_exam_results_exam"),
+)
+Index("ix_exam_results_pending", exam_results.c.status, exam_results.c.id)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(16), nullable=False),  # signing
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False),  # running | finished | failed
+    Column("workers", Integer, nullable=False),
+    Column("issued", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("report", Text),
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("id", String(36), primary_key=True),  # the uuid of https://<host>/credentials/<uuid>
+    Column("url", String(512), nullable=False, unique=True),
+    Column("holder_id", ForeignKey("holders.id"), nullable=False),
+    Column("result_id", ForeignKey("exam_results.id"), unique=True),  # null for single issuance
+    Column("job_id", ForeignKey("jobs.id")),
+    Column("format", String(8), nullable=False),  # ldp | jwt
+    Column("document", Text, nullable=False),  # the exact signed JSON, or the compact JWS
+    Column("sha256", String(64), nullable=False),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=False),
+    Column("key_id", String(64), nullable=False),  # the signing key's publicKeyMultibase
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_credentials_holder", credentials.c.holder_id)
+Index("ix_credentials_valid_until", credentials.c.valid_until)
+
+job_items = Table(
+    "job_items",
+    metadata,
+    Column("job_id", ForeignKey("jobs.id"), primary_key=True),
+    Column("result_id", ForeignKey("exam_results.id"), primary_key=True),
+    Column("outcome", String(16), nullable=False),  # issued | failed
+    Column("credential_id", String(36)),
+    Column("error", Text),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("at", String(32), nullable=False),  # ISO 8601 UTC text: hashed exactly as stored
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(512), nullable=False),
+    Column("details", Text, nullable=False),  # canonical JSON
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# One row (id = 1): the last entry's sequence number and hash. Writers lock it to append, so
+# concurrent jobs extend one chain instead of forking it.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
