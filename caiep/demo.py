@@ -1,9 +1,11 @@
-"""``make demo``: a throwaway issuer on embedded defaults, from set-up to a verified credential.
+"""``make demo``: a throwaway issuer on embedded defaults, from set-up to verified credentials.
 
 Creates ``./demo-home`` afresh (its key passphrase is generated for this throwaway instance
-only and kept in memory), issues a sample charter credential in both formats, serves the
-issuer's DID document on loopback as its did:web host would, and verifies both credentials
-through it, exactly as an employer's verifier does.
+only and kept in memory; the registry is SQLite inside it), issues a sample charter
+credential in both formats, imports ``examples/results.csv`` and signs every pass in a job,
+lists what the registry holds and checks its audit chain, then serves the issuer's DID
+document on loopback as its did:web host would and verifies the sample credentials through
+it, exactly as an employer's verifier does.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from caiep.cli import main as cli
 
 HOME = Path("demo-home")
+EXAMPLE_RESULTS = Path(__file__).resolve().parents[1] / "examples" / "results.csv"
 
 
 def _serve_did_document(home: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
@@ -69,6 +72,10 @@ def run() -> int:
         ],
         [*issue, "--out", str(HOME / "jane-doe.credential.json")],
         [*issue, "--format", "jwt", "--out", str(HOME / "jane-doe.credential.jwt")],
+        [*home, "results", "import", str(EXAMPLE_RESULTS)],
+        [*home, "sign", "--workers", "2"],
+        [*home, "credentials", "list"],
+        [*home, "audit", "verify"],
     ]
     for step in steps:
         print("$ caiep " + " ".join(step), flush=True)
