@@ -13,7 +13,6 @@ the key is never pickled, written or sent anywhere.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import secrets
 import time
@@ -258,7 +257,7 @@ def run_signing_job(
             status=status,
             issued=progress.issued,
             failed=progress.failed,
-            report=json.dumps(report.to_json()),
+            report=report.to_json(),
             now=clock(),
         )
     return JobReport(job_id, status, workers, progress.issued, failures, remaining, seconds, head)

@@ -136,7 +136,9 @@ class Registry:
         known = dict(
             connection.execute(select(holders.c.email, holders.c.id).where(holders.c.email.in_(emails))).all()
         )
-        names = dict(people)
+        names: dict[str, str] = {}
+        for email, name in people:
+            names.setdefault(email, name)  # the first name given, as the docstring says
         missing = [e for e in emails if e not in known]
         if missing:
             connection.execute(
@@ -188,8 +190,9 @@ class Registry:
         self, connection: Connection, chunk: list[Any], source: str, now: datetime
     ) -> tuple[int, int, int, int]:
         keys = [(r.candidate_id, r.exam_version, r.exam_date) for r in chunk]
-        existing = set(
-            connection.execute(
+        existing: set[tuple[Any, ...]] = set(
+            tuple(row)
+            for row in connection.execute(
                 select(
                     exam_results.c.candidate_id, exam_results.c.exam_version, exam_results.c.exam_date
                 ).where(
@@ -199,7 +202,12 @@ class Registry:
                 )
             ).all()
         )
-        fresh = [r for r in chunk if (r.candidate_id, r.exam_version, r.exam_date) not in existing]
+        fresh = []
+        for r in chunk:  # first of each exam in the chunk, and not already stored
+            key = (r.candidate_id, r.exam_version, r.exam_date)
+            if key not in existing:
+                existing.add(key)
+                fresh.append(r)
         if not fresh:
             return 0, 0, 0, len(chunk)
         ids = self.holder_ids(connection, [(r.email, r.full_name) for r in fresh], now=now)
@@ -244,16 +252,11 @@ class Registry:
             audit.append(connection, [audit.AuditEntry("job.started", job_id, {"workers": workers})], now=now)
 
     def finish_job(
-        self, job_id: str, *, status: str, issued: int, failed: int, report: str, now: datetime
+        self, job_id: str, *, status: str, issued: int, failed: int, report: dict[str, Any], now: datetime
     ) -> str:
-        """Close a job; returns the audit head hash after its last entry."""
+        """Close a job and store its report with the audit head hash after its last entry."""
         with self.write() as connection:
-            connection.execute(
-                update(jobs)
-                .where(jobs.c.id == job_id)
-                .values(finished_at=now, status=status, issued=issued, failed=failed, report=report)
-            )
-            return audit.append(
+            head = audit.append(
                 connection,
                 [
                     audit.AuditEntry(
@@ -262,6 +265,18 @@ class Registry:
                 ],
                 now=now,
             )
+            connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id)
+                .values(
+                    finished_at=now,
+                    status=status,
+                    issued=issued,
+                    failed=failed,
+                    report=json.dumps({**report, "auditHead": head}),
+                )
+            )
+            return head
 
     def claim_pending(self, connection: Connection, limit: int) -> list[PendingResult]:
         """Lock up to ``limit`` pending passes for this transaction (skipping ones others hold)."""
@@ -417,8 +432,9 @@ class Registry:
 
     def credential(self, id_or_url: str) -> tuple[CredentialRecord, str]:
         """One credential by uuid or by URL, with its exact signed document."""
-        key = id_or_url.rstrip("/").rsplit("/", 1)[-1]
-        query = _record_query().add_columns(credentials.c.document).where(credentials.c.id == key)
+        wanted = id_or_url.strip().rstrip("/")
+        column = credentials.c.url if "/" in wanted else credentials.c.id
+        query = _record_query().add_columns(credentials.c.document).where(column == wanted)
         with self.read() as connection:
             row = connection.execute(query).first()
         if row is None:

@@ -7,6 +7,9 @@ that shows any edit or deletion.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -21,8 +24,27 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An instant, stored and compared in UTC.
+
+    PostgreSQL's ``timestamptz`` does this itself; SQLite keeps only the wall-clock digits, so
+    a time given at another offset would be stored and compared as the wrong instant.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.astimezone(UTC) if value is not None and value.tzinfo is not None else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
 
 holders = Table(
     "holders",
@@ -30,7 +52,7 @@ holders = Table(
     Column("id", Integer, primary_key=True),
     Column("email", String(320), nullable=False, unique=True),  # normalised: trimmed, lower-case
     Column("name", String(400), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 exam_results = Table(
@@ -49,7 +71,7 @@ exam_results = Table(
     # | not_eligible (a fail, kept for the record)
     Column("status", String(16), nullable=False),
     Column("source", String(512), nullable=False),  # file and line it was imported from
-    Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("imported_at", UtcDateTime(), nullable=False),
     UniqueConstraint("candidate_id", "exam_version", "exam_date", name="uq_exam_results_exam"),
 )
 Index("ix_exam_results_pending", exam_results.c.status, exam_results.c.id)
@@ -59,8 +81,8 @@ jobs = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("kind", String(16), nullable=False),  # signing
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True)),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime()),
     Column("status", String(16), nullable=False),  # running | finished | failed
     Column("workers", Integer, nullable=False),
     Column("issued", Integer, nullable=False, default=0),
@@ -79,10 +101,10 @@ credentials = Table(
     Column("format", String(8), nullable=False),  # ldp | jwt
     Column("document", Text, nullable=False),  # the exact signed JSON, or the compact JWS
     Column("sha256", String(64), nullable=False),
-    Column("valid_from", DateTime(timezone=True), nullable=False),
-    Column("valid_until", DateTime(timezone=True), nullable=False),
+    Column("valid_from", UtcDateTime(), nullable=False),
+    Column("valid_until", UtcDateTime(), nullable=False),
     Column("key_id", String(64), nullable=False),  # the signing key's publicKeyMultibase
-    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("issued_at", UtcDateTime(), nullable=False),
 )
 Index("ix_credentials_holder", credentials.c.holder_id)
 Index("ix_credentials_valid_until", credentials.c.valid_until)
