@@ -191,8 +191,8 @@ def _record_json(record: CredentialRecord) -> dict[str, Any]:
 
 def _list(instance: Instance, args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
-    holder = args.holder.strip().lower() if args.holder else None
-    before = now + args.expiring_within if args.expiring_within else None
+    holder = args.holder.strip().lower() if args.holder is not None else None
+    before = now + args.expiring_within if args.expiring_within is not None else None
     registry = instance.registry()
     try:
         records = registry.credentials(
@@ -258,10 +258,10 @@ def _keys_rotate(instance: Instance, args: argparse.Namespace) -> int:
         raise InputError("a did:key issuer is its key and cannot rotate it; use a did:web issuer")
     now = datetime.now(UTC)
     previous = instance.keys.current()
-    record = instance.keys.rotate(read_passphrase(), now=now)
-    write_did_document(instance.home, instance.settings, instance.keys)
-    registry = instance.registry()
+    registry = instance.registry()  # opened first: a rotation is never left out of the audit log
     try:
+        record = instance.keys.rotate(read_passphrase(), now=now)
+        write_did_document(instance.home, instance.settings, instance.keys)
         registry.append_audit(
             [
                 AuditEntry(

@@ -231,6 +231,10 @@ def run_signing_job(
                 with registry.write() as connection:
                     claimed = registry.claim_pending(connection, want)
                     if not claimed:
+                        if progress.total != progress.done and on_progress is not None:
+                            # Another job took the rest: what we did is the whole of ours.
+                            progress.total = progress.done
+                            on_progress(progress)
                         break
                     now = clock()
                     for outcomes in sign_stream([(r, new_uuid(), new_salt(), now) for r in claimed]):
