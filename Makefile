@@ -15,11 +15,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-# Node.js runs the independent peer implementations; Debian's package if the machine lacks it.
+# Node.js runs the independent peer implementations and Chromium the browser tests; both come
+# from Debian's packages when the machine lacks them (the tests need root for that, as CI has).
 system-deps:
-	@command -v node >/dev/null && command -v npm >/dev/null || { \
-	  echo "installing Node.js from Debian packages"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	@missing=""; \
+	command -v node >/dev/null && command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing from Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json | system-deps
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
@@ -28,7 +33,7 @@ $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json | system-deps
 demo: $(VENV)/.installed
 	$(PY) -m caiep.demo
 
-test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed
+test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports

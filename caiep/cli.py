@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("did", help="print the issuer's DID document")
+    serve = commands.add_parser("serve", help="run the verification pages and API (development server)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--allow-http-base", metavar="http://127.0.0.1:PORT", help=argparse.SUPPRESS)
     registry_cli.add_parsers(commands)
     return parser
 
@@ -100,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _verify(args)
         if args.command in _REGISTRY_COMMANDS:
             return registry_cli.run(home, args)
+        if args.command == "serve":
+            return _serve(home, args)
         if args.command == "did":
             instance = Instance(home)
             sys.stdout.write(serialize_json(did_document(instance.settings, instance.keys)))
@@ -153,6 +159,20 @@ def _issue(home: Path, args: argparse.Namespace) -> int:
         print(f"Wrote {issued.url} to {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(issued.document)
+    return EXIT_OK
+
+
+def _serve(home: Path, args: argparse.Namespace) -> int:
+    from caiep.app import AppConfig, create_app
+    from caiep.settings import database_url
+
+    app = create_app(
+        AppConfig(home=home, database_url=database_url(home), allow_http_base=args.allow_http_base)
+    )
+    print(
+        f"Serving {home} on http://{args.host}:{args.port}/ (development server; use gunicorn in production)"
+    )
+    app.run(host=args.host, port=args.port, threaded=True)
     return EXIT_OK
 
 

@@ -1,0 +1,202 @@
+"""The web application: ``create_app()`` composes the blueprints around one instance.
+
+Development: ``caiep --home DIR serve``. Production: ``gunicorn -w 2 'caiep.app:create_app()'``
+with ``CAIEP_HOME`` (and ``CAIEP_DATABASE_URL`` for PostgreSQL) in the environment; one worker
+per core is the right count, each opening its own database pool.
+
+This module is the one place the service reads configuration. It adds what every response
+needs: a body cap, security headers, a per-client rate limit on the verification POSTs,
+error pages that never show a stack trace, and access logs that carry no personal data
+(the route template, never the path, the client address or the credential id).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from caiep.errors import InputError
+from caiep.settings import database_url, default_home
+from caiep.wiring import Instance, did_document, make_fetcher
+from issuer import web as issuer_web
+from issuer.registry import open_registry
+from keys.did import did_web_document_url
+from verifier import web as verifier_web
+from verifier.fetch import LocalFirstFetcher
+from verifier.inputs import MAX_BYTES
+from wallet_export import web as wallet_web
+
+access_log = logging.getLogger("caiep.access")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+_LIMITED = {"verifier.api_verify", "verifier.verify_submitted"}
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """Everything the service is configured by."""
+
+    home: Path
+    database_url: str
+    allow_http_base: str | None = None
+    rate_per_minute: int = 600
+    burst: int = 120
+
+    @classmethod
+    def from_environment(cls) -> AppConfig:
+        home = default_home()
+        return cls(
+            home=home,
+            database_url=database_url(home),
+            allow_http_base=os.environ.get("CAIEP_ALLOW_HTTP_BASE") or None,
+            rate_per_minute=int(os.environ.get("CAIEP_RATE_PER_MINUTE", "600")),
+            burst=int(os.environ.get("CAIEP_RATE_BURST", "120")),
+        )
+
+
+class RateLimiter:
+    """A token bucket per client: ``rate_per_minute`` sustained, ``burst`` at once."""
+
+    def __init__(self, rate_per_minute: int, burst: int) -> None:
+        self.rate = rate_per_minute / 60.0
+        self.burst = float(burst)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, client: str) -> float | None:
+        """None if the request may go ahead, else the seconds to wait."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(client, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[client] = (tokens - 1.0, now)
+                if len(self._buckets) > 100_000:
+                    self._buckets.clear()
+                return None
+            self._buckets[client] = (tokens, now)
+            return (1.0 - tokens) / self.rate
+
+
+def create_app(config: AppConfig | None = None) -> Flask:
+    """The verification service for one issuer instance."""
+    config = config or AppConfig.from_environment()
+    instance = Instance(config.home)
+    registry = open_registry(config.database_url)
+    settings = instance.settings
+    own_documents: Mapping[str, Any] = {}
+    if settings.did_method == "web":
+        own_documents = {did_web_document_url(settings.issuer_id): did_document(settings, instance.keys)}
+
+    def find_document(credential_id: str) -> str | None:
+        try:
+            return registry.credential(credential_id)[1]
+        except InputError:
+            return None
+
+    def page_url(credential_id: str) -> str | None:
+        return f"{settings.issuer_url}/c/{credential_id}" if find_document(credential_id) else None
+
+    fetcher = LocalFirstFetcher(lambda: own_documents, make_fetcher(allow_http_base=config.allow_http_base))
+    app = Flask(__name__, static_folder=None)  # the verifier blueprint serves /static/
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BYTES, JSON_SORT_KEYS=False)
+    app.register_blueprint(
+        verifier_web.create_blueprint(
+            verifier_web.VerifierServices(
+                find_document=find_document,
+                fetcher=fetcher,
+                issuer_id=settings.issuer_id,
+                clock=lambda: datetime.now(UTC),
+            )
+        )
+    )
+    app.register_blueprint(
+        issuer_web.create_blueprint(
+            issuer_web.IssuerServices(
+                find_document=find_document,
+                did_document=lambda: did_document(settings, instance.keys),
+                base_url=settings.issuer_url,
+            )
+        )
+    )
+    app.register_blueprint(wallet_web.create_blueprint(page_url))
+    limiter = RateLimiter(config.rate_per_minute, config.burst)
+    _install_hooks(app, limiter)
+    app.extensions["caiep.registry"] = registry
+    return app
+
+
+def _install_hooks(app: Flask, limiter: RateLimiter) -> None:
+    @app.before_request
+    def start() -> Response | None:
+        g.started = time.perf_counter()
+        if request.endpoint in _LIMITED:
+            wait = limiter.allow(request.remote_addr or "?")
+            if wait is not None:
+                response = _error(
+                    429, "Too many requests", "Too many verifications from this client; try again shortly."
+                )
+                response.headers["Retry-After"] = str(max(1, round(wait)))
+                return response
+        return None
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        response.headers.update(SECURITY_HEADERS)
+        started = getattr(g, "started", None)
+        if access_log.isEnabledFor(logging.INFO):
+            rule = request.url_rule.rule if request.url_rule else "(no route)"
+            elapsed = round((time.perf_counter() - started) * 1000, 2) if started else None
+            access_log.info(
+                json.dumps(
+                    {"method": request.method, "route": rule, "status": response.status_code, "ms": elapsed}
+                )
+            )
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        titles = {404: "Not found", 405: "Method not allowed", 413: "Too large", 400: "Bad request"}
+        message = exc.description or ""
+        if exc.code == 413:
+            message = f"Requests are limited to {MAX_BYTES // 1024} KiB."
+        return _error(exc.code or 500, titles.get(exc.code or 500, exc.name), message)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        app.logger.exception("unhandled error")  # the trace goes to the log, never to the client
+        return _error(
+            500, "Something went wrong", "The verification service had a problem; try again shortly."
+        )
+
+
+def _error(status: int, title: str, message: str) -> Response:
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        code = title.lower().replace(" ", "_")
+        return Response(
+            json.dumps({"error": {"code": code, "message": message}}),
+            status=status,
+            mimetype="application/json",
+        )
+    body = render_template("verifier/error.html", status=status, title=title, message=message)
+    return Response(body, status=status, mimetype="text/html")

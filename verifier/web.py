@@ -1,0 +1,180 @@
+"""The public verification pages and JSON API (a Flask blueprint).
+
+``/c/<uuid>`` is what the QR code on a certificate opens: the stored credential is verified
+at request time (proof, key provenance, validity, status), never just echoed from the
+database. ``/verify`` and ``POST /api/v1/verify`` judge any issuer's OB 3.0 credential the
+same way. What the blueprint needs (how to find our credentials, the fetcher, the clock)
+arrives as parameters; it reads no settings and imports nothing of the issuer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request, url_for
+
+from caiep.errors import InputError
+from verifier.baked import extract_credential
+from verifier.fetch import Fetcher
+from verifier.inputs import read_presented
+from verifier.report import summary
+from verifier.result import Verdict, VerificationResult
+from verifier.verify import verify
+
+VERDICT_TEXT = {
+    Verdict.VALID: "Valid",
+    Verdict.EXPIRED: "Expired",
+    Verdict.NOT_YET_VALID: "Not yet valid",
+    Verdict.REVOKED: "Revoked",
+    Verdict.SUSPENDED: "Suspended",
+    Verdict.INVALID: "Invalid",
+    Verdict.UNVERIFIABLE: "Cannot be verified",
+}
+CHECK_TITLES = {
+    "structure": "Open Badges 3.0 structure",
+    "contexts": "Vocabulary (JSON-LD contexts)",
+    "proof": "Issuer's signature",
+    "validity": "Validity period",
+    "status": "Revocation and suspension",
+}
+_BAKED = (".png", ".svg")
+
+
+@dataclass(frozen=True)
+class VerifierServices:
+    """What the pages need from the application."""
+
+    find_document: Callable[[str], str | None]  # credential uuid -> the exact stored document
+    fetcher: Fetcher
+    issuer_id: str  # ours: other issuers are shown as such
+    clock: Callable[[], datetime]
+
+
+def create_blueprint(services: VerifierServices) -> Blueprint:
+    blueprint = Blueprint("verifier", __name__, template_folder="templates", static_folder="static")
+
+    def judge(presented: Any) -> VerificationResult:
+        return verify(presented, now=services.clock(), fetcher=services.fetcher)
+
+    def page(result: VerificationResult, *, credential_id: str | None, status: int = 200) -> Response:
+        facts = summary(result.credential)
+        body = render_template(
+            "verifier/credential.html",
+            result=result,
+            facts=facts,
+            verdict=VERDICT_TEXT[result.verdict],
+            verdict_class=result.verdict.value,
+            titles=CHECK_TITLES,
+            ours=facts.get("issuerId") == services.issuer_id,
+            credential_id=credential_id,
+            checked_at=services.clock(),
+        )
+        return Response(body, status=status, mimetype="text/html")
+
+    @blueprint.get("/c/<uuid:credential_id>")
+    def credential_page(credential_id: Any) -> Response:
+        document = services.find_document(str(credential_id))
+        if document is None:
+            abort(404, description="There is no CAiEP credential at this address.")
+        return page(judge(read_presented(document)), credential_id=str(credential_id))
+
+    @blueprint.get("/verify")
+    def verify_form() -> str:
+        return render_template("verifier/verify.html", error=None)
+
+    @blueprint.post("/verify")
+    def verify_submitted() -> Response:
+        try:
+            presented = _presented_from_request(form=True)
+        except InputError as exc:
+            body = render_template("verifier/verify.html", error=str(exc.message))
+            return Response(body, status=400, mimetype="text/html")
+        return page(judge(presented), credential_id=None)
+
+    @blueprint.post("/api/v1/verify")
+    def api_verify() -> Response:
+        try:
+            presented = _presented_from_request(form=False)
+        except InputError as exc:
+            return _json_error(400, exc.code, exc.message)
+        return _json(_api_result(judge(presented)))
+
+    @blueprint.get("/api/v1/credentials/<uuid:credential_id>/status")
+    def api_status(credential_id: Any) -> Response:
+        document = services.find_document(str(credential_id))
+        if document is None:
+            return _json_error(404, "not_found", "no CAiEP credential has this id")
+        result = judge(read_presented(document))
+        return _json({**_api_result(result), "checkedAt": services.clock().isoformat()})
+
+    @blueprint.get("/openapi.json")
+    def openapi() -> Response:
+        text = resources.files("verifier").joinpath("openapi.json").read_text(encoding="utf-8")
+        return Response(text, mimetype="application/json")
+
+    @blueprint.app_template_filter("day")
+    def day(value: str | None) -> str:
+        """An ISO 8601 timestamp as the date a person reads: 26 November 2031."""
+        if not value:
+            return ""
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        return f"{moment.day} {moment:%B %Y}"
+
+    @blueprint.app_context_processor
+    def links() -> dict[str, Any]:
+        return {"verify_url": url_for("verifier.verify_form")}
+
+    return blueprint
+
+
+def _presented_from_request(*, form: bool) -> Any:
+    """The credential in a request: pasted text, an uploaded file (JSON, JWS, baked badge)."""
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        data = upload.read()
+        name = upload.filename.lower()
+        if name.endswith(_BAKED) or data[:8] == b"\x89PNG\r\n\x1a\n" or b"<svg" in data[:1024]:
+            return read_presented(extract_credential(data, filename=upload.filename), source=upload.filename)
+        return read_presented(data, source=upload.filename)
+    if form:
+        text = request.form.get("credential", "")
+        return read_presented(text, source="the pasted credential")
+    mimetype = request.mimetype
+    if mimetype in ("application/json", "application/ld+json", "application/vc+ld+json", "application/vc"):
+        return read_presented(request.get_data(), source="request body")
+    if mimetype in ("text/plain", "application/jwt", "application/vc+jwt"):
+        return read_presented(request.get_data(), source="request body")
+    raise InputError(
+        "send the credential as application/json, as text/plain (a VC-JWT), "
+        "or as a multipart upload named 'file'"
+    )
+
+
+def _api_result(result: VerificationResult) -> dict[str, Any]:
+    return {
+        "verified": result.verified,
+        "status": result.verdict.value,
+        "outcome": result.outcome.value,
+        "format": result.format,
+        "checks": [
+            {"name": c.name, "outcome": c.outcome.value, "code": c.code, "message": c.message}
+            for c in result.checks
+        ],
+        "credential": summary(result.credential),
+    }
+
+
+def _json(payload: dict[str, Any], status: int = 200) -> Response:
+    return Response(json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
+
+
+def _json_error(status: int, code: str, message: str) -> Response:
+    return _json({"error": {"code": code, "message": message}}, status)

@@ -1,0 +1,1 @@
+"""What holders take away: QR codes, baked badges, wallet and LinkedIn exports."""

@@ -1,0 +1,36 @@
+"""QR codes of the verification pages (a Flask blueprint), for certificates and sharing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, abort
+from wallet_export.qr import qr_png, qr_svg
+
+
+def create_blueprint(page_url: Callable[[str], str | None]) -> Blueprint:
+    """``page_url(uuid)`` is the public verification URL of one of our credentials, or None."""
+    blueprint = Blueprint("wallet_export", __name__)
+
+    def url_or_404(credential_id: Any) -> str:
+        url = page_url(str(credential_id))
+        if url is None:
+            abort(404, description="There is no CAiEP credential at this address.")
+        return url
+
+    @blueprint.get("/c/<uuid:credential_id>/qr.png")
+    def qr_png_image(credential_id: Any) -> Response:
+        response = Response(qr_png(url_or_404(credential_id)), mimetype="image/png")
+        response.cache_control.public = True
+        response.cache_control.max_age = 86400
+        return response
+
+    @blueprint.get("/c/<uuid:credential_id>/qr.svg")
+    def qr_svg_image(credential_id: Any) -> Response:
+        response = Response(qr_svg(url_or_404(credential_id)), mimetype="image/svg+xml")
+        response.cache_control.public = True
+        response.cache_control.max_age = 86400
+        return response
+
+    return blueprint
