@@ -7,7 +7,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 NODE_DIR := tests/interop
 
-.PHONY: demo test lint bench bench-jobs clean system-deps
+.PHONY: demo test lint bench bench-jobs bench-http clean system-deps
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ bench: $(VENV)/.installed
 
 bench-jobs: $(VENV)/.installed
 	$(PY) bench/jobs.py
+
+bench-http: $(VENV)/.installed
+	$(PY) bench/http.py
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules caiep-home demo-home

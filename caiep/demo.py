@@ -5,7 +5,9 @@ only and kept in memory; the registry is SQLite inside it), issues a sample char
 credential in both formats, imports ``examples/results.csv`` and signs every pass in a job,
 lists what the registry holds and checks its audit chain, then serves the issuer's DID
 document on loopback as its did:web host would and verifies the sample credentials through
-it, exactly as an employer's verifier does.
+it, exactly as an employer's verifier does. Last, it serves the verification pages on
+http://127.0.0.1:8000 and prints the link to a sample credential's page (``--no-serve`` skips
+that, for scripted runs).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def _serve_did_document(home: Path) -> tuple[http.server.ThreadingHTTPServer, st
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def run() -> int:
+def run(*, serve: bool = True, port: int = 8000) -> int:
     if HOME.exists():
         shutil.rmtree(HOME)
     os.environ["CAIEP_KEY_PASSPHRASE"] = secrets.token_urlsafe(24)
@@ -91,8 +93,22 @@ def run() -> int:
     finally:
         server.shutdown()
     print(f"\nDemo instance in {HOME}/ (issued {datetime.now(UTC):%Y-%m-%d}); its passphrase was not kept.")
+    if not serve:
+        return 0
+    from caiep.app import AppConfig, create_app
+    from caiep.settings import database_url
+    from issuer.registry import open_registry
+
+    registry = open_registry(database_url(HOME))
+    sample = next(iter(registry.credentials()))
+    registry.dispose()
+    app = create_app(AppConfig(home=HOME, database_url=database_url(HOME)))
+    print(f"\nVerification pages: http://127.0.0.1:{port}/c/{sample.credential_id}  ({sample.holder_name})")
+    print(f"Verify any credential: http://127.0.0.1:{port}/verify   JSON API: http://127.0.0.1:{port}/openapi.json")
+    print("Press Ctrl-C to stop.", flush=True)
+    app.run(host="127.0.0.1", port=port, threaded=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(run())
+    sys.exit(run(serve="--no-serve" not in sys.argv[1:]))
