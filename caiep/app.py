@@ -33,6 +33,7 @@ from issuer import web as issuer_web
 from issuer.registry import open_registry
 from keys.did import did_web_document_url
 from verifier import web as verifier_web
+from verifier.cache import IntegrityCache
 from verifier.fetch import LocalFirstFetcher
 from verifier.inputs import MAX_BYTES
 from wallet_export import web as wallet_web
@@ -127,6 +128,7 @@ def create_app(config: AppConfig | None = None) -> Flask:
                 fetcher=fetcher,
                 issuer_id=settings.issuer_id,
                 clock=lambda: datetime.now(UTC),
+                cache=IntegrityCache(ttl=300.0),
             )
         )
     )

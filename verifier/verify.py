@@ -9,6 +9,7 @@ propagate.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from caiep.errors import (
 from proofs.dataintegrity import canonical_nquads, proofs_of, sort_proofs, verify_proof
 from proofs.jose import decode_unverified, verify_credential_jwt
 from schemas.loader import is_known_context
+from verifier.cache import IntegrityCache
 from verifier.dates import parse_datetime
 from verifier.fetch import Fetcher
 from verifier.inputs import Presented, read_presented
@@ -53,11 +55,14 @@ def verify(
     now: datetime,
     fetcher: Fetcher | None = None,
     max_clock_skew: timedelta = timedelta(minutes=5),
+    cache: IntegrityCache | None = None,
 ) -> VerificationResult:
     """Verify an OB 3.0 credential (JSON with embedded proof, or a compact JWS).
 
     Raises InputError only when the input cannot be read as either; everything about the
-    credential itself is in the returned result.
+    credential itself is in the returned result. With a ``cache``, structure, contexts and
+    proof results are reused for identical bytes (see :mod:`verifier.cache`); validity and
+    status are always checked afresh.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -69,32 +74,54 @@ def verify(
     else:
         item = read_presented(presented)
     resolver = KeyResolver(fetcher)
-    if item.format == "jwt":
-        assert item.token is not None
-        return _verify_jwt(item.token, options, resolver)
-    assert item.credential is not None
-    return _verify_ldp(item.credential, options, resolver)
-
-
-def _verify_ldp(
-    credential: dict[str, Any], options: VerifyOptions, resolver: KeyResolver
-) -> VerificationResult:
-    checks = [check_structure(credential)]
-    contexts, document_hash = _check_contexts(credential, canonicalize=True)
-    checks.append(contexts)
-    checks.append(_check_ldp_proof(credential, resolver, document_hash))
-    checks.append(_check_validity(credential, options))
-    checks.append(
-        check_status(credential, options.now, resolver, verify_list_proof=_list_proof_checker(resolver))
+    key = _cache_key(item) if cache is not None else None
+    remembered = cache.get(key) if cache is not None and key is not None else None
+    if remembered is not None:
+        integrity, credential = remembered
+    else:
+        if item.format == "jwt":
+            assert item.token is not None
+            integrity, credential = _integrity_jwt(item.token, resolver, options.now)
+        else:
+            assert item.credential is not None
+            integrity, credential = _integrity_ldp(item.credential, resolver)
+        if cache is not None and key is not None:
+            cache.put(key, integrity, credential)
+    if credential is None:
+        return VerificationResult(integrity, None, item.format)
+    checks = (
+        *integrity,
+        _check_validity(credential, options),
+        check_status(credential, options.now, resolver, verify_list_proof=_list_proof_checker(resolver)),
     )
-    return VerificationResult(tuple(checks), credential, "ldp")
+    return VerificationResult(checks, credential, item.format)
 
 
-def _verify_jwt(token: str, options: VerifyOptions, resolver: KeyResolver) -> VerificationResult:
+def _cache_key(item: Presented) -> str:
+    if item.token is not None:
+        return "jwt:" + hashlib.sha256(item.token.encode("utf-8")).hexdigest()
+    text = json.dumps(item.credential, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "ldp:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _integrity_ldp(
+    credential: dict[str, Any], resolver: KeyResolver
+) -> tuple[tuple[Check, ...], dict[str, Any]]:
+    contexts, document_hash = _check_contexts(credential, canonicalize=True)
+    return (
+        check_structure(credential),
+        contexts,
+        _check_ldp_proof(credential, resolver, document_hash),
+    ), credential
+
+
+def _integrity_jwt(
+    token: str, resolver: KeyResolver, now: datetime
+) -> tuple[tuple[Check, ...], dict[str, Any] | None]:
     try:
         _, payload = decode_unverified(token)
     except EncodingError as exc:
-        return VerificationResult((Check("structure", Outcome.INVALID, exc.code, exc.message),), None, "jwt")
+        return (Check("structure", Outcome.INVALID, exc.code, exc.message),), None
     inner = payload.get("vc")
     claimed: Mapping[str, Any] = inner if isinstance(inner, Mapping) else payload
     credential = {
@@ -103,12 +130,7 @@ def _verify_jwt(token: str, options: VerifyOptions, resolver: KeyResolver) -> Ve
     issuer = issuer_id(credential)
     proof: Check
     try:
-        verified = verify_credential_jwt(
-            token,
-            lambda header: _jwt_key(header, issuer, resolver),
-            now=options.now,
-            max_clock_skew=options.max_clock_skew,
-        )
+        verified = verify_credential_jwt(token, lambda header: _jwt_key(header, issuer, resolver), now=now)
         credential = verified.credential
         proof = Check(
             "proof",
@@ -122,12 +144,11 @@ def _verify_jwt(token: str, options: VerifyOptions, resolver: KeyResolver) -> Ve
         )
     except (CredentialInvalid, EncodingError) as exc:
         proof = Check("proof", Outcome.INVALID, getattr(exc, "code", "proof_invalid"), exc.message)
-    checks = [check_structure(credential), _check_contexts(credential, canonicalize=False)[0], proof]
-    checks.append(_check_validity(credential, options))
-    checks.append(
-        check_status(credential, options.now, resolver, verify_list_proof=_list_proof_checker(resolver))
-    )
-    return VerificationResult(tuple(checks), credential, "jwt")
+    return (
+        check_structure(credential),
+        _check_contexts(credential, canonicalize=False)[0],
+        proof,
+    ), credential
 
 
 def _jwt_key(header: Mapping[str, Any], issuer: str | None, resolver: KeyResolver) -> Any:

@@ -20,6 +20,7 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from caiep.errors import InputError
 from verifier.baked import extract_credential
+from verifier.cache import IntegrityCache
 from verifier.fetch import Fetcher
 from verifier.inputs import read_presented
 from verifier.report import summary
@@ -53,13 +54,14 @@ class VerifierServices:
     fetcher: Fetcher
     issuer_id: str  # ours: other issuers are shown as such
     clock: Callable[[], datetime]
+    cache: IntegrityCache | None = None  # signature and key checks reused for identical bytes
 
 
 def create_blueprint(services: VerifierServices) -> Blueprint:
     blueprint = Blueprint("verifier", __name__, template_folder="templates", static_folder="static")
 
     def judge(presented: Any) -> VerificationResult:
-        return verify(presented, now=services.clock(), fetcher=services.fetcher)
+        return verify(presented, now=services.clock(), fetcher=services.fetcher, cache=services.cache)
 
     def page(result: VerificationResult, *, credential_id: str | None, status: int = 200) -> Response:
         facts = summary(result.credential)
