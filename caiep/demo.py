@@ -104,7 +104,9 @@ def run(*, serve: bool = True, port: int = 8000) -> int:
     registry.dispose()
     app = create_app(AppConfig(home=HOME, database_url=database_url(HOME)))
     print(f"\nVerification pages: http://127.0.0.1:{port}/c/{sample.credential_id}  ({sample.holder_name})")
-    print(f"Verify any credential: http://127.0.0.1:{port}/verify   JSON API: http://127.0.0.1:{port}/openapi.json")
+    print(
+        f"Verify any credential: http://127.0.0.1:{port}/verify   JSON API: http://127.0.0.1:{port}/openapi.json"
+    )
     print("Press Ctrl-C to stop.", flush=True)
     app.run(host="127.0.0.1", port=port, threaded=True)
     return 0
