@@ -15,12 +15,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-# Node.js runs the independent peer implementations and Chromium the browser tests; both come
-# from Debian's packages when the machine lacks them (the tests need root for that, as CI has).
+# Node.js runs the independent peer implementations, Chromium the browser tests and wrk the
+# HTTP benchmark; they come from Debian's packages when the machine lacks them (this needs
+# root, as CI has).
 system-deps:
 	@missing=""; \
 	command -v node >/dev/null && command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing from Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -45,8 +47,8 @@ bench: $(VENV)/.installed
 bench-jobs: $(VENV)/.installed
 	$(PY) bench/jobs.py
 
-bench-http: $(VENV)/.installed
-	$(PY) bench/http.py
+bench-http: $(VENV)/.installed system-deps
+	$(PY) bench/http_load.py
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules caiep-home demo-home

@@ -26,7 +26,6 @@ from typing import Any
 from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from caiep.errors import InputError
 from caiep.settings import database_url, default_home
 from caiep.wiring import Instance, did_document, make_fetcher
 from issuer import web as issuer_web
@@ -110,10 +109,7 @@ def create_app(config: AppConfig | None = None) -> Flask:
         own_documents = {did_web_document_url(settings.issuer_id): did_document(settings, instance.keys)}
 
     def find_document(credential_id: str) -> str | None:
-        try:
-            return registry.credential(credential_id)[1]
-        except InputError:
-            return None
+        return registry.document(credential_id)
 
     def page_url(credential_id: str) -> str | None:
         return f"{settings.issuer_url}/c/{credential_id}" if find_document(credential_id) else None

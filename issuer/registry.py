@@ -441,6 +441,14 @@ class Registry:
             raise InputError(f"no credential {id_or_url!r} in this registry")
         return _record(row), str(row.document)
 
+    def document(self, credential_id: str) -> str | None:
+        """Only the exact stored document of one credential (by uuid), or None: for serving."""
+        with self.read() as connection:
+            found = connection.execute(
+                select(credentials.c.document).where(credentials.c.id == credential_id)
+            ).scalar_one_or_none()
+        return None if found is None else str(found)
+
     def verify_audit(self) -> tuple[int, audit.ChainBreak | None]:
         """The hash chain, then every stored credential against the digest logged at issue."""
         with self.read() as connection:
