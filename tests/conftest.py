@@ -9,9 +9,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from support import FIXED_NOW
 
 from keys.ed25519 import SigningKey
+from support import FIXED_NOW
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort
+
 from wallet_export.qr import qr_png, qr_svg
 
 

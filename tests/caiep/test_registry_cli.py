@@ -24,10 +24,10 @@ from conftest_registry import (
     query,
     scalar,
 )
-from support import VECTORS
 
 from caiep.settings import database_url
 from issuer.registry import charter_number
+from support import VECTORS
 
 if TYPE_CHECKING:
     from conftest import CLI, Run

@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from node import pinned_contexts, run_node
 from pyld import jsonld
 
 from issuer.charter import CharterAward, IssuerProfile, build_charter_credential
 from keys.did import did_key_for
 from keys.ed25519 import SigningKey
+from node import pinned_contexts, run_node
 from proofs.dataintegrity import canonical_nquads
 from proofs.rdf import to_quads
 from proofs.rdfc import canonicalize

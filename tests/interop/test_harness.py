@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from node import NodeHarnessError, pinned_contexts, run_node
 
 pytestmark = pytest.mark.interop

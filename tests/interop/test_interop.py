@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from node import pinned_contexts, run_node
 
 from caiep.errors import ProofInvalid
 from issuer.charter import CharterAward, IssuerProfile, build_charter_credential
 from issuer.issuance import issue_charter
 from keys.did import build_controller_document, did_key_for, did_web_document_url, verification_method_id
 from keys.ed25519 import PublicKey, SigningKey
+from node import pinned_contexts, run_node
 from proofs.dataintegrity import verify_proof
 from verifier.fetch import MappingFetcher
 from verifier.result import Outcome, VerificationResult

@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 
 import pytest
-from node import run_node
 
 from caiep.errors import CanonicalizationError
+from node import run_node
 from proofs.nquads import serialize_quad
 from proofs.rdfc import canonicalize
 

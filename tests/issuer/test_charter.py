@@ -7,7 +7,6 @@ import os
 from datetime import UTC, date, datetime
 
 import pytest
-from support import EXTERNAL, GOLDEN, load_json
 
 from caiep.errors import InputError
 from issuer.charter import (
@@ -21,6 +20,7 @@ from issuer.charter import (
 from issuer.issuance import issue_charter
 from keys.did import verification_method_id
 from schemas.validation import achievement_credential_issues
+from support import EXTERNAL, GOLDEN, load_json
 from verifier.verify import verify
 
 PROFILE = IssuerProfile(

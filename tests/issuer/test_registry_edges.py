@@ -6,12 +6,12 @@ import json
 from datetime import date
 
 import pytest
-from support import FIXED_NOW
 
 from caiep.errors import InputError
 from issuer.jobs import Signer, run_signing_job
 from issuer.registry import Registry
 from issuer.results import ExamResult
+from support import FIXED_NOW
 
 
 def _result(line: int, candidate: str = "C-1") -> ExamResult:

@@ -14,7 +14,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from support import VECTORS
 
 from bench.make_results import write_results
 from caiep.errors import InputError
@@ -29,6 +28,7 @@ from issuer.results import (
     check_results,
     iter_results,
 )
+from support import VECTORS
 
 TODAY = date(2026, 11, 26)
 INVALID = VECTORS / "invalid" / "results"

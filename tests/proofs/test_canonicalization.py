@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyld import jsonld
-from support import EXTERNAL, load_json
 
 from caiep.errors import CanonicalizationError, DataLossError, DocumentLoaderError, InvalidIRIError
 from proofs.dataintegrity import canonical_nquads
 from proofs.nquads import escape_literal, serialize_quad
 from proofs.rdf import to_quads
 from proofs.rdfc import canonicalize
+from support import EXTERNAL, load_json
 
 W3C = EXTERNAL / "vc-di-eddsa" / "TestVectors"
 OB_GUIDE = EXTERNAL / "ob-v3p0-impl-guide"

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import EXTERNAL, load_json
 
 from caiep.errors import ProofInvalid
 from issuer.charter import CharterAward, IssuerProfile, build_charter_credential
@@ -17,6 +16,7 @@ from keys.base58 import b58encode
 from keys.ed25519 import SigningKey
 from keys.multikey import decode_secret_key
 from proofs.dataintegrity import canonical_nquads, create_proof, proofs_of, sign, unsecured, verify_proof
+from support import EXTERNAL, load_json
 from verifier.verify import verify
 
 W3C = EXTERNAL / "vc-di-eddsa" / "TestVectors"

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
-from support import EXTERNAL
 
 from caiep.errors import InputError
+from support import EXTERNAL
 from verifier.baked import MAX_CHUNK_BYTES, MAX_IMAGE_BYTES, NO_CREDENTIAL, PNG_SIGNATURE, extract_credential
 
 ONE_EDTECH = EXTERNAL / "1edtech"

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from support import EXTERNAL
 
 from caiep.errors import InputError
+from support import EXTERNAL
 from verifier.baked import extract_credential
 from wallet_export.baking import bake_png, bake_svg
 
