@@ -46,6 +46,13 @@ def _fresh_pg_database(name: str) -> str:
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 
 
+def _drop_pg_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def _run(args: list[str], env: dict[str, str]) -> float:
     """Seconds one ``caiep`` command takes."""
     start = time.perf_counter()
@@ -88,8 +95,9 @@ def bench(database: str, workers: int, passes: int, results_csv: Path, rows: int
     with tempfile.TemporaryDirectory() as directory:
         home = Path(directory) / "home"
         env = {**os.environ, "CAIEP_KEY_PASSPHRASE": secrets.token_urlsafe(18)}
+        pg_name = f"caiep_bench_{os.getpid()}"
         if database == "postgresql":
-            env["CAIEP_DATABASE_URL"] = _fresh_pg_database(f"caiep_bench_{os.getpid()}")
+            env["CAIEP_DATABASE_URL"] = _fresh_pg_database(pg_name)
         site = "https://bench.caiep.example"
         _run(["--home", str(home), "init", "--issuer-name", "Bench", "--issuer-url", site], env)
         seconds = _run(["--home", str(home), "results", "import", str(results_csv)], env)
@@ -97,6 +105,8 @@ def bench(database: str, workers: int, passes: int, results_csv: Path, rows: int
         [report_file] = (home / "jobs").glob("*.json")
         report = json.loads(report_file.read_text())
         peak = f"{peak_kib / 1024:,.0f} MiB" if peak_kib else "(job shorter than 1.5 s)"
+        if database == "postgresql":
+            _drop_pg_database(pg_name)
         print(
             f"{database:<10} workers={workers}  results={rows:>6,}  import {rows / seconds:>7,.0f} rows/s   "
             f"signed {report['issued']:>6,} at {report['credentialsPerSecond']:>7,.0f}/s   signing RSS {peak}"
