@@ -61,6 +61,7 @@ class AppConfig:
     allow_http_base: str | None = None
     rate_per_minute: int = 600
     burst: int = 120
+    integrity_cache_seconds: float = 300.0  # 0 turns the integrity cache off
 
     @classmethod
     def from_environment(cls) -> AppConfig:
@@ -71,6 +72,7 @@ class AppConfig:
             allow_http_base=os.environ.get("CAIEP_ALLOW_HTTP_BASE") or None,
             rate_per_minute=int(os.environ.get("CAIEP_RATE_PER_MINUTE", "600")),
             burst=int(os.environ.get("CAIEP_RATE_BURST", "120")),
+            integrity_cache_seconds=float(os.environ.get("CAIEP_INTEGRITY_CACHE_SECONDS", "300")),
         )
 
 
@@ -124,7 +126,9 @@ def create_app(config: AppConfig | None = None) -> Flask:
                 fetcher=fetcher,
                 issuer_id=settings.issuer_id,
                 clock=lambda: datetime.now(UTC),
-                cache=IntegrityCache(ttl=300.0),
+                cache=IntegrityCache(ttl=config.integrity_cache_seconds)
+                if config.integrity_cache_seconds > 0
+                else None,
             )
         )
     )
