@@ -211,22 +211,22 @@ def _list(instance: Instance, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _show(instance: Instance, args: argparse.Namespace) -> int:
+def _credential(instance: Instance, id_or_url: str) -> tuple[CredentialRecord, str]:
     registry = instance.registry()
     try:
-        record, _ = registry.credential(args.id)
+        return registry.credential(id_or_url)
     finally:
         registry.dispose()
+
+
+def _show(instance: Instance, args: argparse.Namespace) -> int:
+    record, _ = _credential(instance, args.id)
     print(json.dumps(_record_json(record), indent=2, ensure_ascii=False))
     return EXIT_OK
 
 
 def _export(instance: Instance, args: argparse.Namespace) -> int:
-    registry = instance.registry()
-    try:
-        record, document = registry.credential(args.id)
-    finally:
-        registry.dispose()
+    record, document = _credential(instance, args.id)
     args.out.write_text(document, encoding="utf-8")
     print(f"wrote {record.url} ({record.format}) to {args.out}", file=sys.stderr)
     return EXIT_OK

@@ -22,16 +22,18 @@ def create_blueprint(page_url: Callable[[str], str | None]) -> Blueprint:
 
     @blueprint.get("/c/<uuid:credential_id>/qr.png")
     def qr_png_image(credential_id: Any) -> Response:
-        response = Response(qr_png(url_or_404(credential_id)), mimetype="image/png")
-        response.cache_control.public = True
-        response.cache_control.max_age = 86400
-        return response
+        return _image(qr_png(url_or_404(credential_id)), "image/png")
 
     @blueprint.get("/c/<uuid:credential_id>/qr.svg")
     def qr_svg_image(credential_id: Any) -> Response:
-        response = Response(qr_svg(url_or_404(credential_id)), mimetype="image/svg+xml")
-        response.cache_control.public = True
-        response.cache_control.max_age = 86400
-        return response
+        return _image(qr_svg(url_or_404(credential_id)), "image/svg+xml")
 
     return blueprint
+
+
+def _image(body: bytes | str, mimetype: str) -> Response:
+    """A QR image; the page URL it encodes never changes, so caches may keep it for a day."""
+    response = Response(body, mimetype=mimetype)
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response

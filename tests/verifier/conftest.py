@@ -130,3 +130,10 @@ def did_web_issuer(key_a: SigningKey) -> Issuer:
 def make_issuer() -> type[Issuer]:
     """The Issuer class, for tests that need an identity of their own (another key or document)."""
     return Issuer
+
+
+@pytest.fixture(params=["did:key", "did:web"])
+def issuer(request: pytest.FixtureRequest) -> Issuer:
+    name = "did_key_issuer" if request.param == "did:key" else "did_web_issuer"
+    fixture: Issuer = request.getfixturevalue(name)
+    return fixture
