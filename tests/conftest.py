@@ -9,9 +9,15 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from keys.ed25519 import SigningKey
 from support import FIXED_NOW
+
+# Property tests assert behaviour, not speed: a deadline only measures how busy the machine is
+# (CI shares two cores with PostgreSQL and the Node peers), so no example may fail on time.
+settings.register_profile("caiep", deadline=None)
+settings.load_profile("caiep")
 
 
 @pytest.fixture
