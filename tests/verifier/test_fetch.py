@@ -10,7 +10,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -526,93 +526,6 @@ def test_mapping_fetcher_serves_copies_and_refuses_unknown_urls(no_connect: None
     with pytest.raises(ResolutionError, match="offline") as caught:
         fetcher.get_json(url + "?x")
     assert caught.value.url == url + "?x"
-
-
-# --- CachingFetcher -------------------------------------------------------------------------
-
-
-class CountingFetcher:
-    """Answers every URL with a small document; fails URLs listed in ``failing`` once each."""
-
-    def __init__(self, failing: set[str] | None = None) -> None:
-        self.calls: list[str] = []
-        self.failing = set(failing or ())
-
-    def get_json(self, url: str) -> Any:
-        self.calls.append(url)
-        if url in self.failing:
-            self.failing.discard(url)
-            raise ResolutionError("unreachable", url=url)
-        return {"url": url, "n": len(self.calls)}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _cache(inner: Fetcher, clock: Callable[[], float], **options: Any) -> CachingFetcher:
-    return CachingFetcher(inner, clock=clock, **options)
-
-
-def test_cache_hits_until_the_entry_expires() -> None:
-    inner, clock = CountingFetcher(), Clock()
-    cache = _cache(inner, clock, ttl=60)
-    first = cache.get_json("https://a.example/list")
-    clock.now += 59.9
-    assert cache.get_json("https://a.example/list") == first
-    assert len(inner.calls) == 1
-    clock.now += 0.1
-    assert cache.get_json("https://a.example/list")["n"] == 2
-    assert len(inner.calls) == 2
-
-
-def test_cache_keeps_successes_only() -> None:
-    inner = CountingFetcher(failing={"https://a.example/list"})
-    cache = _cache(inner, Clock())
-    with pytest.raises(ResolutionError):
-        cache.get_json("https://a.example/list")
-    assert cache.get_json("https://a.example/list")["n"] == 2
-    assert cache.get_json("https://a.example/list")["n"] == 2
-    assert len(inner.calls) == 2
-
-
-def test_cache_evicts_the_least_recently_used() -> None:
-    inner = CountingFetcher()
-    cache = _cache(inner, Clock(), max_entries=2)
-    for url in ("https://a.example/", "https://b.example/", "https://a.example/", "https://c.example/"):
-        cache.get_json(url)
-    assert len(inner.calls) == 3
-    cache.get_json("https://a.example/")
-    assert len(inner.calls) == 3
-    cache.get_json("https://b.example/")
-    assert inner.calls[-1] == "https://b.example/"
-    assert len(inner.calls) == 4
-
-
-def test_cached_documents_cannot_be_changed_by_callers() -> None:
-    cache = _cache(CountingFetcher(), Clock())
-    cache.get_json("https://a.example/")["url"] = "changed"
-    cache.get_json("https://a.example/")["url"] = "changed again"
-    assert cache.get_json("https://a.example/")["url"] == "https://a.example/"
-
-
-def test_cache_clear_forgets_everything() -> None:
-    inner = CountingFetcher()
-    cache = _cache(inner, Clock())
-    cache.get_json("https://a.example/")
-    cache.clear()
-    cache.get_json("https://a.example/")
-    assert len(inner.calls) == 2
-
-
-@pytest.mark.parametrize("options", [{"ttl": 0}, {"ttl": -1}, {"max_entries": 0}])
-def test_bad_cache_settings_are_configuration_errors(options: dict[str, Any]) -> None:
-    with pytest.raises(ConfigurationError):
-        CachingFetcher(CountingFetcher(), **options)
 
 
 def test_cache_over_the_network_fetcher(local: LocalServer) -> None:
