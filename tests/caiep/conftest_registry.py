@@ -14,7 +14,9 @@ imported into a test module is registered for that module, autouse ones included
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -23,11 +25,17 @@ from dataclasses import dataclass, field
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
+
+from caiep.settings import database_url
+from support import VECTORS
+
+if TYPE_CHECKING:
+    from conftest import CLI, Run
 
 ISSUER_URL = "https://credentials.caiep.example"
 SUBPROCESS_PASSPHRASE = "an entirely fictional passphrase for subprocesses"
@@ -167,3 +175,72 @@ def did_web_site_fixture(tmp_path: Path) -> Iterator[Site]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+# --- helpers of the registry CLI tests -------------------------------------------------------
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+INVALID = VECTORS / "invalid" / "results"
+EXAMPLE_SUMMARY = "20 rows, 20 valid (13 passes, 7 fails), 0 bad"
+EXAMPLE_IMPORTED = "imported 20 results (13 passes to sign, 7 fails kept), 0 already known, 20 new holders"
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def _init(cli: CLI, method: str = "key") -> None:
+    run = cli(
+        "init", "--issuer-name", "CAiEP Certification Board", "--issuer-url", ISSUER_URL, "--did", method
+    )
+    assert run.code == 0, run.err
+
+
+def _url(home: Path) -> str:
+    return database_url(home)
+
+
+def _rows(home: Path, table: str) -> int:
+    """Rows in one registry table (the registry is created, empty, if no command made it yet)."""
+    if _url(home).startswith("sqlite") and not (home / "registry.sqlite3").exists():
+        return 0
+    return int(scalar(_url(home), f"SELECT count(*) FROM {table}"))
+
+
+def _registry_is_empty(home: Path) -> bool:
+    tables = ("holders", "exam_results", "credentials", "jobs", "audit_log")
+    return all(_rows(home, table) == 0 for table in tables)
+
+
+def _imported(cli: CLI, path: Path = EXAMPLES / "results.csv") -> Run:
+    run = cli("results", "import", str(path))
+    assert run.code == 0, run.err
+    return run
+
+
+def _signed(cli: CLI, *args: str) -> Run:
+    run = cli("sign", *args)
+    assert run.code == 0, run.err
+    return run
+
+
+def _listed(cli: CLI, *args: str) -> list[dict[str, Any]]:
+    run = cli("credentials", "list", "--json", *args)
+    assert run.code == 0, run.err
+    records: list[dict[str, Any]] = json.loads(run.out)
+    return records
+
+
+def _report(run: Run) -> dict[str, Any]:
+    match = re.search(r"^report: (.+)$", run.out, re.MULTILINE)
+    assert match, run.out
+    report: dict[str, Any] = json.loads(Path(match.group(1)).read_text(encoding="utf-8"))
+    return report
+
+
+@pytest.fixture(name="signed_examples")
+def signed_examples_fixture(cli: CLI, home: Path, passphrase: str) -> list[dict[str, Any]]:
+    """A did:key instance that has imported examples/results.csv and signed its 13 passes."""
+    _init(cli)
+    _imported(cli)
+    _signed(cli)
+    records = _listed(cli)
+    assert len(records) == 13
+    return records
