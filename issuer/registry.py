@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -33,17 +32,12 @@ from caiep.errors import ConfigurationError, InputError
 from issuer import audit
 from issuer.tables import audit_log, credentials, exam_results, holders, job_items, jobs
 
-SQLITE_FILE = "registry.sqlite3"
 _CHUNK = 500
 
 
 def charter_number(holder_id: int) -> str:
     """A holder's charter number: the same for every credential and renewal they hold."""
     return f"CAIEP-{holder_id:06d}"
-
-
-def default_database_url(home: Path) -> str:
-    return f"sqlite:///{(home / SQLITE_FILE).resolve()}"
 
 
 @dataclass(frozen=True)
@@ -365,11 +359,6 @@ class Registry:
                     for rid, error in failed
                 ],
             )
-
-    def record_single(self, credential: IssuedCredential, *, now: datetime) -> None:
-        """Record a credential issued on its own (``caiep issue``), with its audit entry."""
-        with self.write() as connection:
-            self._insert_credentials(connection, [credential], job_id=None, now=now)
 
     def _insert_credentials(
         self, connection: Connection, issued: Sequence[IssuedCredential], *, job_id: str | None, now: datetime

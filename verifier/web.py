@@ -44,6 +44,18 @@ CHECK_TITLES = {
     "status": "Revocation and suspension",
 }
 _BAKED = (".png", ".svg")
+# JSON credentials, and compact JWS as text: read_presented tells them apart by content.
+_BODY_TYPES = frozenset(
+    {
+        "application/json",
+        "application/ld+json",
+        "application/vc+ld+json",
+        "application/vc",
+        "text/plain",
+        "application/jwt",
+        "application/vc+jwt",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -149,10 +161,7 @@ def _presented_from_request(*, form: bool) -> Any:
     if form:
         text = request.form.get("credential", "")
         return read_presented(text, source="the pasted credential")
-    mimetype = request.mimetype
-    if mimetype in ("application/json", "application/ld+json", "application/vc+ld+json", "application/vc"):
-        return read_presented(request.get_data(), source="request body")
-    if mimetype in ("text/plain", "application/jwt", "application/vc+jwt"):
+    if request.mimetype in _BODY_TYPES:
         return read_presented(request.get_data(), source="request body")
     raise InputError(
         "send the credential as application/json, as text/plain (a VC-JWT), "
@@ -161,17 +170,7 @@ def _presented_from_request(*, form: bool) -> Any:
 
 
 def _api_result(result: VerificationResult) -> dict[str, Any]:
-    return {
-        "verified": result.verified,
-        "status": result.verdict.value,
-        "outcome": result.outcome.value,
-        "format": result.format,
-        "checks": [
-            {"name": c.name, "outcome": c.outcome.value, "code": c.code, "message": c.message}
-            for c in result.checks
-        ],
-        "credential": summary(result.credential),
-    }
+    return {**result.to_json(), "credential": summary(result.credential)}
 
 
 def _json(payload: dict[str, Any], status: int = 200) -> Response:

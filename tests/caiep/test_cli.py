@@ -13,15 +13,12 @@ import os
 import stat
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from conftest_registry import Site, did_web_site_fixture  # noqa: F401 - registers the did_web_site fixture
 
 from keys.base64url import b64url_encode
 from keys.did import did_web_document_url, resolve_did_key
@@ -448,39 +445,8 @@ def test_no_output_or_file_holds_the_passphrase_or_the_private_key(
 # --- the installed console script, end to end ------------------------------------------------
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    requested: list[str]
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self.requested.append(self.path)
-        super().do_GET()
-
-
-@pytest.fixture
-def did_web_site(tmp_path: Path) -> Iterator[tuple[Path, str, list[str]]]:
-    """A real HTTP server on 127.0.0.1 serving ``site/`` as the issuer's web host would."""
-    site = tmp_path / "site"
-    (site / ".well-known").mkdir(parents=True)
-    requested: list[str] = []
-    handler = type("Handler", (_QuietHandler,), {"requested": requested})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield site, f"http://127.0.0.1:{server.server_address[1]}", requested
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def test_console_script_end_to_end_with_did_web_over_http(
-    tmp_path: Path, did_web_site: tuple[Path, str, list[str]]
-) -> None:
-    site, base, requested = did_web_site
+def test_console_script_end_to_end_with_did_web_over_http(tmp_path: Path, did_web_site: Site) -> None:
+    site, base, requested = did_web_site.root, did_web_site.base, did_web_site.requested
     script = Path(sys.executable).with_name("caiep")
     assert script.is_file(), f"the console script is not installed at {script}"
     home = tmp_path / "instance"

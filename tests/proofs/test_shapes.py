@@ -64,16 +64,6 @@ def _jane() -> dict:
     )
 
 
-def _jane() -> dict:
-    return build_charter_credential(
-        PROFILE,
-        CharterAward("Jane Doe", "jane@example.org", date(2026, 6, 1), "C-1"),
-        credential_uuid="0" * 32,
-        now=datetime(2026, 11, 26, tzinfo=UTC),
-        salt="00",
-    )
-
-
 def _general(doc: dict) -> str:
     return canonicalize(to_quads(doc))
 
