@@ -37,8 +37,9 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed system-deps
 	$(VENV)/bin/ruff check .
+	$(PY) tools/link_tree.py build/typecheck
 	$(VENV)/bin/mypy
-	$(VENV)/bin/lint-imports
+	cd build/typecheck && ../../$(VENV)/bin/lint-imports --config ../../pyproject.toml
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(VENV)/.installed
@@ -51,4 +52,4 @@ bench-http: $(VENV)/.installed system-deps
 	$(PY) bench/http_load.py
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules caiep-home demo-home
+	rm -rf $(VENV) $(NODE_DIR)/node_modules caiep-home demo-home build

@@ -51,10 +51,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from caiep.issuer.charter import CharterAward
+from caiep.issuer.jobs import issue_one
+from caiep.issuer.registry import open_registry
 from caiep.wiring import Instance
-from issuer.charter import CharterAward
-from issuer.jobs import issue_one
-from issuer.registry import open_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from issuer.charter import CharterAward, IssuerProfile, build_charter_credential
-from keys.did import did_key_for, verification_method_id
-from keys.ed25519 import SigningKey
-from proofs import dataintegrity
-from proofs.dataintegrity import sign, verify_proof
-from proofs.rdf import to_quads
-from verifier.verify import verify
+from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
+from caiep.keys.did import did_key_for, verification_method_id
+from caiep.keys.ed25519 import SigningKey
+from caiep.proofs import dataintegrity
+from caiep.proofs.dataintegrity import sign, verify_proof
+from caiep.proofs.rdf import to_quads
+from caiep.verifier.verify import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)

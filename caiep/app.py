@@ -26,16 +26,16 @@ from typing import Any
 from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from caiep.issuer import web as issuer_web
+from caiep.issuer.registry import open_registry
+from caiep.keys.did import did_web_document_url
 from caiep.settings import database_url, default_home
+from caiep.verifier import web as verifier_web
+from caiep.verifier.cache import IntegrityCache
+from caiep.verifier.fetch import LocalFirstFetcher
+from caiep.verifier.inputs import MAX_BYTES
+from caiep.wallet_export import web as wallet_web
 from caiep.wiring import Instance, did_document, make_fetcher
-from issuer import web as issuer_web
-from issuer.registry import open_registry
-from keys.did import did_web_document_url
-from verifier import web as verifier_web
-from verifier.cache import IntegrityCache
-from verifier.fetch import LocalFirstFetcher
-from verifier.inputs import MAX_BYTES
-from wallet_export import web as wallet_web
 
 access_log = logging.getLogger("caiep.access")
 

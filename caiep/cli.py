@@ -16,15 +16,15 @@ from pathlib import Path
 
 from caiep import registry_cli
 from caiep.errors import CaiepError, ConfigurationError, InputError, KeyMaterialError
+from caiep.issuer.charter import PATHWAYS, CharterAward
+from caiep.issuer.issuance import FORMATS, serialize_json
+from caiep.issuer.jobs import issue_one
 from caiep.settings import check_issuer_url, default_home, read_passphrase
+from caiep.verifier.inputs import read_presented
+from caiep.verifier.report import render_text
+from caiep.verifier.result import Outcome
+from caiep.verifier.verify import verify
 from caiep.wiring import Instance, did_document, init_instance, make_fetcher
-from issuer.charter import PATHWAYS, CharterAward
-from issuer.issuance import FORMATS, serialize_json
-from issuer.jobs import issue_one
-from verifier.inputs import read_presented
-from verifier.report import render_text
-from verifier.result import Outcome
-from verifier.verify import verify
 
 EXIT_OK, EXIT_INVALID, EXIT_UNDECIDED = 0, 1, 2
 _REGISTRY_COMMANDS = ("results", "sign", "credentials", "audit", "keys")

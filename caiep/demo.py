@@ -96,8 +96,8 @@ def run(*, serve: bool = True, port: int = 8000) -> int:
     if not serve:
         return 0
     from caiep.app import AppConfig, create_app
+    from caiep.issuer.registry import open_registry
     from caiep.settings import database_url
-    from issuer.registry import open_registry
 
     registry = open_registry(database_url(HOME))
     sample = next(iter(registry.credentials()))

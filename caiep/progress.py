@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-from issuer.jobs import Progress
+from caiep.issuer.jobs import Progress
 
 
 class ProgressDisplay:

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from caiep.errors import InputError
+from caiep.issuer.audit import AuditEntry
+from caiep.issuer.jobs import run_signing_job
+from caiep.issuer.registry import CredentialRecord
+from caiep.issuer.results import ExamResult, check_results, iter_results
 from caiep.progress import ProgressDisplay
 from caiep.settings import read_passphrase, write_atomic
 from caiep.wiring import Instance, write_did_document
-from issuer.audit import AuditEntry
-from issuer.jobs import run_signing_job
-from issuer.registry import CredentialRecord
-from issuer.results import ExamResult, check_results, iter_results
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 _SHOWN_ERRORS = 50

@@ -8,19 +8,19 @@ from pathlib import Path
 from typing import Any
 
 from caiep.errors import ConfigurationError
-from caiep.settings import Settings, database_url, load_settings, save_settings, write_atomic
-from issuer.charter import IssuerProfile
-from issuer.jobs import Signer
-from issuer.registry import Registry, open_registry
-from keys.did import (
+from caiep.issuer.charter import IssuerProfile
+from caiep.issuer.jobs import Signer
+from caiep.issuer.registry import Registry, open_registry
+from caiep.keys.did import (
     build_controller_document,
     did_key_for,
     did_web_for_url,
     resolve_did_key,
     verification_method_id,
 )
-from keys.store import KeyStore
-from verifier.fetch import CachingFetcher, Fetcher, HttpFetcher
+from caiep.keys.store import KeyStore
+from caiep.settings import Settings, database_url, load_settings, save_settings, write_atomic
+from caiep.verifier.fetch import CachingFetcher, Fetcher, HttpFetcher
 
 DID_FILE = "did.json"
 KEYS_DIR = "keys"

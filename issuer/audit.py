@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from issuer.tables import audit_head, audit_log
+from caiep.issuer.tables import audit_head, audit_log
 
 GENESIS = "0" * 64
 

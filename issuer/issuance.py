@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from caiep.errors import InputError
-from issuer.charter import CharterAward, IssuerProfile, build_charter_credential
-from keys.ed25519 import SigningKey
-from proofs.dataintegrity import sign
-from proofs.jose import sign_credential_jwt
+from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
+from caiep.keys.ed25519 import SigningKey
+from caiep.proofs.dataintegrity import sign
+from caiep.proofs.jose import sign_credential_jwt
 
 FORMATS = ("ldp", "jwt")
 

@@ -24,16 +24,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from caiep.errors import CaiepError
-from issuer.charter import (
+from caiep.issuer.charter import (
     CharterAward,
     IssuerProfile,
     build_charter_credential,
     credential_url,
     normalise_email,
 )
-from issuer.issuance import sign_credential
-from issuer.registry import IssuedCredential, PendingResult, Registry, charter_number
-from keys.ed25519 import SigningKey
+from caiep.issuer.issuance import sign_credential
+from caiep.issuer.registry import IssuedCredential, PendingResult, Registry, charter_number
+from caiep.keys.ed25519 import SigningKey
 
 Payload = tuple[PendingResult, str, str, datetime]  # result, credential uuid, salt, now
 Outcome = tuple[int, IssuedCredential | None, str | None]  # result id, credential or error

@@ -29,8 +29,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, insert, s
 from sqlalchemy.engine import make_url
 
 from caiep.errors import ConfigurationError, InputError
-from issuer import audit
-from issuer.tables import audit_log, credentials, exam_results, holders, job_items, jobs
+from caiep.issuer import audit
+from caiep.issuer.tables import audit_log, credentials, exam_results, holders, job_items, jobs
 
 _CHUNK = 500
 
@@ -546,7 +546,7 @@ def open_registry(url: str) -> Registry:
     try:
         with engine.begin() as connection:
             config = Config()
-            config.set_main_option("script_location", str(resources.files("issuer") / "migrations"))
+            config.set_main_option("script_location", str(resources.files("caiep.issuer") / "migrations"))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except Exception as exc:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from caiep.errors import InputError
-from issuer.charter import PATHWAYS, normalise_email
+from caiep.issuer.charter import PATHWAYS, normalise_email
 
 COLUMNS = (
     "candidate_id", "given_name", "family_name", "email", "registered_on",

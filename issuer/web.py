@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from issuer.charter import CONTEXTS, achievement
+from caiep.issuer.charter import CONTEXTS, achievement
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ This package imports only the standard library, ``cryptography``, PyNaCl and
 
 from __future__ import annotations
 
-from keys.did import (
+from caiep.keys.did import (
     build_controller_document,
     did_key_for,
     did_web_document_url,
@@ -20,8 +20,8 @@ from keys.did import (
     resolve_did_key,
     verification_method_id,
 )
-from keys.ed25519 import PublicKey, SigningKey
-from keys.store import KeyRecord, KeyStore
+from caiep.keys.ed25519 import PublicKey, SigningKey
+from caiep.keys.store import KeyRecord, KeyStore
 
 __all__ = [
     "KeyRecord",

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from caiep.errors import ConfigurationError, EncodingError
-from keys.ed25519 import PublicKey
+from caiep.keys.ed25519 import PublicKey
 
 DID_CONTEXTS = ("https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1")
 """``@context`` of every document built here (did:key §3.1.2 step 6 for ``Multikey``)."""

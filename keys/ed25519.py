@@ -28,8 +28,8 @@ from nacl.bindings import crypto_sign_open
 from nacl.exceptions import BadSignatureError
 
 from caiep.errors import EncodingError, KeyMaterialError, PassphraseError, ProofInvalid
-from keys.base64url import b64url_decode, b64url_encode
-from keys.multikey import decode_public_key, encode_public_key
+from caiep.keys.base64url import b64url_decode, b64url_encode
+from caiep.keys.multikey import decode_public_key, encode_public_key
 
 SIGNATURE_LENGTH = 64
 KEY_LENGTH = 32

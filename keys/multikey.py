@@ -10,7 +10,7 @@ header or length is an error, never a guess.
 from __future__ import annotations
 
 from caiep.errors import EncodingError
-from keys.base58 import b58decode, b58encode
+from caiep.keys.base58 import b58decode, b58encode
 
 ED25519_PUB_HEADER = b"\xed\x01"
 """Varint of multicodec 0xed, ``ed25519-pub``."""

@@ -29,9 +29,9 @@ from typing import Any
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from caiep.errors import CaiepError, ConfigurationError, InputError, KeyMaterialError, PassphraseError
-from keys.base64url import b64url_decode, b64url_encode
-from keys.ed25519 import PublicKey, SigningKey
-from keys.securefile import OWNER_ONLY_DIRECTORY, read_owner_only, write_atomic
+from caiep.keys.base64url import b64url_decode, b64url_encode
+from caiep.keys.ed25519 import PublicKey, SigningKey
+from caiep.keys.securefile import OWNER_ONLY_DIRECTORY, read_owner_only, write_atomic
 
 INDEX_FILE = "keys.json"
 INDEX_FORMAT = "caiep-keystore/1"

@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from caiep.errors import EncodingError, ProofInvalid
-from keys.base58 import b58decode, b58encode
-from keys.ed25519 import PublicKey, SigningKey
-from proofs.nquads import Quad
-from proofs.rdf import DocumentLoader
-from proofs.rdfc import canonicalize
-from proofs.shapes import ShapeCache
-from schemas.loader import document_loader as pinned_loader
+from caiep.keys.base58 import b58decode, b58encode
+from caiep.keys.ed25519 import PublicKey, SigningKey
+from caiep.proofs.nquads import Quad
+from caiep.proofs.rdf import DocumentLoader
+from caiep.proofs.rdfc import canonicalize
+from caiep.proofs.shapes import ShapeCache
+from caiep.schemas.loader import document_loader as pinned_loader
 
 CRYPTOSUITE = "eddsa-rdfc-2022"
 DATA_INTEGRITY_PROOF = "DataIntegrityProof"

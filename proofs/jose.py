@@ -28,8 +28,8 @@ from jwcrypto import jwk, jws
 from jwcrypto.common import JWException
 
 from caiep.errors import EncodingError, InputError, ProofInvalid
-from keys.base64url import b64url_decode, b64url_encode
-from keys.ed25519 import PublicKey, SigningKey
+from caiep.keys.base64url import b64url_decode, b64url_encode
+from caiep.keys.ed25519 import PublicKey, SigningKey
 
 MAX_TOKEN_LENGTH = 1024 * 1024
 """Longest compact JWS accepted, in characters: bounds the work done on untrusted input."""

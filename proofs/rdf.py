@@ -20,8 +20,8 @@ from pyld.context_resolver import ContextResolver
 from pyld.identifier_issuer import IdentifierIssuer
 
 from caiep.errors import CaiepError, CanonicalizationError, DataLossError, InvalidIRIError
-from proofs.nquads import Quad, iri, is_absolute_iri, literal
-from schemas.loader import document_loader as pinned_loader
+from caiep.proofs.nquads import Quad, iri, is_absolute_iri, literal
+from caiep.schemas.loader import document_loader as pinned_loader
 
 DocumentLoader = Callable[[str, Any], Mapping[str, Any]]
 

@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Iterable, Sequence
 
 from caiep.errors import CanonicalizationError
-from proofs.nquads import Quad, serialize_quad
+from caiep.proofs.nquads import Quad, serialize_quad
 
 _POSITIONS = ("s", "o", "g")
 

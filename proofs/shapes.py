@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from caiep.errors import DataLossError, InvalidIRIError
-from proofs.nquads import Quad, escape_literal, is_absolute_iri
-from proofs.rdf import DocumentLoader, to_quads
-from schemas.loader import document_loader as pinned_loader
+from caiep.proofs.nquads import Quad, escape_literal, is_absolute_iri
+from caiep.proofs.rdf import DocumentLoader, to_quads
+from caiep.schemas.loader import document_loader as pinned_loader
 
 _STRUCTURAL_KEYS = frozenset({"@context", "type", "@type", "@language", "@direction", "@version"})
 _PLACEHOLDER = re.compile(r"caiepph(\d+)z")

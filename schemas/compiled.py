@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from numbers import Number
 from typing import Any, Final
 
-from schemas.formats import FORMATS
+from caiep.schemas.formats import FORMATS
 
 Check = Callable[[Any], bool]
 

@@ -54,7 +54,7 @@ def context_bytes(url: str) -> bytes:
             f"refusing to load {url!r}: not one of the {len(CONTEXT_FILES)} pinned JSON-LD contexts",
             url=url,
         )
-    data = resources.files("schemas").joinpath("contexts", name).read_bytes()
+    data = resources.files("caiep.schemas").joinpath("contexts", name).read_bytes()
     expected = PUBLISHED_DIGESTS.get(url)
     if expected is not None and hashlib.sha256(data).hexdigest() != expected:
         raise DocumentLoaderError(

@@ -32,8 +32,8 @@ from jsonschema import Draft201909Validator
 from jsonschema.exceptions import ValidationError
 
 from caiep.errors import SchemaIssue, SchemaValidationError
-from schemas.compiled import TYPES, Check, Compiler
-from schemas.formats import format_checker, is_date_time_stamp, is_full_date
+from caiep.schemas.compiled import TYPES, Check, Compiler
+from caiep.schemas.formats import format_checker, is_date_time_stamp, is_full_date
 
 __all__ = [
     "SUBJECT_IDENTITY_KEYWORD",
@@ -241,7 +241,7 @@ class _Schema:
 
 def load_schema(class_name: str) -> dict[str, Any]:
     """The parsed 1EdTech schema for AchievementCredential, EndorsementCredential or Profile."""
-    data = resources.files("schemas").joinpath("jsonschema", _SCHEMA_FILES[class_name]).read_bytes()
+    data = resources.files("caiep.schemas").joinpath("jsonschema", _SCHEMA_FILES[class_name]).read_bytes()
     schema: dict[str, Any] = json.loads(data)
     return schema
 

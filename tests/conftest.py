@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from keys.ed25519 import SigningKey
+from caiep.keys.ed25519 import SigningKey
 from support import FIXED_NOW
 
 # Property tests assert behaviour, not speed: a deadline only measures how busy the machine is

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from verifier.result import Check, Outcome
+from caiep.verifier.result import Check, Outcome
 
 Entry = tuple[tuple[Check, ...], dict[str, Any] | None]
 

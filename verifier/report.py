@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from verifier.resolve import issuer_id
-from verifier.result import Outcome, Verdict, VerificationResult
+from caiep.verifier.resolve import issuer_id
+from caiep.verifier.result import Outcome, Verdict, VerificationResult
 
 _HEADLINES = {
     Verdict.VALID: "VALID",

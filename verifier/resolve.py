@@ -16,9 +16,9 @@ from typing import Any
 from urllib.parse import urldefrag
 
 from caiep.errors import EncodingError, ResolutionError, VerificationMethodInvalid
-from keys.did import did_web_document_url, resolve_did_key
-from keys.ed25519 import PublicKey
-from verifier.fetch import Fetcher
+from caiep.keys.did import did_web_document_url, resolve_did_key
+from caiep.keys.ed25519 import PublicKey
+from caiep.verifier.fetch import Fetcher
 
 _KEY_TYPES = ("Multikey", "Ed25519VerificationKey2020", "JsonWebKey2020", "JsonWebKey")
 

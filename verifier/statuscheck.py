@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from caiep.errors import InputError, ResolutionError
-from verifier.bitstring import check_entry
-from verifier.dates import parse_datetime
-from verifier.resolve import KeyResolver, issuer_id
-from verifier.result import Check, Outcome
+from caiep.verifier.bitstring import check_entry
+from caiep.verifier.dates import parse_datetime
+from caiep.verifier.resolve import KeyResolver, issuer_id
+from caiep.verifier.result import Check, Outcome
 
 ProofChecker = Callable[[Mapping[str, Any]], Check]
 _INVALID_ENTRY = ("MALFORMED_VALUE_ERROR", "RANGE_ERROR")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from schemas.validation import achievement_credential_issues
-from verifier.resolve import issuer_id
-from verifier.result import Check, Outcome
+from caiep.schemas.validation import achievement_credential_issues
+from caiep.verifier.resolve import issuer_id
+from caiep.verifier.result import Check, Outcome
 
 VCDM2 = "https://www.w3.org/ns/credentials/v2"
 VCDM1 = "https://www.w3.org/2018/credentials/v1"

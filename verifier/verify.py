@@ -24,17 +24,17 @@ from caiep.errors import (
     InputError,
     ResolutionError,
 )
-from proofs.dataintegrity import canonical_nquads, proofs_of, sort_proofs, verify_proof
-from proofs.jose import decode_unverified, verify_credential_jwt
-from schemas.loader import is_known_context
-from verifier.cache import IntegrityCache
-from verifier.dates import parse_datetime
-from verifier.fetch import Fetcher
-from verifier.inputs import Presented, read_presented
-from verifier.resolve import KeyResolver, issuer_id
-from verifier.result import Check, Outcome, VerificationResult
-from verifier.statuscheck import check_status
-from verifier.structure import check_structure
+from caiep.proofs.dataintegrity import canonical_nquads, proofs_of, sort_proofs, verify_proof
+from caiep.proofs.jose import decode_unverified, verify_credential_jwt
+from caiep.schemas.loader import is_known_context
+from caiep.verifier.cache import IntegrityCache
+from caiep.verifier.dates import parse_datetime
+from caiep.verifier.fetch import Fetcher
+from caiep.verifier.inputs import Presented, read_presented
+from caiep.verifier.resolve import KeyResolver, issuer_id
+from caiep.verifier.result import Check, Outcome, VerificationResult
+from caiep.verifier.statuscheck import check_status
+from caiep.verifier.structure import check_structure
 
 VCDM2 = "https://www.w3.org/ns/credentials/v2"
 VCDM1 = "https://www.w3.org/2018/credentials/v1"

@@ -19,13 +19,13 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from caiep.errors import InputError
-from verifier.baked import extract_credential
-from verifier.cache import IntegrityCache
-from verifier.fetch import Fetcher
-from verifier.inputs import read_presented
-from verifier.report import summary
-from verifier.result import Verdict, VerificationResult
-from verifier.verify import verify
+from caiep.verifier.baked import extract_credential
+from caiep.verifier.cache import IntegrityCache
+from caiep.verifier.fetch import Fetcher
+from caiep.verifier.inputs import read_presented
+from caiep.verifier.report import summary
+from caiep.verifier.result import Verdict, VerificationResult
+from caiep.verifier.verify import verify
 
 VERDICT_TEXT = {
     Verdict.VALID: "Valid",
@@ -128,7 +128,7 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
 
     @blueprint.get("/openapi.json")
     def openapi() -> Response:
-        text = resources.files("verifier").joinpath("openapi.json").read_text(encoding="utf-8")
+        text = resources.files("caiep.verifier").joinpath("openapi.json").read_text(encoding="utf-8")
         return Response(text, mimetype="application/json")
 
     @blueprint.app_template_filter("day")

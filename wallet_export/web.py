@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort
 
-from wallet_export.qr import qr_png, qr_svg
+from caiep.wallet_export.qr import qr_png, qr_svg
 
 
 def create_blueprint(page_url: Callable[[str], str | None]) -> Blueprint:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from caiep.cli import main
-from keys.store import SCRYPT_PARAMETERS
+from caiep.keys.store import SCRYPT_PARAMETERS
 
 PASSPHRASE = "correct horse battery staple 42"
 

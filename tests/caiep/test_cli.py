@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from conftest_registry import Site, did_web_site_fixture  # noqa: F401 - registers the did_web_site fixture
 
-from keys.base64url import b64url_encode
-from keys.did import did_web_document_url, resolve_did_key
-from keys.multikey import encode_secret_key
-from keys.store import KeyStore
-from verifier.fetch import MappingFetcher
-from verifier.result import Verdict
-from verifier.verify import verify
+from caiep.keys.base64url import b64url_encode
+from caiep.keys.did import did_web_document_url, resolve_did_key
+from caiep.keys.multikey import encode_secret_key
+from caiep.keys.store import KeyStore
+from caiep.verifier.fetch import MappingFetcher
+from caiep.verifier.result import Verdict
+from caiep.verifier.verify import verify
 
 if TYPE_CHECKING:
     from conftest import CLI

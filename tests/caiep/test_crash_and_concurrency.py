@@ -32,9 +32,9 @@ from conftest_registry import (
 )
 
 from bench.make_results import write_results
-from issuer.registry import charter_number
-from verifier.result import Verdict
-from verifier.verify import verify
+from caiep.issuer.registry import charter_number
+from caiep.verifier.result import Verdict
+from caiep.verifier.verify import verify
 
 ROWS = 3_000  # about 2,300 passes: a job of about a second here, in 23 transactions of 100
 BATCH = 100

@@ -37,7 +37,7 @@ from conftest_registry import (
     signed_examples_fixture,  # noqa: F401 - the signed_examples fixture, registered by importing it
 )
 
-from issuer.registry import charter_number
+from caiep.issuer.registry import charter_number
 
 if TYPE_CHECKING:
     from conftest import CLI

@@ -20,7 +20,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from schemas.loader import CONTEXT_FILES, load_context
+from caiep.schemas.loader import CONTEXT_FILES, load_context
 
 INTEROP_DIR = Path(__file__).resolve().parent
 SCRIPTS = ("verify-di.mjs", "sign-di.mjs", "jose.mjs", "canonize.mjs", "canonize-nquads.mjs")

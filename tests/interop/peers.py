@@ -14,12 +14,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from issuer.charter import CharterAward, IssuerProfile, build_charter_credential
-from issuer.issuance import issue_charter
-from keys.did import build_controller_document, did_key_for, did_web_document_url, verification_method_id
-from keys.ed25519 import PublicKey, SigningKey
+from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
+from caiep.issuer.issuance import issue_charter
+from caiep.keys.did import (
+    build_controller_document,
+    did_key_for,
+    did_web_document_url,
+    verification_method_id,
+)
+from caiep.keys.ed25519 import PublicKey, SigningKey
+from caiep.verifier.fetch import MappingFetcher
 from node import run_node
-from verifier.fetch import MappingFetcher
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "external"
 W3C = VECTORS / "vc-di-eddsa" / "TestVectors"

@@ -27,14 +27,14 @@ from typing import Any
 import pytest
 from pyld import jsonld
 
-from issuer.charter import CharterAward, IssuerProfile, build_charter_credential
-from keys.did import did_key_for
-from keys.ed25519 import SigningKey
+from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
+from caiep.keys.did import did_key_for
+from caiep.keys.ed25519 import SigningKey
+from caiep.proofs.dataintegrity import canonical_nquads
+from caiep.proofs.rdf import to_quads
+from caiep.proofs.rdfc import canonicalize
+from caiep.schemas.loader import document_loader
 from node import pinned_contexts, run_node
-from proofs.dataintegrity import canonical_nquads
-from proofs.rdf import to_quads
-from proofs.rdfc import canonicalize
-from schemas.loader import document_loader
 
 pytestmark = pytest.mark.interop
 

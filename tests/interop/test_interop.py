@@ -36,13 +36,13 @@ from peers import (
 )
 
 from caiep.errors import ProofInvalid
-from keys.did import verification_method_id
-from keys.ed25519 import PublicKey
+from caiep.keys.did import verification_method_id
+from caiep.keys.ed25519 import PublicKey
+from caiep.proofs.dataintegrity import verify_proof
+from caiep.verifier.fetch import MappingFetcher
+from caiep.verifier.result import Outcome, VerificationResult
+from caiep.verifier.verify import verify
 from node import run_node
-from proofs.dataintegrity import verify_proof
-from verifier.fetch import MappingFetcher
-from verifier.result import Outcome, VerificationResult
-from verifier.verify import verify
 
 pytestmark = pytest.mark.interop
 

@@ -25,10 +25,10 @@ from peers import (
     fetcher,
 )
 
+from caiep.verifier.fetch import MappingFetcher
+from caiep.verifier.result import Outcome
+from caiep.verifier.verify import verify
 from node import run_node
-from verifier.fetch import MappingFetcher
-from verifier.result import Outcome
-from verifier.verify import verify
 
 pytestmark = pytest.mark.interop
 

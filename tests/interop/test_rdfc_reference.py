@@ -7,9 +7,9 @@ import random
 import pytest
 
 from caiep.errors import CanonicalizationError
+from caiep.proofs.nquads import serialize_quad
+from caiep.proofs.rdfc import canonicalize
 from node import run_node
-from proofs.nquads import serialize_quad
-from proofs.rdfc import canonicalize
 
 pytestmark = pytest.mark.interop
 

@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from issuer.charter import IssuerProfile
-from issuer.jobs import Signer
-from issuer.registry import ImportSummary, Registry, open_registry
-from issuer.results import ExamResult, iter_results
-from keys.did import did_key_for, verification_method_id
-from keys.ed25519 import SigningKey
+from caiep.issuer.charter import IssuerProfile
+from caiep.issuer.jobs import Signer
+from caiep.issuer.registry import ImportSummary, Registry, open_registry
+from caiep.issuer.results import ExamResult, iter_results
+from caiep.keys.did import did_key_for, verification_method_id
+from caiep.keys.ed25519 import SigningKey
 
 EXAMPLE_RESULTS = Path(__file__).parents[2] / "examples" / "results.csv"
 READ_ON = date(2026, 11, 26)  # the day results files are read on: FIXED_NOW's date

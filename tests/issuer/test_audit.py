@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from issuer import audit
-from issuer.jobs import JobReport, Signer, run_signing_job
+from caiep.issuer import audit
+from caiep.issuer.jobs import JobReport, Signer, run_signing_job
 
 _ENTRIES = 6  # import, job started, three batches issued, job finished
 Tamper = Callable[[Any, dict[str, list[int]], dict[str, int]], tuple[int, str, int]]

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from caiep.errors import InputError
-from issuer.charter import (
+from caiep.issuer.charter import (
     CharterAward,
     IssuerProfile,
     add_years,
@@ -17,11 +17,11 @@ from issuer.charter import (
     identity_hash,
     normalise_email,
 )
-from issuer.issuance import issue_charter
-from keys.did import verification_method_id
-from schemas.validation import achievement_credential_issues
+from caiep.issuer.issuance import issue_charter
+from caiep.keys.did import verification_method_id
+from caiep.schemas.validation import achievement_credential_issues
+from caiep.verifier.verify import verify
 from support import EXTERNAL, GOLDEN, load_json
-from verifier.verify import verify
 
 PROFILE = IssuerProfile(
     id="did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp",
@@ -159,7 +159,7 @@ def _golden(name: str, text: str) -> None:
 
 @pytest.mark.parametrize("fmt", ["ldp", "jwt"])
 def test_signed_output_is_byte_identical_to_the_golden_file(fmt):
-    from keys.ed25519 import SigningKey
+    from caiep.keys.ed25519 import SigningKey
 
     key = SigningKey.from_seed(bytes(32))
     signed = issue_charter(

@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from issuer.charter import PATHWAYS, CharterAward, IssuerProfile
-from issuer.issuance import issue_charter
-from keys.did import did_key_for, verification_method_id
-from keys.ed25519 import SigningKey
-from verifier.result import Outcome
-from verifier.verify import verify
+from caiep.issuer.charter import PATHWAYS, CharterAward, IssuerProfile
+from caiep.issuer.issuance import issue_charter
+from caiep.keys.did import did_key_for, verification_method_id
+from caiep.keys.ed25519 import SigningKey
+from caiep.verifier.result import Outcome
+from caiep.verifier.verify import verify
 
 KEY = SigningKey.from_seed(bytes(range(7, 39)))
 ISSUER = did_key_for(KEY.public_key)

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 
 from bench.make_results import write_results
-from issuer import audit
-from issuer.charter import PATHWAYS, CharterAward, add_years, identity_hash
-from issuer.jobs import Progress, Signer, issue_one, run_signing_job
-from issuer.registry import charter_number, open_registry
-from verifier.result import Outcome
-from verifier.verify import verify
+from caiep.issuer import audit
+from caiep.issuer.charter import PATHWAYS, CharterAward, add_years, identity_hash
+from caiep.issuer.jobs import Progress, Signer, issue_one, run_signing_job
+from caiep.issuer.registry import charter_number, open_registry
+from caiep.verifier.result import Outcome
+from caiep.verifier.verify import verify
 
 COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n")
 

@@ -25,10 +25,10 @@ from sqlalchemy.engine import make_url
 
 from bench.make_results import write_results
 from caiep.errors import ConfigurationError, InputError
-from issuer import audit
-from issuer.jobs import Signer, run_signing_job
-from issuer.registry import ImportSummary, Registry, charter_number, open_registry
-from issuer.results import ExamResult, iter_results
+from caiep.issuer import audit
+from caiep.issuer.jobs import Signer, run_signing_job
+from caiep.issuer.registry import ImportSummary, Registry, charter_number, open_registry
+from caiep.issuer.results import ExamResult, iter_results
 
 EXAMPLE_RESULTS = Path(__file__).parents[2] / "examples" / "results.csv"
 EXAMPLE_ROWS, EXAMPLE_PASSES, EXAMPLE_FAILS = 20, 13, 7  # one e-mail is written in mixed case
@@ -41,7 +41,7 @@ HEADER = (
 
 def _head_revision() -> str:
     config = Config()
-    config.set_main_option("script_location", str(resources.files("issuer") / "migrations"))
+    config.set_main_option("script_location", str(resources.files("caiep.issuer") / "migrations"))
     head = ScriptDirectory.from_config(config).get_current_head()
     assert head is not None
     return head

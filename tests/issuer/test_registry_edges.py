@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 
 from caiep.errors import InputError
-from issuer.jobs import Signer, run_signing_job
-from issuer.registry import Registry
-from issuer.results import ExamResult
+from caiep.issuer.jobs import Signer, run_signing_job
+from caiep.issuer.registry import Registry
+from caiep.issuer.results import ExamResult
 from support import FIXED_NOW
 
 

@@ -17,8 +17,8 @@ import pytest
 
 from bench.make_results import write_results
 from caiep.errors import InputError
-from issuer.charter import PATHWAYS
-from issuer.results import (
+from caiep.issuer.charter import PATHWAYS
+from caiep.issuer.results import (
     COLUMNS,
     MAX_LINE_BYTES,
     MAX_STORED_ERRORS,

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from keys.ed25519 import SigningKey
-from keys.multikey import decode_secret_key
+from caiep.keys.ed25519 import SigningKey
+from caiep.keys.multikey import decode_secret_key
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "external"
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from caiep.errors import EncodingError
-from keys.base58 import ALPHABET, MAX_DECODE_LENGTH, b58decode, b58encode
+from caiep.keys.base58 import ALPHABET, MAX_DECODE_LENGTH, b58decode, b58encode
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from caiep.errors import ConfigurationError, EncodingError
-from keys.base58 import b58decode, b58encode
-from keys.did import (
+from caiep.keys.base58 import b58decode, b58encode
+from caiep.keys.did import (
     build_controller_document,
     did_key_for,
     did_web_document_url,
@@ -18,7 +18,7 @@ from keys.did import (
     resolve_did_key,
     verification_method_id,
 )
-from keys.ed25519 import PublicKey, SigningKey
+from caiep.keys.ed25519 import PublicKey, SigningKey
 
 ZERO_SEED_DID = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
 CONTEXTS = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]

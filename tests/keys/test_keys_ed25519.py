@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from caiep.errors import EncodingError, KeyMaterialError, PassphraseError, ProofInvalid
-from keys.base58 import b58encode
-from keys.ed25519 import PublicKey, SigningKey
-from keys.multikey import encode_secret_key
+from caiep.keys.base58 import b58encode
+from caiep.keys.ed25519 import PublicKey, SigningKey
+from caiep.keys.multikey import encode_secret_key
 
 seeds = st.binary(min_size=32, max_size=32)
 

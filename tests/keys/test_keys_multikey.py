@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from caiep.errors import EncodingError
-from keys.base58 import b58encode
-from keys.ed25519 import SigningKey
-from keys.multikey import decode_public_key, decode_secret_key, encode_public_key, encode_secret_key
+from caiep.keys.base58 import b58encode
+from caiep.keys.ed25519 import SigningKey
+from caiep.keys.multikey import decode_public_key, decode_secret_key, encode_public_key, encode_secret_key
 
 W3C_PUBLIC_HEX = "b00d8d938e7f773d51565aad36a623f5344f7f5d1960f9cf3e8e12620ea2810f"
 

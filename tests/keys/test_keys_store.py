@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-import keys.store
 from caiep.errors import ConfigurationError, InputError, KeyMaterialError, PassphraseError
-from keys.base58 import b58encode
-from keys.did import build_controller_document
-from keys.ed25519 import SigningKey
-from keys.multikey import encode_secret_key
-from keys.store import INDEX_FILE, SCRYPT_PARAMETERS, KeyStore
+from caiep.keys import store as key_store
+from caiep.keys.base58 import b58encode
+from caiep.keys.did import build_controller_document
+from caiep.keys.ed25519 import SigningKey
+from caiep.keys.multikey import encode_secret_key
+from caiep.keys.store import INDEX_FILE, SCRYPT_PARAMETERS, KeyStore
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -293,6 +293,6 @@ def test_open_refuses_an_unreadable_index(store: KeyStore, store_dir: Path, cont
 
 
 def test_store_module_reads_no_environment() -> None:
-    source = Path(keys.store.__file__).read_text()
+    source = Path(key_store.__file__).read_text()
     for forbidden in ("os.environ", "getenv", "input(", "getpass", "print(", "logging"):
         assert forbidden not in source

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from caiep.errors import ProofInvalid
-from keys.ed25519 import PublicKey, SigningKey
-from proofs.jose import (
+from caiep.keys.ed25519 import PublicKey, SigningKey
+from caiep.proofs.jose import (
     decode_unverified,
     sign_credential_jwt,
     verify_credential_jwt,

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from pyld import jsonld
 
 from caiep.errors import CanonicalizationError, DataLossError, DocumentLoaderError, InvalidIRIError
-from proofs.dataintegrity import canonical_nquads
-from proofs.nquads import escape_literal, serialize_quad
-from proofs.rdf import to_quads
-from proofs.rdfc import canonicalize
+from caiep.proofs.dataintegrity import canonical_nquads
+from caiep.proofs.nquads import escape_literal, serialize_quad
+from caiep.proofs.rdf import to_quads
+from caiep.proofs.rdfc import canonicalize
 from support import EXTERNAL, load_json
 
 W3C = EXTERNAL / "vc-di-eddsa" / "TestVectors"

@@ -11,13 +11,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from caiep.errors import ProofInvalid
-from issuer.charter import CharterAward, IssuerProfile, build_charter_credential
-from keys.base58 import b58encode
-from keys.ed25519 import SigningKey
-from keys.multikey import decode_secret_key
-from proofs.dataintegrity import canonical_nquads, create_proof, proofs_of, sign, unsecured, verify_proof
+from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
+from caiep.keys.base58 import b58encode
+from caiep.keys.ed25519 import SigningKey
+from caiep.keys.multikey import decode_secret_key
+from caiep.proofs.dataintegrity import (
+    canonical_nquads,
+    create_proof,
+    proofs_of,
+    sign,
+    unsecured,
+    verify_proof,
+)
+from caiep.verifier.verify import verify
 from support import EXTERNAL, load_json
-from verifier.verify import verify
 
 W3C = EXTERNAL / "vc-di-eddsa" / "TestVectors"
 OB_GUIDE = EXTERNAL / "ob-v3p0-impl-guide"

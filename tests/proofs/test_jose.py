@@ -34,8 +34,8 @@ from jose_support import (
 from jwcrypto import jwk, jws
 
 from caiep.errors import EncodingError, InputError, ProofInvalid
-from keys.ed25519 import PublicKey, SigningKey
-from proofs.jose import (
+from caiep.keys.ed25519 import PublicKey, SigningKey
+from caiep.proofs.jose import (
     MAX_TOKEN_LENGTH,
     VerifiedJwt,
     decode_unverified,

@@ -32,8 +32,8 @@ from jose_support import (
 )
 from jwcrypto import jwk, jws
 
-from keys.ed25519 import SigningKey
-from proofs.jose import (
+from caiep.keys.ed25519 import SigningKey
+from caiep.proofs.jose import (
     sign_jws,
     verify_credential_jwt,
 )

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from caiep.errors import DataLossError, InvalidIRIError
-from issuer.charter import CharterAward, IssuerProfile, build_charter_credential
-from proofs.rdf import to_quads
-from proofs.rdfc import canonicalize
-from proofs.shapes import ShapeCache
+from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
+from caiep.proofs.rdf import to_quads
+from caiep.proofs.rdfc import canonicalize
+from caiep.proofs.shapes import ShapeCache
 
 PROFILE = IssuerProfile(
     id="did:web:credentials.example.org",

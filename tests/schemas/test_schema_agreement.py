@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas import validation
+from caiep.schemas import validation
 
 EXTERNAL = Path(__file__).parents[1] / "vectors" / "external"
 CHARTER = json.loads((EXTERNAL / "charter-credential" / "signed.json").read_bytes())
@@ -24,23 +24,54 @@ COMPLETE = json.loads((EXTERNAL / "1edtech" / "1edtech-validator-complete.eddsa-
 
 # Strings the schemas care about, so that mutations often land on the edge of validity.
 MEANINGFUL = [
-    "VerifiableCredential", "OpenBadgeCredential", "AchievementCredential", "EndorsementCredential",
-    "AchievementSubject", "Achievement", "Profile", "Image", "IdentityObject", "IdentifierEntry",
-    "Evidence", "Result", "ResultDescription", "Alignment", "Address", "GeoCoordinates",
-    "https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
-    "https://purl.imsglobal.org/spec/ob/v3p0/context.json", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00",
-    "2026-02-30T00:00:00Z", "1990-01-01", "ext:Custom", "Certification", "emailAddress", "Completed",
-    "en", "en-US", "a.b.c", "a..c", "",
+    "VerifiableCredential",
+    "OpenBadgeCredential",
+    "AchievementCredential",
+    "EndorsementCredential",
+    "AchievementSubject",
+    "Achievement",
+    "Profile",
+    "Image",
+    "IdentityObject",
+    "IdentifierEntry",
+    "Evidence",
+    "Result",
+    "ResultDescription",
+    "Alignment",
+    "Address",
+    "GeoCoordinates",
+    "https://www.w3.org/ns/credentials/v2",
+    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+    "https://purl.imsglobal.org/spec/ob/v3p0/context.json",
+    "2026-01-01T00:00:00Z",
+    "2026-01-01T00:00:00",
+    "2026-02-30T00:00:00Z",
+    "1990-01-01",
+    "ext:Custom",
+    "Certification",
+    "emailAddress",
+    "Completed",
+    "en",
+    "en-US",
+    "a.b.c",
+    "a..c",
+    "",
 ]
 
 leaves = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=False, width=32),
-    st.sampled_from(MEANINGFUL), st.text(max_size=4),
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.floats(allow_nan=False, width=32),
+    st.sampled_from(MEANINGFUL),
+    st.text(max_size=4),
 )
 values = st.recursive(
     leaves,
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.sampled_from(["id", "type", "name", "x"]), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["id", "type", "name", "x"]), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 

@@ -16,10 +16,10 @@ from cachetools import LRUCache
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 
-import schemas
+from caiep import schemas
 from caiep.errors import DocumentLoaderError
-from schemas import loader
-from schemas.loader import CONTEXT_FILES, PUBLISHED_DIGESTS
+from caiep.schemas import loader
+from caiep.schemas.loader import CONTEXT_FILES, PUBLISHED_DIGESTS
 
 PACKAGE = Path(schemas.__file__).parent
 VECTORS = Path(__file__).parents[1] / "vectors" / "external"

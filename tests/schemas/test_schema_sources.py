@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import schemas
-from schemas.loader import CONTEXT_FILES, PUBLISHED_DIGESTS
+from caiep import schemas
+from caiep.schemas.loader import CONTEXT_FILES, PUBLISHED_DIGESTS
 
 PACKAGE = Path(schemas.__file__).parent
 ROW = re.compile(

@@ -12,9 +12,9 @@ import pytest
 from jsonschema import Draft201909Validator
 
 from caiep.errors import SchemaIssue, SchemaValidationError
-from schemas import validation
-from schemas.compiled import Compiler
-from schemas.validation import (
+from caiep.schemas import validation
+from caiep.schemas.compiled import Compiler
+from caiep.schemas.validation import (
     SUBJECT_IDENTITY_KEYWORD,
     achievement_credential_issues,
     endorsement_credential_issues,
@@ -369,10 +369,17 @@ def test_date_time_stamps_that_fail(value: str) -> None:
     assert not is_date_time_stamp(value)
 
 
-@pytest.mark.parametrize(("value", "valid"), [
-    ("1990-02-28", True), ("2000-02-29", True), ("1990-02-29", False), ("1990-2-1", False),
-    ("1990-02-28Z", False), ("1990-02-28T00:00:00Z", False),
-])
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("1990-02-28", True),
+        ("2000-02-29", True),
+        ("1990-02-29", False),
+        ("1990-2-1", False),
+        ("1990-02-28Z", False),
+        ("1990-02-28T00:00:00Z", False),
+    ],
+)
 def test_full_dates(value: str, valid: bool) -> None:
     assert is_full_date(value) is valid
 
@@ -395,8 +402,13 @@ def test_each_schema_is_a_valid_draft_2019_09_schema(class_name: str) -> None:
 
 def test_the_compiler_refuses_keywords_it_does_not_implement() -> None:
     schema: dict[str, Any]
-    for schema in ({"not": {}}, {"format": "uri"}, {"$ref": "https://example.org/s.json"},
-                   {"properties": {"a": {"minLength": 1}}}, {"enum": [1, 2]}):
+    for schema in (
+        {"not": {}},
+        {"format": "uri"},
+        {"$ref": "https://example.org/s.json"},
+        {"properties": {"a": {"minLength": 1}}},
+        {"enum": [1, 2]},
+    ):
         with pytest.raises(NotImplementedError):
             Compiler(schema).compile_root(schema)
 

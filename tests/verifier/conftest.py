@@ -16,12 +16,17 @@ from typing import Any
 
 import pytest
 
-from issuer.charter import CharterAward, IssuerProfile, build_charter_credential
-from keys.did import build_controller_document, did_key_for, did_web_document_url, verification_method_id
-from keys.ed25519 import SigningKey
-from proofs.dataintegrity import sign
-from proofs.jose import sign_credential_jwt
-from verifier.fetch import MappingFetcher
+from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
+from caiep.keys.did import (
+    build_controller_document,
+    did_key_for,
+    did_web_document_url,
+    verification_method_id,
+)
+from caiep.keys.ed25519 import SigningKey
+from caiep.proofs.dataintegrity import sign
+from caiep.proofs.jose import sign_credential_jwt
+from caiep.verifier.fetch import MappingFetcher
 
 # RFC 8032 §7.1 TEST 1 and TEST 2 secret keys: public, fixed, and unrelated to each other.
 SEED_A = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")

@@ -19,8 +19,14 @@ from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 
 from caiep.errors import InputError
+from caiep.verifier.baked import (
+    MAX_CHUNK_BYTES,
+    MAX_IMAGE_BYTES,
+    NO_CREDENTIAL,
+    PNG_SIGNATURE,
+    extract_credential,
+)
 from support import EXTERNAL
-from verifier.baked import MAX_CHUNK_BYTES, MAX_IMAGE_BYTES, NO_CREDENTIAL, PNG_SIGNATURE, extract_credential
 
 ONE_EDTECH = EXTERNAL / "1edtech"
 JWS = "eyJhbGciOiJFZERTQSJ9.eyJpZCI6InVybjp1dWlkOjEifQ.c2lnbmF0dXJl"

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from caiep.errors import EncodingError
-from verifier.bitstring import (
+from caiep.verifier.bitstring import (
     ERROR_TYPE_BASE,
     MALFORMED_VALUE_ERROR,
     MIN_ENTRIES,

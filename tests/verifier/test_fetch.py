@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from caiep.errors import ConfigurationError, ResolutionError
-from verifier.fetch import (
+from caiep.verifier.fetch import (
     ACCEPT,
     CachingFetcher,
     Fetcher,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from caiep.errors import ConfigurationError, ResolutionError
-from verifier.fetch import CachingFetcher, Fetcher, LocalFirstFetcher, MappingFetcher
+from caiep.verifier.fetch import CachingFetcher, Fetcher, LocalFirstFetcher, MappingFetcher
 
 # --- CachingFetcher -------------------------------------------------------------------------
 

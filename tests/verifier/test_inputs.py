@@ -18,9 +18,9 @@ import pytest
 
 from caiep.cli import main
 from caiep.errors import InputError
-from verifier.inputs import MAX_BYTES, MAX_DEPTH, read_presented
-from verifier.result import Verdict
-from verifier.verify import verify
+from caiep.verifier.inputs import MAX_BYTES, MAX_DEPTH, read_presented
+from caiep.verifier.result import Verdict
+from caiep.verifier.verify import verify
 
 if TYPE_CHECKING:
     from conftest import Issuer

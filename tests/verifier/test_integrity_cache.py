@@ -6,13 +6,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from caiep.errors import ResolutionError
-from issuer.charter import CharterAward, IssuerProfile
-from issuer.issuance import issue_charter
-from keys.did import build_controller_document, did_web_document_url, verification_method_id
-from keys.ed25519 import SigningKey
-from verifier.cache import IntegrityCache
-from verifier.result import Outcome
-from verifier.verify import verify
+from caiep.issuer.charter import CharterAward, IssuerProfile
+from caiep.issuer.issuance import issue_charter
+from caiep.keys.did import build_controller_document, did_web_document_url, verification_method_id
+from caiep.keys.ed25519 import SigningKey
+from caiep.verifier.cache import IntegrityCache
+from caiep.verifier.result import Outcome
+from caiep.verifier.verify import verify
 
 ISSUER = "did:web:credentials.caiep.example"
 

@@ -12,10 +12,15 @@ from typing import Any
 import pytest
 
 from caiep.errors import EncodingError, ResolutionError, VerificationMethodInvalid
-from keys.did import build_controller_document, did_key_for, did_web_document_url, verification_method_id
-from keys.ed25519 import PublicKey, SigningKey
-from verifier.fetch import MappingFetcher
-from verifier.resolve import KeyResolver
+from caiep.keys.did import (
+    build_controller_document,
+    did_key_for,
+    did_web_document_url,
+    verification_method_id,
+)
+from caiep.keys.ed25519 import PublicKey, SigningKey
+from caiep.verifier.fetch import MappingFetcher
+from caiep.verifier.resolve import KeyResolver
 
 WEB_DID = "did:web:credentials.caiep.example"
 WEB_URL = "https://credentials.caiep.example/.well-known/did.json"

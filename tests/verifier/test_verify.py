@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from keys.did import did_key_for
-from keys.ed25519 import SigningKey
-from verifier.fetch import MappingFetcher
-from verifier.result import Outcome, Verdict
-from verifier.verify import verify
+from caiep.keys.did import did_key_for
+from caiep.keys.ed25519 import SigningKey
+from caiep.verifier.fetch import MappingFetcher
+from caiep.verifier.result import Outcome, Verdict
+from caiep.verifier.verify import verify
 
 if TYPE_CHECKING:
     from conftest import Issuer

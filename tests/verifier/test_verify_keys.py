@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from caiep.errors import DataLossError, ResolutionError
-from keys.did import build_controller_document, did_key_for, did_web_document_url
-from keys.ed25519 import SigningKey
-from verifier.result import Outcome
-from verifier.verify import verify
+from caiep.keys.did import build_controller_document, did_key_for, did_web_document_url
+from caiep.keys.ed25519 import SigningKey
+from caiep.verifier.result import Outcome
+from caiep.verifier.verify import verify
 
 if TYPE_CHECKING:
     from conftest import Issuer

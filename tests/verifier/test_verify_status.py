@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from caiep.errors import InputError
-from keys.base64url import b64url_decode, b64url_encode
-from keys.did import did_key_for
-from keys.ed25519 import SigningKey
-from verifier.bitstring import MIN_ENTRIES, encode_status_list
-from verifier.result import Outcome, Verdict
-from verifier.verify import verify
+from caiep.keys.base64url import b64url_decode, b64url_encode
+from caiep.keys.did import did_key_for
+from caiep.keys.ed25519 import SigningKey
+from caiep.verifier.bitstring import MIN_ENTRIES, encode_status_list
+from caiep.verifier.result import Outcome, Verdict
+from caiep.verifier.verify import verify
 
 if TYPE_CHECKING:
     from conftest import Issuer

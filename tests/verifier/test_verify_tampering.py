@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from verifier.fetch import MappingFetcher
-from verifier.result import Outcome, Verdict, VerificationResult
-from verifier.verify import verify
+from caiep.verifier.fetch import MappingFetcher
+from caiep.verifier.result import Outcome, Verdict, VerificationResult
+from caiep.verifier.verify import verify
 
 if TYPE_CHECKING:
     from conftest import Issuer

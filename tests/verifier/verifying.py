@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from verifier.result import Outcome, Verdict, VerificationResult
+from caiep.verifier.result import Outcome, Verdict, VerificationResult
 
 # The conftest issuers sign at NOW; their credentials run from VALID_FROM to VALID_UNTIL.
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from caiep.errors import InputError
+from caiep.verifier.baked import extract_credential
+from caiep.wallet_export.baking import bake_png, bake_svg
 from support import EXTERNAL
-from verifier.baked import extract_credential
-from wallet_export.baking import bake_png, bake_svg
 
 ONE_EDTECH = EXTERNAL / "1edtech"
 SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from caiep.errors import InputError
-from wallet_export.qr import QUIET_ZONE_MODULES, qr_png, qr_svg
+from caiep.wallet_export.qr import QUIET_ZONE_MODULES, qr_png, qr_svg
 
 SVG_NS = "http://www.w3.org/2000/svg"
 PAGE = "https://credentials.caiep.example/c/6b1f8c3e-2d4a-4e5f-9a7b-0c1d2e3f4a5b"

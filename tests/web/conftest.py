@@ -28,10 +28,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from caiep.issuer.charter import CharterAward
+from caiep.issuer.jobs import issue_one
+from caiep.issuer.registry import open_registry
 from caiep.wiring import Instance
-from issuer.charter import CharterAward
-from issuer.jobs import issue_one
-from issuer.registry import open_registry
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -14,14 +14,14 @@ import pytest
 from flask.testing import FlaskClient
 
 from caiep.app import AppConfig, create_app
+from caiep.issuer.charter import CharterAward
+from caiep.issuer.jobs import issue_one
+from caiep.keys.did import did_key_for, verification_method_id
+from caiep.keys.ed25519 import SigningKey
+from caiep.proofs.dataintegrity import sign
 from caiep.settings import database_url
+from caiep.verifier.inputs import MAX_BYTES
 from caiep.wiring import Instance, init_instance
-from issuer.charter import CharterAward
-from issuer.jobs import issue_one
-from keys.did import did_key_for, verification_method_id
-from keys.ed25519 import SigningKey
-from proofs.dataintegrity import sign
-from verifier.inputs import MAX_BYTES
 
 PASSPHRASE = "a throwaway test passphrase"
 NOW = datetime.now(UTC)
@@ -308,7 +308,7 @@ def test_api_reads_a_baked_badge_upload(app_site: Site):
 
     from PIL import Image
 
-    from wallet_export.baking import bake_png
+    from caiep.wallet_export.baking import bake_png
 
     canvas = BytesIO()
     Image.new("RGB", (64, 64), "navy").save(canvas, format="PNG")
