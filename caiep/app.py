@@ -4,7 +4,10 @@ Development: ``caiep --home DIR serve``. Production: ``gunicorn -w 2 'caiep.app:
 with ``CAIEP_HOME`` (and ``CAIEP_DATABASE_URL`` for PostgreSQL) in the environment; one worker
 per core is the right count, each opening its own database pool.
 
-This module is the one place the service reads configuration. It adds what every response
+The service's settings come from :func:`caiep.settings.read_configuration`, the reader the CLI
+uses too; :class:`AppConfig` is what ``create_app`` takes. At start-up the app opens the
+registry once: a database it cannot use stops it with a one-line message naming the setting.
+It adds what every response
 needs: a body cap, security headers, a per-client rate limit on the verification POSTs,
 error pages that never show a stack trace, and access logs that carry no personal data
 (the route template, never the path, the client address or the credential id).
@@ -14,11 +17,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,15 +29,15 @@ from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from caiep.issuer import web as issuer_web
-from caiep.issuer.registry import open_registry
 from caiep.keys.did import did_web_document_url
-from caiep.settings import database_url, default_home
+from caiep.settings import Configuration, read_configuration
+from caiep.trust import make_fetcher
 from caiep.verifier import web as verifier_web
 from caiep.verifier.cache import IntegrityCache
 from caiep.verifier.fetch import LocalFirstFetcher
 from caiep.verifier.inputs import MAX_BYTES
 from caiep.wallet_export import web as wallet_web
-from caiep.wiring import Instance, did_document, make_fetcher
+from caiep.wiring import Instance, database_origin, did_document, open_database
 
 access_log = logging.getLogger("caiep.access")
 
@@ -54,7 +56,7 @@ _LIMITED = {"verifier.api_verify", "verifier.verify_submitted"}
 
 @dataclass(frozen=True)
 class AppConfig:
-    """Everything the service is configured by."""
+    """Everything the service is configured by; ``origins`` says where values came from, for errors."""
 
     home: Path
     database_url: str
@@ -62,18 +64,28 @@ class AppConfig:
     rate_per_minute: int = 600
     burst: int = 120
     integrity_cache_seconds: float = 300.0  # 0 turns the integrity cache off
+    origins: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_configuration(
+        cls, configuration: Configuration, *, allow_http_base: str | None = None
+    ) -> AppConfig:
+        """The service's settings from the one reader; a flag's ``allow_http_base`` comes first."""
+        c = configuration
+        return cls(
+            home=c.home,
+            database_url=c.database_url,
+            allow_http_base=allow_http_base or c.get("allow_http_base", str),
+            rate_per_minute=c.require("rate_per_minute", int),
+            burst=c.require("rate_burst", int),
+            integrity_cache_seconds=c.require("integrity_cache_seconds", float),
+            origins={"database_url": database_origin(c)},
+        )
 
     @classmethod
     def from_environment(cls) -> AppConfig:
-        home = default_home()
-        return cls(
-            home=home,
-            database_url=database_url(home),
-            allow_http_base=os.environ.get("CAIEP_ALLOW_HTTP_BASE") or None,
-            rate_per_minute=int(os.environ.get("CAIEP_RATE_PER_MINUTE", "600")),
-            burst=int(os.environ.get("CAIEP_RATE_BURST", "120")),
-            integrity_cache_seconds=float(os.environ.get("CAIEP_INTEGRITY_CACHE_SECONDS", "300")),
-        )
+        """The service's settings for ``$CAIEP_HOME`` (what gunicorn's ``create_app()`` uses)."""
+        return cls.from_configuration(read_configuration())
 
 
 class RateLimiter:
@@ -104,7 +116,7 @@ def create_app(config: AppConfig | None = None) -> Flask:
     """The verification service for one issuer instance."""
     config = config or AppConfig.from_environment()
     instance = Instance(config.home)
-    registry = open_registry(config.database_url)
+    registry = open_database(config.database_url, config.origins.get("database_url", "database_url"))
     settings = instance.settings
     own_documents: Mapping[str, Any] = {}
     if settings.did_method == "web":

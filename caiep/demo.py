@@ -43,6 +43,7 @@ def _serve_did_document(home: Path) -> tuple[http.server.ThreadingHTTPServer, st
 
 
 def run(*, serve: bool = True, port: int = 8000) -> int:
+    """Run the demo from a fresh ./demo-home; 0 when every step succeeded, else 1."""
     if HOME.exists():
         shutil.rmtree(HOME)
     os.environ["CAIEP_KEY_PASSPHRASE"] = secrets.token_urlsafe(24)
@@ -96,13 +97,13 @@ def run(*, serve: bool = True, port: int = 8000) -> int:
     if not serve:
         return 0
     from caiep.app import AppConfig, create_app
-    from caiep.issuer.registry import open_registry
-    from caiep.settings import database_url
+    from caiep.settings import read_configuration
+    from caiep.wiring import Instance
 
-    registry = open_registry(database_url(HOME))
-    sample = next(iter(registry.credentials()))
-    registry.dispose()
-    app = create_app(AppConfig(home=HOME, database_url=database_url(HOME)))
+    configuration = read_configuration(HOME)  # CAIEP_RATE_* and the rest apply here as in production
+    with Instance(HOME, configuration).registry() as registry:
+        sample = next(iter(registry.credentials()))
+    app = create_app(AppConfig.from_configuration(configuration))
     print(f"\nVerification pages: http://127.0.0.1:{port}/c/{sample.credential_id}  ({sample.holder_name})")
     print(
         f"Verify any credential: http://127.0.0.1:{port}/verify   JSON API: http://127.0.0.1:{port}/openapi.json"

@@ -1,13 +1,16 @@
-"""The instance directory and its settings: the one place configuration is read.
+"""Every setting in one table, and the one reader: environment, then settings.json, then defaults.
 
 Layout of an instance (``--home``, else ``$CAIEP_HOME``, else ``./caiep-home``)::
 
-    settings.json   issuer name, public base URL, DID method and issuer id
+    settings.json   issuer name, public base URL, DID method and issuer id (written by init),
+                    and any setting of :data:`SETTINGS` that has a settings.json key
     keys/           encrypted private keys and their public index (keys.store)
     did.json        the issuer's DID document, to publish at /.well-known/did.json (did:web)
-    registry.sqlite3  the registry, unless ``$CAIEP_DATABASE_URL`` names another database
+    registry.sqlite3  the registry, unless ``database_url`` names another database
     jobs/           one JSON report per signing job
 
+To add a setting, add one :class:`Setting` line to :data:`SETTINGS` (and its row to the
+README's table, which a test compares); read it with ``configuration.get(name, type)``.
 The key passphrase comes from ``CAIEP_KEY_PASSPHRASE`` or an interactive prompt; it is never
 stored, printed or logged, and there is no default.
 """
@@ -18,8 +21,10 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from caiep.errors import ConfigurationError, InputError
@@ -28,10 +33,112 @@ SETTINGS_FILE = "settings.json"
 PASSPHRASE_VARIABLE = "CAIEP_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 HOME_VARIABLE = "CAIEP_HOME"
 DATABASE_VARIABLE = "CAIEP_DATABASE_URL"
+IDENTITY = ("issuer_name", "issuer_url", "did_method", "issuer_id")
+
+T = TypeVar("T")
+
+
+def text(value: object) -> str:
+    """A non-empty string."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty text")
+    return value
+
+
+def instance_path(value: object) -> Path:
+    """A directory path."""
+    return Path(text(value))
+
+
+def positive_whole(value: object) -> int:
+    """A whole number of at least 1 (a JSON number, or its digits as text)."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError("must be a whole number of at least 1")
+    return value
+
+
+def non_negative_seconds(value: object) -> float:
+    """A number of seconds, 0 or more (a JSON number, or its text)."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ValueError("must be a number of seconds") from None
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value < float("inf"):
+        raise ValueError("must be a number of seconds, 0 or more")
+    return float(value)
+
+
+def http_base(value: object) -> str:
+    """``http://HOST:PORT`` with nothing after it (the fetcher checks the rest)."""
+    parts = urlsplit(text(value))
+    if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/"):
+        raise ValueError("must look like http://127.0.0.1:8000")
+    return str(value)
+
+
+def did_method(value: object) -> str:
+    """``web`` or ``key``."""
+    if value not in ("web", "key"):
+        raise ValueError("must be 'web' or 'key'")
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: where it may come from, how its text is read, its default, what it does.
+
+    ``env`` or ``key`` is None where the setting cannot come from there (the passphrase is
+    never in a file; the instance identity is only in settings.json). ``parse`` takes the
+    environment's text or the JSON value and returns the value or raises ValueError with a
+    short reason. ``default_doc`` describes a default that is worked out, not fixed.
+    """
+
+    name: str
+    env: str | None
+    key: str | None
+    parse: Callable[[object], object]
+    default: object
+    doc: str
+    secret: bool = False
+    default_doc: str | None = None
+
+    @property
+    def shown_default(self) -> str:
+        """The default as the README and ``caiep config`` show it."""
+        if self.default_doc is not None:
+            return self.default_doc
+        if self.default is None:
+            return "(none)"
+        if isinstance(self.default, float) and self.default.is_integer():
+            return str(int(self.default))
+        return str(self.default)
+
+
+# fmt: off
+SETTINGS: tuple[Setting, ...] = (
+    Setting("home", HOME_VARIABLE, None, instance_path, Path("caiep-home"), "the instance directory; the --home flag comes first"),  # noqa: E501
+    Setting("database_url", DATABASE_VARIABLE, "database_url", text, None, "the registry: sqlite:///PATH or postgresql+psycopg://…", default_doc="registry.sqlite3 in the instance"),  # noqa: E501
+    Setting("key_passphrase", PASSPHRASE_VARIABLE, None, text, None, "opens the signing keys; never stored", secret=True, default_doc="asked on a terminal"),  # noqa: E501
+    Setting("allow_http_base", "CAIEP_ALLOW_HTTP_BASE", "allow_http_base", http_base, None, "web service, testing only: fetch https URLs from this http://127.0.0.1:PORT"),  # noqa: E501
+    Setting("rate_per_minute", "CAIEP_RATE_PER_MINUTE", "rate_per_minute", positive_whole, 600, "web service: verifications per client and minute, sustained"),  # noqa: E501
+    Setting("rate_burst", "CAIEP_RATE_BURST", "rate_burst", positive_whole, 120, "web service: verifications per client at once"),  # noqa: E501
+    Setting("integrity_cache_seconds", "CAIEP_INTEGRITY_CACHE_SECONDS", "integrity_cache_seconds", non_negative_seconds, 300.0, "web service: how long a checked signature is remembered; 0 turns it off"),  # noqa: E501
+    Setting("issuer_name", None, "issuer_name", text, None, "the issuer's name, written by init"),
+    Setting("issuer_url", None, "issuer_url", text, None, "the issuer's public https base URL, written by init"),  # noqa: E501
+    Setting("did_method", None, "did_method", did_method, None, "web or key, written by init"),
+    Setting("issuer_id", None, "issuer_id", text, None, "the issuer's DID, written by init"),
+)
+# fmt: on
+BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
 
 
 @dataclass(frozen=True)
 class Settings:
+    """The instance's identity, as ``caiep init`` wrote it to settings.json."""
+
     issuer_name: str
     issuer_url: str
     did_method: str
@@ -39,7 +146,141 @@ class Settings:
 
     @property
     def host(self) -> str:
+        """The host of the issuer's public URL (the did:web name)."""
         return urlsplit(self.issuer_url).netloc
+
+
+@dataclass(frozen=True)
+class Value:
+    """A setting's effective value and where it came from: flag, env, settings.json or default."""
+
+    setting: Setting
+    value: Any
+    source: str
+
+    @property
+    def origin(self) -> str:
+        """Where the value came from, for messages: ``CAIEP_RATE_BURST (environment)``."""
+        if self.source == "env":
+            return f"{self.setting.env} (environment)"
+        if self.source == SETTINGS_FILE:
+            return f"{self.setting.key} in {SETTINGS_FILE}"
+        return f"{self.setting.name} ({self.source})"
+
+
+class Configuration:
+    """The effective settings of one instance; made by :func:`read_configuration`."""
+
+    def __init__(self, home: Path, values: Mapping[str, Value], *, has_file: bool) -> None:
+        self.home = home
+        self.values = dict(values)
+        self.has_file = has_file
+
+    def get(self, name: str, kind: type[T]) -> T | None:
+        """The value of setting ``name``, checked to be a ``kind`` (None when unset)."""
+        value = self.values[name].value
+        if value is not None and not isinstance(value, kind):
+            raise TypeError(f"setting {name} is a {type(value).__name__}, not a {kind.__name__}")
+        return value
+
+    def require(self, name: str, kind: type[T]) -> T:
+        """The value of setting ``name``; a setting with a default is never unset."""
+        value = self.get(name, kind)
+        if value is None:
+            raise ConfigurationError(f"{name} is not set")
+        return value
+
+    def origin(self, name: str) -> str:
+        """Where setting ``name`` came from, in the words error messages use."""
+        return self.values[name].origin
+
+    @property
+    def database_url(self) -> str:
+        """The registry's URL: the setting, else SQLite in the instance directory."""
+        return self.get("database_url", str) or f"sqlite:///{(self.home / 'registry.sqlite3').resolve()}"
+
+    def identity(self) -> Settings:
+        """The instance identity; ConfigurationError when the home is not an instance."""
+        if not self.has_file:
+            raise ConfigurationError(
+                f"{self.home} is not an instance directory (no {SETTINGS_FILE}); run 'caiep init' first"
+            )
+        missing = [name for name in IDENTITY if self.values[name].value is None]
+        if missing:
+            raise ConfigurationError(f"{self.home / SETTINGS_FILE} is incomplete: no {', '.join(missing)}")
+        return Settings(**{name: self.values[name].value for name in IDENTITY})
+
+
+def read_configuration(
+    home: Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> Configuration:
+    """Read every setting once: environment, then the instance's settings.json, then defaults.
+
+    ``home`` is the ``--home`` flag (it comes before ``CAIEP_HOME``). An empty environment
+    variable counts as unset. A bad value, or an unknown key in settings.json, is a
+    ConfigurationError naming the setting and where it came from.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Value] = {}
+    home_setting = BY_NAME["home"]
+    if home is not None:
+        values["home"] = Value(home_setting, home, "--home")
+    else:
+        values["home"] = _from_environment(home_setting, environ) or Value(
+            home_setting, home_setting.default, "default"
+        )
+    instance: Path = values["home"].value
+    path = instance / SETTINGS_FILE
+    stored = _read_file(path)
+    for setting in SETTINGS:
+        if setting.name == "home":
+            continue
+        values[setting.name] = (
+            _from_environment(setting, environ)
+            or _from_file(setting, stored, path)
+            or Value(setting, setting.default, "default")
+        )
+    return Configuration(instance, values, has_file=stored is not None)
+
+
+def _from_environment(setting: Setting, environ: Mapping[str, str]) -> Value | None:
+    raw = environ.get(setting.env) if setting.env else None
+    if not raw:
+        return None
+    try:
+        return Value(setting, setting.parse(raw), "env")
+    except ValueError as exc:
+        shown = "(hidden)" if setting.secret else repr(raw)
+        raise ConfigurationError(f"{setting.env} (environment): {exc}, got {shown}") from None
+
+
+def _from_file(setting: Setting, stored: Mapping[str, Any] | None, path: Path) -> Value | None:
+    if stored is None or setting.key is None or setting.key not in stored:
+        return None
+    try:
+        return Value(setting, setting.parse(stored[setting.key]), SETTINGS_FILE)
+    except ValueError as exc:
+        raise ConfigurationError(f"{setting.key} in {path}: {exc}, got {stored[setting.key]!r}") from None
+
+
+def _read_file(path: Path) -> dict[str, Any] | None:
+    """The settings.json object, None when there is no file; unknown keys are refused."""
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"{path} is unreadable or not JSON") from exc
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{path} must hold a JSON object")
+    keys = {setting.key: setting for setting in SETTINGS if setting.key}
+    for key in data:
+        if key not in keys:
+            named = BY_NAME.get(key)
+            if named is not None and named.env:
+                raise ConfigurationError(f"{path}: {key} cannot be stored here; set {named.env}")
+            raise ConfigurationError(f"{path}: unknown setting {key!r}")
+    return data
 
 
 def default_home() -> Path:
@@ -48,8 +289,8 @@ def default_home() -> Path:
 
 
 def database_url(home: Path) -> str:
-    """``$CAIEP_DATABASE_URL`` (e.g. ``postgresql+psycopg://…``), else SQLite in the instance."""
-    return os.environ.get(DATABASE_VARIABLE) or f"sqlite:///{(home / 'registry.sqlite3').resolve()}"
+    """The registry URL for the instance at ``home`` (``CAIEP_DATABASE_URL``, else its SQLite)."""
+    return read_configuration(home).database_url
 
 
 def check_issuer_url(url: str) -> str:
@@ -63,19 +304,12 @@ def check_issuer_url(url: str) -> str:
 
 
 def load_settings(home: Path) -> Settings:
-    path = home / SETTINGS_FILE
-    if not path.is_file():
-        raise ConfigurationError(
-            f"{home} is not an instance directory (no {SETTINGS_FILE}); run 'caiep init' first"
-        )
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Settings(**{field: data[field] for field in Settings.__dataclass_fields__})
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ConfigurationError(f"{path} is unreadable or incomplete") from exc
+    """The identity of the instance at ``home``; ConfigurationError if it is not one."""
+    return read_configuration(home).identity()
 
 
 def save_settings(home: Path, settings: Settings) -> None:
+    """Write the instance identity to settings.json (at init)."""
     write_atomic(home / SETTINGS_FILE, json.dumps(asdict(settings), indent=2) + "\n")
 
 

@@ -1,4 +1,4 @@
-"""Builds the issuer's pieces (profile, key store, DID document) from an instance directory."""
+"""Builds the issuer's pieces (profile, key store, DID document, registry) from an instance directory."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from caiep.errors import ConfigurationError
 from caiep.issuer.charter import IssuerProfile
 from caiep.issuer.jobs import Signer
-from caiep.issuer.registry import Registry, open_registry
+from caiep.issuer.registry import Registry, open_registry, schema_revision, upgrade_database
 from caiep.keys.did import (
     build_controller_document,
     did_key_for,
@@ -19,8 +19,7 @@ from caiep.keys.did import (
     verification_method_id,
 )
 from caiep.keys.store import KeyStore
-from caiep.settings import Settings, database_url, load_settings, save_settings, write_atomic
-from caiep.verifier.fetch import CachingFetcher, Fetcher, HttpFetcher
+from caiep.settings import Configuration, Settings, read_configuration, save_settings, write_atomic
 
 DID_FILE = "did.json"
 KEYS_DIR = "keys"
@@ -56,19 +55,22 @@ def did_document(settings: Settings, store: KeyStore) -> dict[str, Any]:
 
 
 def write_did_document(home: Path, settings: Settings, store: KeyStore) -> None:
+    """Write the issuer's DID document to the instance's did.json (to publish for did:web)."""
     write_atomic(home / DID_FILE, json.dumps(did_document(settings, store), indent=2) + "\n")
 
 
 class Instance:
-    """An opened instance directory."""
+    """An opened instance directory; ``configuration`` is read from it unless given."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, configuration: Configuration | None = None) -> None:
         self.home = home
-        self.settings = load_settings(home)
+        self.configuration = configuration or read_configuration(home)
+        self.settings = self.configuration.identity()
         self.keys = KeyStore.open(home / KEYS_DIR)
 
     @property
     def profile(self) -> IssuerProfile:
+        """The issuer as its credentials name it."""
         s = self.settings
         return IssuerProfile(id=s.issuer_id, name=s.issuer_name, url=s.issuer_url, base_url=s.issuer_url)
 
@@ -80,8 +82,8 @@ class Instance:
         return verification_method_id(self.settings.issuer_id, current)
 
     def registry(self) -> Registry:
-        """The registry (SQLite in the instance unless $CAIEP_DATABASE_URL says otherwise)."""
-        return open_registry(database_url(self.home))
+        """The opened registry (``database_url``); use it as ``with instance.registry() as r:``."""
+        return open_database(self.configuration.database_url, database_origin(self.configuration))
 
     def signer(self, passphrase: str, *, format: str = "ldp") -> Signer:
         """The current key, decrypted, ready to sign in this process and its forked workers."""
@@ -95,6 +97,31 @@ class Instance:
         )
 
 
-def make_fetcher(*, allow_http_base: str | None) -> Fetcher:
-    """The verifier's network access: HTTPS only, SSRF-guarded, cached; loopback only when mapped."""
-    return CachingFetcher(HttpFetcher(allow_http_base=allow_http_base))
+def open_database(url: str, origin: str) -> Registry:
+    """The registry at ``url``; a failure is one line naming ``origin``, the setting it came from."""
+    try:
+        return open_registry(url)
+    except ConfigurationError as exc:
+        raise _naming(origin, exc) from exc
+
+
+def upgrade_configured_database(configuration: Configuration) -> str | None:
+    """Apply the registry's migrations to the configured database; the revision reached."""
+    origin = database_origin(configuration)
+    try:
+        upgrade_database(configuration.database_url)
+    except ConfigurationError as exc:
+        raise _naming(origin, exc) from exc
+    with open_database(configuration.database_url, origin) as registry:
+        return schema_revision(registry)
+
+
+def database_origin(configuration: Configuration) -> str:
+    """Where the database URL came from, as error messages name it."""
+    value = configuration.values["database_url"]
+    return value.origin if value.source != "default" else "database_url (default: SQLite in the instance)"
+
+
+def _naming(origin: str, exc: ConfigurationError) -> ConfigurationError:
+    first_line = (exc.message.strip().splitlines() or ["cannot open the database"])[0]
+    return ConfigurationError(f"{origin}: {first_line}")

@@ -120,6 +120,12 @@ class Registry:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.dispose()
+
     # --- holders and results -----------------------------------------------------------
 
     def holder_ids(
@@ -555,6 +561,19 @@ def open_registry(url: str) -> Registry:
             f"cannot open the registry at {parsed.render_as_string(hide_password=True)}: {exc}"
         ) from exc
     return Registry(engine)
+
+
+def upgrade_database(url: str) -> None:
+    """Bring the database at ``url`` to the newest schema (Alembic ``upgrade head``)."""
+    open_registry(url).dispose()  # opening runs the upgrade
+
+
+def schema_revision(registry: Registry) -> str | None:
+    """The Alembic revision the registry's database is at (None before the first migration)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with registry.read() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -55,15 +55,18 @@ def _did_web_fetcher(home: Path) -> MappingFetcher:
 
 
 @pytest.fixture
-def offline_did_web(home: Path, monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
-    """Make ``caiep verify`` fetch from the instance's own did.json; records the flag it got."""
+def offline_did_web(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """``caiep verify`` reaches no network: only the instance's own did.json can vouch for its key.
+
+    The fetcher behind the instance's documents serves nothing; records the flag it was made with.
+    """
     asked: list[str | None] = []
 
     def make_fetcher(*, allow_http_base: str | None) -> MappingFetcher:
         asked.append(allow_http_base)
-        return _did_web_fetcher(home)
+        return MappingFetcher({})
 
-    monkeypatch.setattr("caiep.cli.make_fetcher", make_fetcher)
+    monkeypatch.setattr("caiep.trust.make_fetcher", make_fetcher)
     return asked
 
 
@@ -336,10 +339,10 @@ def test_verify_tampered_exits_1(
 def test_verify_undecidable_exits_2(
     cli: CLI, issued: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The issuer's DID document cannot be fetched: neither valid nor invalid."""
-    monkeypatch.setattr("caiep.cli.make_fetcher", lambda *, allow_http_base: MappingFetcher({}))
+    """No instance named and the issuer's DID document cannot be fetched: neither valid nor invalid."""
+    monkeypatch.setattr("caiep.trust.make_fetcher", lambda *, allow_http_base: MappingFetcher({}))
 
-    run = cli("verify", str(issued["ldp"]), "--json")
+    run = cli("verify", str(issued["ldp"]), "--json", home_dir=None)
 
     assert run.code == 2
     report = json.loads(run.out)
@@ -348,8 +351,77 @@ def test_verify_undecidable_exits_2(
         "cannot_be_verified",
         "unknown",
     )
-    text = cli("verify", str(issued["ldp"]))
+    assert "localIssuerDocument" not in report
+    text = cli("verify", str(issued["ldp"]), home_dir=None)
     assert (text.code, text.out.splitlines()[0]) == (2, "CANNOT BE VERIFIED")
+    assert "did.json" not in text.out
+
+
+# --- local trust: an unpublished did:web issuer verifies its own credentials -----------------
+
+
+@pytest.mark.parametrize("fmt", ["ldp", "jwt"])
+def test_verify_with_home_reads_the_instance_did_document(
+    cli: CLI, issued: dict[str, Path], home: Path, did_web_site: Site, fmt: str
+) -> None:
+    """Nothing is published on the (loopback) web; the instance's did.json vouches for the key."""
+    base = did_web_site.base
+
+    text = cli("verify", str(issued[fmt]), "--allow-http-base", base)
+    report = json.loads(cli("verify", str(issued[fmt]), "--json", "--allow-http-base", base).out)
+
+    assert text.code == 0, text.out
+    assert text.out.startswith("VALID\n")
+    assert "issuer key read from this instance's did.json (not from the web)" in text.out
+    assert (report["verified"], report["status"]) == (True, "valid")
+    assert report["localIssuerDocument"] == {"path": str(home / "did.json"), "used": True}
+    assert did_web_site.requested == []
+
+
+def test_verify_with_home_from_the_environment(
+    cli: CLI, issued: dict[str, Path], home: Path, did_web_site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAIEP_HOME", str(home))
+    run = cli("verify", str(issued["ldp"]), "--json", "--allow-http-base", did_web_site.base, home_dir=None)
+    assert run.code == 0, run.out
+    assert json.loads(run.out)["localIssuerDocument"]["used"] is True
+
+
+def test_verify_without_home_does_not_trust_the_instance(
+    cli: CLI, issued: dict[str, Path], did_web_site: Site
+) -> None:
+    """The same credential, no instance named: its issuer's document is looked for on the web (absent)."""
+    run = cli("verify", str(issued["ldp"]), "--json", "--allow-http-base", did_web_site.base, home_dir=None)
+
+    assert run.code == 2
+    report = json.loads(run.out)
+    assert report["status"] == "cannot_be_verified"
+    assert "localIssuerDocument" not in report
+    assert did_web_site.requested == ["/.well-known/did.json"]
+
+
+def test_verify_with_home_of_another_issuer_still_fetches(
+    cli: CLI, issued: dict[str, Path], tmp_path: Path, did_web_site: Site, passphrase: str
+) -> None:
+    """An instance vouches only for its own DID: another instance's home changes nothing."""
+    other = tmp_path / "other-home"
+    made = cli("init", "--issuer-name", "Other", "--issuer-url", "https://other.example", home_dir=other)
+    assert made.code == 0, made.err
+
+    run = cli("verify", str(issued["ldp"]), "--json", "--allow-http-base", did_web_site.base, home_dir=other)
+
+    assert run.code == 2
+    assert json.loads(run.out)["localIssuerDocument"]["used"] is False
+
+
+def test_verify_with_a_home_that_is_no_instance_says_so(
+    cli: CLI, issued: dict[str, Path], tmp_path: Path, did_web_site: Site
+) -> None:
+    run = cli(
+        "verify", str(issued["ldp"]), "--allow-http-base", did_web_site.base, home_dir=tmp_path / "nothing"
+    )
+    assert run.code == 2
+    assert "not an instance directory" in run.err
 
 
 @pytest.mark.parametrize(
@@ -413,7 +485,7 @@ def test_no_output_or_file_holds_the_passphrase_or_the_private_key(
 ) -> None:
     runs = [_init(cli, method)]
     fetcher = _did_web_fetcher(home) if method == "web" else MappingFetcher({})
-    monkeypatch.setattr("caiep.cli.make_fetcher", lambda *, allow_http_base: fetcher)
+    monkeypatch.setattr("caiep.trust.make_fetcher", lambda *, allow_http_base: fetcher)
     runs.append(cli("issue", *HOLDER, "--out", str(home / "jane.json")))
     runs.append(cli("issue", *HOLDER, "--format", "jwt", "--out", str(home / "jane.jwt")))
     runs.append(cli("issue", *HOLDER))
@@ -453,9 +525,10 @@ def test_console_script_end_to_end_with_did_web_over_http(tmp_path: Path, did_we
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAIEP_")}
     env["CAIEP_KEY_PASSPHRASE"] = "a long and entirely fictional passphrase"
 
-    def caiep(*args: str) -> subprocess.CompletedProcess[str]:
+    def caiep(*args: str, instance: bool = True) -> subprocess.CompletedProcess[str]:
+        named = ["--home", str(home)] if instance else []  # an employer verifies with no instance
         return subprocess.run(
-            [str(script), "--home", str(home), *args],
+            [str(script), *named, *args],
             env=env,
             cwd=tmp_path,
             stdin=subprocess.DEVNULL,
@@ -470,7 +543,7 @@ def test_console_script_end_to_end_with_did_web_over_http(tmp_path: Path, did_we
     issue = caiep("issue", *HOLDER, "--out", str(home / "jane.json"))
     assert issue.returncode == 0, issue.stderr
 
-    verified = caiep("verify", str(home / "jane.json"), "--json", "--allow-http-base", base)
+    verified = caiep("verify", str(home / "jane.json"), "--json", "--allow-http-base", base, instance=False)
 
     assert verified.returncode == 0, verified.stdout + verified.stderr
     report = json.loads(verified.stdout)
@@ -480,8 +553,38 @@ def test_console_script_end_to_end_with_did_web_over_http(tmp_path: Path, did_we
 
     # the same credential, once its issuer's DID document is gone, cannot be verified
     (site / ".well-known" / "did.json").unlink()
-    gone = caiep("verify", str(home / "jane.json"), "--json", "--allow-http-base", base)
+    gone = caiep("verify", str(home / "jane.json"), "--json", "--allow-http-base", base, instance=False)
     assert gone.returncode == 2
     assert json.loads(gone.stdout)["status"] == "cannot_be_verified"
     for run in (init, issue, verified, gone):
         assert env["CAIEP_KEY_PASSPHRASE"] not in run.stdout + run.stderr
+
+
+# --- the command declarations ----------------------------------------------------------------
+
+
+def test_flag_choices_are_the_issuers() -> None:
+    """The CLI declares pathways and formats without importing the issuer; they must stay equal."""
+    from caiep.commands.common import FORMATS, PATHWAYS
+    from caiep.issuer.charter import PATHWAYS as ISSUER_PATHWAYS
+    from caiep.issuer.issuance import FORMATS as ISSUER_FORMATS
+
+    assert sorted(PATHWAYS) == sorted(ISSUER_PATHWAYS)
+    assert tuple(FORMATS) == tuple(ISSUER_FORMATS)
+
+
+def test_help_lists_every_command(cli: CLI) -> None:
+    run = cli("--help", home_dir=None)
+    assert run.code == 0
+    listed = {line.split()[0] for line in run.out.split("Commands:")[1].splitlines() if line.strip()}
+    assert listed == {
+        "init", "issue", "verify", "did", "serve", "results", "sign", "credentials", "audit", "keys", "db",
+        "config",
+    }  # fmt: skip
+
+
+def test_unknown_command_is_a_usage_error(cli: CLI, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli("frobnicate")
+    assert caught.value.code == 2
+    assert "frobnicate" in capsys.readouterr().err

@@ -145,7 +145,7 @@ def test_keys_rotate_on_did_web_keeps_earlier_credentials_verifiable(
     for record in (before, after):
         path = tmp_path / f"{record['uuid']}.json"
         assert cli("credentials", "export", record["uuid"], "--out", str(path)).code == 0
-        checked = cli("verify", str(path), "--json", "--allow-http-base", did_web_site.base)
+        checked = cli("verify", str(path), "--json", "--allow-http-base", did_web_site.base, home_dir=None)
         assert checked.code == 0, checked.out
         assert json.loads(checked.out)["status"] == "valid"
     assert set(did_web_site.requested) == {"/.well-known/did.json"}
@@ -168,9 +168,10 @@ def test_after_rotation_the_new_did_document_must_be_published(
     path = tmp_path / "new.json"
     assert cli("credentials", "export", record["uuid"], "--out", str(path)).code == 0
 
-    stale = cli("verify", str(path), "--json", "--allow-http-base", did_web_site.base)
+    # verified as an employer would, with no instance of the issuer's at hand
+    stale = cli("verify", str(path), "--json", "--allow-http-base", did_web_site.base, home_dir=None)
     did_web_site.publish_did(home)
-    fresh = cli("verify", str(path), "--json", "--allow-http-base", did_web_site.base)
+    fresh = cli("verify", str(path), "--json", "--allow-http-base", did_web_site.base, home_dir=None)
 
     assert stale.code == 1, stale.out
     assert {c["name"]: c["outcome"] for c in json.loads(stale.out)["checks"]}["proof"] == "invalid"

@@ -1,0 +1,127 @@
+"""What every ``caiep`` command shares: the invocation (``--home``), exit codes, flag types.
+
+Flag types turn text into values and refuse bad text as a usage error (exit 2) that names
+the flag, before any command body runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from caiep.settings import Configuration
+    from caiep.wiring import Instance
+
+    _ParamType = click.ParamType[Any]  # generic from click 8.3 on
+else:
+    _ParamType = click.ParamType
+
+EXIT_OK, EXIT_INVALID, EXIT_UNDECIDED = 0, 1, 2
+#: Shown at most this many row errors or job failures; the rest are counted.
+SHOWN_ERRORS = 50
+#: The signing formats; ``caiep.issuer.issuance.FORMATS`` (a test keeps the two equal).
+FORMATS = ("ldp", "jwt")
+#: The charter's pathways; the keys of ``caiep.issuer.charter.PATHWAYS`` (kept equal by a test).
+PATHWAYS = ("academic", "aie", "exceptional", "experience")
+
+
+@dataclass
+class Invocation:
+    """One run of ``caiep``: the ``--home`` flag, and the instance opened from it on demand."""
+
+    home_flag: Path | None
+    _configuration: Configuration | None = field(default=None, repr=False)
+
+    @property
+    def home(self) -> Path:
+        """The instance directory: ``--home``, else ``$CAIEP_HOME``, else ``./caiep-home``."""
+        from caiep.settings import default_home
+
+        return self.home_flag or default_home()
+
+    def has_chosen_home(self) -> bool:
+        """True when the user named an instance (``--home`` or ``$CAIEP_HOME``), not the default."""
+        return self.home_flag is not None or bool(os.environ.get("CAIEP_HOME"))
+
+    def configuration(self) -> Configuration:
+        """The effective settings of this run, read once (environment, settings.json, defaults)."""
+        if self._configuration is None:
+            from caiep.settings import read_configuration
+
+            self._configuration = read_configuration(self.home_flag)
+        return self._configuration
+
+    def instance(self) -> Instance:
+        """The opened instance directory; a ConfigurationError when it is not one."""
+        from caiep.wiring import Instance
+
+        return Instance(self.home, self.configuration())
+
+
+pass_invocation = click.make_pass_decorator(Invocation)
+
+
+class _DateType(_ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"not a date (YYYY-MM-DD): {value!r}", param, ctx)
+
+
+class _MomentType(_ParamType):
+    name = "ISO-8601"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(f"not an ISO 8601 date-time: {value!r}", param, ctx)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class _DurationType(_ParamType):
+    name = "90d"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        match = re.fullmatch(r"(\d+)([dw])", str(value).strip())
+        if not match:
+            self.fail(f"not a duration like 90d or 12w: {value!r}", param, ctx)
+        return timedelta(days=int(match.group(1)) * (7 if match.group(2) == "w" else 1))
+
+
+class _PositiveType(_ParamType):
+    name = "N"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return value
+        text = str(value)
+        number = int(text) if text.isdigit() else 0
+        if number < 1:
+            self.fail(f"must be a whole number of at least 1: {value!r}", param, ctx)
+        return number
+
+
+DATE = _DateType()
+MOMENT = _MomentType()
+DURATION = _DurationType()
+POSITIVE = _PositiveType()
+FILE_PATH = click.Path(path_type=Path, dir_okay=False)
+
+json_option = click.option("--json", "as_json", is_flag=True, help="print the result as JSON")

@@ -1,0 +1,171 @@
+"""What the instance holds: ``credentials list|show|export``, ``audit verify``, ``keys list|rotate``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from caiep.commands.common import (
+    DURATION,
+    EXIT_INVALID,
+    EXIT_OK,
+    FILE_PATH,
+    Invocation,
+    json_option,
+    pass_invocation,
+)
+
+if TYPE_CHECKING:
+    from caiep.issuer.registry import CredentialRecord
+
+
+@click.group("credentials")
+def credentials() -> None:
+    """The credentials this instance has issued."""
+
+
+@credentials.command("list")
+@json_option
+@click.option("--holder", metavar="EMAIL")
+@click.option("--expiring-within", type=DURATION, metavar="90d", help="still valid, ending within this time")
+@pass_invocation
+def list_credentials(
+    invocation: Invocation, as_json: bool, holder: str | None, expiring_within: timedelta | None
+) -> int:
+    """Newest first."""
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    email = holder.strip().lower() if holder is not None else None
+    before = now + expiring_within if expiring_within is not None else None
+    with invocation.instance().registry() as registry:
+        records = registry.credentials(
+            holder_email=email, valid_until_before=before, valid_at=now if before else None
+        )
+        if as_json:
+            sys.stdout.write(
+                json.dumps([_record_json(r) for r in records], indent=2, ensure_ascii=False) + "\n"
+            )
+            return EXIT_OK
+        for r in records:
+            named = f"{r.holder_name} <{r.holder_email}>"
+            print(f"{r.credential_id}  {r.charter_number}  {r.valid_until:%Y-%m-%d}  {r.format:<3}  {named}")
+    return EXIT_OK
+
+
+@credentials.command("show")
+@click.argument("id")
+@pass_invocation
+def show(invocation: Invocation, id: str) -> int:
+    """One credential's record (ID: its uuid or URL)."""
+    record, _ = _credential(invocation, id)
+    print(json.dumps(_record_json(record), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+@credentials.command("export")
+@click.argument("id")
+@click.option("--out", type=FILE_PATH, required=True)
+@pass_invocation
+def export(invocation: Invocation, id: str, out: Path) -> int:
+    """Write the exact signed credential to a file (ID: its uuid or URL)."""
+    record, document = _credential(invocation, id)
+    out.write_text(document, encoding="utf-8")
+    print(f"wrote {record.url} ({record.format}) to {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _credential(invocation: Invocation, id_or_url: str) -> tuple[CredentialRecord, str]:
+    with invocation.instance().registry() as registry:
+        return registry.credential(id_or_url)
+
+
+def _record_json(record: CredentialRecord) -> dict[str, Any]:
+    return {
+        "id": record.url,
+        "uuid": record.credential_id,
+        "holder": record.holder_name,
+        "email": record.holder_email,
+        "charterNumber": record.charter_number,
+        "format": record.format,
+        "validFrom": record.valid_from.isoformat(),
+        "validUntil": record.valid_until.isoformat(),
+        "issuedAt": record.issued_at.isoformat(),
+        "key": record.key_id,
+        "job": record.job_id,
+        "examResult": record.result_id,
+        "sha256": record.sha256,
+    }
+
+
+@click.group("audit")
+def audit() -> None:
+    """The hash-chained audit log."""
+
+
+@audit.command("verify")
+@pass_invocation
+def audit_verify(invocation: Invocation) -> int:
+    """Check the whole chain; exit 1 at the first broken entry."""
+    with invocation.instance().registry() as registry:
+        checked, broken = registry.verify_audit()
+    if broken is not None:
+        where = f"entry {broken.seq}" if broken.seq else "the registry"
+        print(f"audit BROKEN at {where}: {broken.reason} ({checked} chain entries read)")
+        return EXIT_INVALID
+    print(f"audit holds: {checked} chain entries, and every stored credential is the document issued")
+    return EXIT_OK
+
+
+@click.group("keys")
+def keys() -> None:
+    """The issuer's signing keys."""
+
+
+@keys.command("list")
+@pass_invocation
+def list_keys(invocation: Invocation) -> int:
+    """Every key, current one last."""
+    for record in invocation.instance().keys.records():
+        retired = f"retired {record.retired:%Y-%m-%d}" if record.retired else "current"
+        print(f"{record.key_id}  created {record.created:%Y-%m-%d}  {retired}")
+    return EXIT_OK
+
+
+@keys.command("rotate")
+@pass_invocation
+def rotate(invocation: Invocation) -> int:
+    """New signing key; old ones stay in the DID document."""
+    from datetime import UTC, datetime
+
+    from caiep.errors import InputError
+    from caiep.issuer.audit import AuditEntry
+    from caiep.settings import read_passphrase
+    from caiep.wiring import write_did_document
+
+    instance = invocation.instance()
+    if instance.settings.did_method == "key":
+        raise InputError("a did:key issuer is its key and cannot rotate it; use a did:web issuer")
+    now = datetime.now(UTC)
+    previous = instance.keys.current()
+    with instance.registry() as registry:  # opened first: a rotation is never left out of the audit log
+        record = instance.keys.rotate(read_passphrase(), now=now)
+        write_did_document(instance.home, instance.settings, instance.keys)
+        registry.append_audit(
+            [
+                AuditEntry(
+                    "key.rotated",
+                    instance.settings.issuer_id,
+                    {"new": record.key_id, "retired": previous.key_id},
+                )
+            ],
+            now=now,
+        )
+    print(f"new signing key {record.key_id}; {previous.key_id} retired but still in the DID document")
+    print(f"publish {instance.home / 'did.json'} again at /.well-known/did.json")
+    return EXIT_OK

@@ -1,0 +1,120 @@
+"""Exam results and signing jobs: ``results import``, ``results retry`` and ``sign``.
+
+Thin commands: they read flags, open the instance, call the issuer package and print.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from caiep.commands.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    FORMATS,
+    POSITIVE,
+    SHOWN_ERRORS,
+    Invocation,
+    pass_invocation,
+)
+
+
+@click.group("results")
+def results() -> None:
+    """Exam results from the exam platform."""
+
+
+@results.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="check every row, write nothing")
+@click.option("--skip-invalid", is_flag=True, help="import the valid rows even if others are bad")
+@pass_invocation
+def import_results(invocation: Invocation, file: Path, dry_run: bool, skip_invalid: bool) -> int:
+    """Import a CSV, JSON or JSON Lines export."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    from caiep.issuer.results import ExamResult, check_results, iter_results
+
+    instance = invocation.instance()
+    today = datetime.now(UTC).date()
+    check = check_results(file, today=today)
+    for error in check.errors[:SHOWN_ERRORS]:
+        field = f" {error.field}:" if error.field else ""
+        print(f"{file}:{error.line}:{field} {error.reason}", file=sys.stderr)
+    bad = check.rows - check.valid
+    if bad > SHOWN_ERRORS:
+        print(f"... and {bad - SHOWN_ERRORS} more bad rows", file=sys.stderr)
+    counts = f"{check.valid} valid ({check.passes} passes, {check.fails} fails), {bad} bad"
+    print(f"{file}: {check.rows} rows, {counts}")
+    if dry_run:
+        return EXIT_OK if bad == 0 else EXIT_INVALID
+    if bad and not skip_invalid:
+        print(
+            "nothing imported: fix the rows above, or use --skip-invalid to import the valid ones",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    valid = (item for item in iter_results(file, today=today) if isinstance(item, ExamResult))
+    with instance.registry() as registry:
+        summary = registry.import_results(
+            valid, source=file.name, source_sha256=digest, now=datetime.now(UTC)
+        )
+    print(
+        f"imported {summary.inserted} results ({summary.passes} passes to sign, {summary.fails} fails kept), "
+        f"{summary.duplicates} already known, {summary.new_holders} new holders"
+    )
+    return EXIT_OK
+
+
+@results.command("retry")
+@pass_invocation
+def retry(invocation: Invocation) -> int:
+    """Put results that failed to sign back in the queue."""
+    from datetime import UTC, datetime
+
+    with invocation.instance().registry() as registry:
+        print(f"{registry.retry_failed(now=datetime.now(UTC))} results back in the queue")
+    return EXIT_OK
+
+
+@click.command("sign")
+@click.option("--workers", type=POSITIVE, default=1, help="signing processes (default 1)")
+@click.option("--limit", type=POSITIVE, help="sign at most this many")
+@click.option("--batch-size", type=POSITIVE, default=1000, hidden=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="ldp", show_default=True)
+@pass_invocation
+def sign(invocation: Invocation, workers: int, limit: int | None, batch_size: int, fmt: str) -> int:
+    """Sign every passing result that has no credential yet."""
+    import json
+
+    from caiep.issuer.jobs import run_signing_job
+    from caiep.progress import ProgressDisplay
+    from caiep.settings import read_passphrase, write_atomic
+
+    instance = invocation.instance()
+    signer = instance.signer(read_passphrase(), format=fmt)
+    with instance.registry() as registry:
+        report = run_signing_job(
+            registry,
+            signer,
+            workers=workers,
+            limit=limit,
+            batch_size=batch_size,
+            on_progress=ProgressDisplay(),
+        )
+    jobs = instance.home / "jobs"
+    jobs.mkdir(exist_ok=True)
+    write_atomic(jobs / f"{report.job_id}.json", json.dumps(report.to_json(), indent=2) + "\n")
+    rate = f" ({report.issued / report.seconds:,.0f}/s)" if report.seconds > 0 and report.issued else ""
+    print(
+        f"job {report.job_id}: issued {report.issued}{rate}, failed {len(report.failed)}, "
+        f"still pending {report.remaining}"
+    )
+    for failure in report.failed[:SHOWN_ERRORS]:
+        print(f"  result {failure['result']}: {failure['reason']}", file=sys.stderr)
+    print(f"report: {jobs / f'{report.job_id}.json'}")
+    return EXIT_OK if not report.failed else EXIT_INVALID

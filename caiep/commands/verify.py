@@ -1,0 +1,93 @@
+"""``caiep verify``: check any OB 3.0 credential, JSON or VC-JWT; the exit code is the answer.
+
+This is the command people run most and the one that must start fast: it imports the
+verifier and nothing of the issuer, the registry or the web service. With an instance
+(``--home`` or ``CAIEP_HOME``) the issuer's own DID document is read from its did.json.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from caiep.commands.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_UNDECIDED,
+    MOMENT,
+    Invocation,
+    json_option,
+    pass_invocation,
+)
+
+LOCAL_NOTE = "issuer key read from this instance's did.json (not from the web)"
+
+
+@click.command("verify")
+@click.argument("file")
+@json_option
+@click.option("--now", type=MOMENT, help="verify as of this ISO 8601 time")
+@click.option(
+    "--allow-http-base",
+    metavar="http://127.0.0.1:PORT",
+    help="fetch the issuer's https URLs from this local server (testing did:web and status lists)",
+)
+@pass_invocation
+def verify_command(
+    invocation: Invocation, file: str, as_json: bool, now: datetime | None, allow_http_base: str | None
+) -> int:
+    """Verify an OB 3.0 credential (JSON or VC-JWT); FILE may be - for standard input.
+
+    Exit 0 valid, 1 invalid, 2 cannot be decided or unreadable.
+    """
+    import json
+    from datetime import UTC
+
+    from caiep.errors import InputError
+    from caiep.trust import verifier_fetcher
+    from caiep.verifier.inputs import read_presented
+    from caiep.verifier.report import render_text
+    from caiep.verifier.result import Outcome
+    from caiep.verifier.verify import verify
+
+    source = "standard input" if file == "-" else file
+    try:
+        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", source=source) from exc
+    presented = read_presented(data, source=source)
+    home = _instance_home(invocation)
+    fetcher = verifier_fetcher(home, allow_http_base=allow_http_base)
+    result = verify(presented, now=now or datetime.now(UTC), fetcher=fetcher)
+    if as_json:
+        report = result.to_json()
+        if home is not None:
+            report["localIssuerDocument"] = {
+                "path": str(home / "did.json"),
+                "used": bool(fetcher.served_locally),
+            }
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(render_text(result))
+        if fetcher.served_locally:
+            print(f"\n  {LOCAL_NOTE}")
+    if result.outcome is Outcome.VALID:
+        return EXIT_OK
+    return EXIT_INVALID if result.outcome is Outcome.INVALID else EXIT_UNDECIDED
+
+
+def _instance_home(invocation: Invocation) -> Path | None:
+    """The instance whose did.json to trust: only one the user named, and only if it is one."""
+    if not invocation.has_chosen_home():
+        return None
+    home = invocation.home
+    if not (home / "settings.json").is_file():
+        print(
+            f"caiep: {home} is not an instance directory; the issuer's DID document is fetched as usual",
+            file=sys.stderr,
+        )
+        return None
+    return home
