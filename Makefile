@@ -44,6 +44,7 @@ test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed system-deps
 
 bench: $(VENV)/.installed
 	$(PY) bench/signing.py
+	$(PY) bench/startup.py
 
 bench-jobs: $(VENV)/.installed
 	$(PY) bench/jobs.py

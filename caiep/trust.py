@@ -10,7 +10,8 @@ reads no registry and imports no database code: ``caiep verify`` loads it on its
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,32 @@ DID_FILE = "did.json"
 
 
 def make_fetcher(*, allow_http_base: str | None) -> Fetcher:
-    """The verifier's network access: HTTPS only, SSRF-guarded, cached; loopback only when mapped."""
-    return CachingFetcher(HttpFetcher(allow_http_base=allow_http_base))
+    """The verifier's network access: HTTPS only, SSRF-guarded, cached; loopback only when mapped.
+
+    A bad ``allow_http_base`` is refused here. Without it, the HTTPS client (whose TLS
+    context takes a noticeable part of ``caiep verify``'s start) is made at the first fetch,
+    which a did:key credential without a status list never needs.
+    """
+    if allow_http_base is not None:
+        return CachingFetcher(HttpFetcher(allow_http_base=allow_http_base))
+    return CachingFetcher(_OnFirstUse(HttpFetcher))
+
+
+class _OnFirstUse(Fetcher):
+    """A fetcher made by ``make`` when the first document is asked for, then reused."""
+
+    def __init__(self, make: Callable[[], Fetcher]) -> None:
+        self._make = make
+        self._fetcher: Fetcher | None = None
+        self._lock = threading.Lock()
+
+    def get_json(self, url: str) -> Any:
+        """The document at ``url``, through the fetcher made on first use."""
+        with self._lock:
+            if self._fetcher is None:
+                self._fetcher = self._make()
+            fetcher = self._fetcher
+        return fetcher.get_json(url)
 
 
 def own_documents(home: Path) -> dict[str, Any]:

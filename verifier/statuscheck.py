@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from caiep.errors import InputError, ResolutionError
-from caiep.verifier.bitstring import check_entry
 from caiep.verifier.dates import parse_datetime
 from caiep.verifier.resolve import KeyResolver, issuer_id
 from caiep.verifier.result import Check, Outcome
@@ -98,6 +97,8 @@ def _check_one(
         return Check("status", Outcome.UNKNOWN, "STATUS_VERIFICATION_ERROR", exc.message)
     if list_until is not None and list_until < now:
         return Check("status", Outcome.UNKNOWN, "STATUS_VERIFICATION_ERROR", "the status list has expired")
+    from caiep.verifier.bitstring import check_entry  # loaded only for a credential with a status
+
     result = check_entry(entry, list_credential)
     if result.error_code is not None:
         outcome = Outcome.INVALID if result.error_code in _INVALID_ENTRY else Outcome.UNKNOWN

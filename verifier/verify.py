@@ -25,7 +25,6 @@ from caiep.errors import (
     ResolutionError,
 )
 from caiep.proofs.dataintegrity import canonical_nquads, proofs_of, sort_proofs, verify_proof
-from caiep.proofs.jose import decode_unverified, verify_credential_jwt
 from caiep.schemas.loader import is_known_context
 from caiep.verifier.cache import IntegrityCache
 from caiep.verifier.dates import parse_datetime
@@ -118,6 +117,9 @@ def _integrity_ldp(
 def _integrity_jwt(
     token: str, resolver: KeyResolver, now: datetime
 ) -> tuple[tuple[Check, ...], dict[str, Any] | None]:
+    # Imported here: JOSE (jwcrypto, and through it x509) is loaded only for a VC-JWT.
+    from caiep.proofs.jose import decode_unverified, verify_credential_jwt
+
     try:
         _, payload = decode_unverified(token)
     except EncodingError as exc:
