@@ -126,10 +126,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rate_per_minute", "CAIEP_RATE_PER_MINUTE", "rate_per_minute", positive_whole, 600, "web service: verifications per client and minute, sustained"),  # noqa: E501
     Setting("rate_burst", "CAIEP_RATE_BURST", "rate_burst", positive_whole, 120, "web service: verifications per client at once"),  # noqa: E501
     Setting("integrity_cache_seconds", "CAIEP_INTEGRITY_CACHE_SECONDS", "integrity_cache_seconds", non_negative_seconds, 300.0, "web service: how long a checked signature is remembered; 0 turns it off"),  # noqa: E501
-    Setting("issuer_name", None, "issuer_name", text, None, "the issuer's name, written by init"),
-    Setting("issuer_url", None, "issuer_url", text, None, "the issuer's public https base URL, written by init"),  # noqa: E501
-    Setting("did_method", None, "did_method", did_method, None, "web or key, written by init"),
-    Setting("issuer_id", None, "issuer_id", text, None, "the issuer's DID, written by init"),
+    Setting("issuer_name", None, "issuer_name", text, None, "the issuer's name in its credentials", default_doc="written by init"),  # noqa: E501
+    Setting("issuer_url", None, "issuer_url", text, None, "the issuer's public https base URL", default_doc="written by init"),  # noqa: E501
+    Setting("did_method", None, "did_method", did_method, None, "the issuer's DID method: web or key", default_doc="written by init"),  # noqa: E501
+    Setting("issuer_id", None, "issuer_id", text, None, "the issuer's DID", default_doc="written by init"),
 )
 # fmt: on
 BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
