@@ -113,7 +113,12 @@ class RateLimiter:
 
 
 def create_app(config: AppConfig | None = None) -> Flask:
-    """The verification service for one issuer instance."""
+    """The verification service for one issuer instance (``config`` read from the environment if None).
+
+    Opens the registry once, here: a database that cannot be opened (or, with a registry that
+    checks its schema, one that needs ``caiep db upgrade``) raises ConfigurationError naming
+    the setting, so the server stops at start-up instead of failing on the first request.
+    """
     config = config or AppConfig.from_environment()
     instance = Instance(config.home)
     registry = open_database(config.database_url, config.origins.get("database_url", "database_url"))

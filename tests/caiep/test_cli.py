@@ -588,3 +588,32 @@ def test_unknown_command_is_a_usage_error(cli: CLI, capsys: pytest.CaptureFixtur
         cli("frobnicate")
     assert caught.value.code == 2
     assert "frobnicate" in capsys.readouterr().err
+
+
+def test_exit_codes_of_errors_raised_on_purpose() -> None:
+    """Unusable input, settings or keys exit 2; every other CaiepError (an invalid answer) exits 1."""
+    import caiep.errors as errors
+    from caiep.cli import exit_code_for
+
+    unusable = (errors.InputError, errors.ConfigurationError, errors.KeyMaterialError)
+    tree = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.CaiepError)]
+    assert len(tree) >= 15
+    for kind in tree:
+        error = kind.__new__(kind)
+        assert exit_code_for(error) == (2 if issubclass(kind, unusable) else 1), kind.__name__
+    assert exit_code_for(errors.PassphraseError("wrong")) == 2
+
+
+@pytest.mark.parametrize("args", [["--help"], ["verify", "--help"], ["credentials", "list", "--help"]])
+def test_a_closed_pipe_ends_the_console_script_quietly(tmp_path: Path, args: list[str]) -> None:
+    """``caiep … | head`` : the reader went away; that is a normal end (0), without a traceback."""
+    script = Path(sys.executable).with_name("caiep")
+    process = subprocess.Popen(
+        [str(script), *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    process.stdout.close()  # before the command has started, let alone written
+    error = process.stderr.read()
+    assert process.wait(timeout=60) == 0
+    assert b"Traceback" not in error
