@@ -42,6 +42,9 @@ class _Caiep(click.Group):
         except BrokenPipeError as exc:
             raise _ClosedPipe from exc
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # in the order declared below, set-up first
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

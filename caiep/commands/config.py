@@ -17,7 +17,11 @@ _SOURCES = {"env": "environment", "settings.json": "settings.json", "default": "
 @json_option
 @pass_invocation
 def config(invocation: Invocation, as_json: bool) -> int:
-    """Print the effective settings and where each came from (env var / settings.json / default)."""
+    """Print the effective settings and where each came from.
+
+    Each value comes from its environment variable, else settings.json, else its default;
+    the passphrase is shown masked.
+    """
     configuration = invocation.configuration()
     rows: list[dict[str, Any]] = []
     for name, value in configuration.values.items():

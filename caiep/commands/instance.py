@@ -19,7 +19,7 @@ from caiep.commands.common import (
 )
 
 
-@click.command("init")
+@click.command("init", short_help="Create an instance: settings, key, DID document.")
 @click.option("--issuer-name", required=True)
 @click.option("--issuer-url", required=True, help="public base URL, https://HOST")
 @click.option(

@@ -37,7 +37,7 @@ def credentials() -> None:
 def list_credentials(
     invocation: Invocation, as_json: bool, holder: str | None, expiring_within: timedelta | None
 ) -> int:
-    """Newest first."""
+    """List the credentials, newest first."""
     from datetime import UTC, datetime
 
     now = datetime.now(UTC)

@@ -39,9 +39,11 @@ LOCAL_NOTE = "issuer key read from this instance's did.json (not from the web)"
 def verify_command(
     invocation: Invocation, file: str, as_json: bool, now: datetime | None, allow_http_base: str | None
 ) -> int:
-    """Verify an OB 3.0 credential (JSON or VC-JWT); FILE may be - for standard input.
+    """Verify an OB 3.0 credential (JSON or VC-JWT).
 
-    Exit 0 valid, 1 invalid, 2 cannot be decided or unreadable.
+    FILE is the credential, or - for standard input. Exit 0 valid, 1 invalid, 2 cannot be
+    decided or unreadable. With an instance (--home or CAIEP_HOME), its issuer's DID document
+    is read from its did.json.
     """
     import json
     from datetime import UTC
