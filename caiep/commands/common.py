@@ -48,7 +48,9 @@ class Invocation:
 
     def has_chosen_home(self) -> bool:
         """True when the user named an instance (``--home`` or ``$CAIEP_HOME``), not the default."""
-        return self.home_flag is not None or bool(os.environ.get("CAIEP_HOME"))
+        from caiep.settings import HOME_VARIABLE
+
+        return self.home_flag is not None or bool(os.environ.get(HOME_VARIABLE))
 
     def configuration(self) -> Configuration:
         """The effective settings of this run, read once (environment, settings.json, defaults)."""
