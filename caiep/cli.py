@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from caiep import registry_cli
+from caiep.addresses import ServiceAddresses
 from caiep.errors import CaiepError, ConfigurationError, InputError, KeyMaterialError
 from caiep.issuer.charter import PATHWAYS, CharterAward
 from caiep.issuer.issuance import FORMATS, serialize_json
@@ -133,7 +134,7 @@ def _init(home: Path, args: argparse.Namespace) -> int:
     )
     print(f"Created {home} for {settings.issuer_name}, issuer {settings.issuer_id}")
     if settings.did_method == "web":
-        print(f"Publish {home / 'did.json'} at {url}/.well-known/did.json")
+        print(f"Publish {home / 'did.json'} at {ServiceAddresses(url).did_document()}")
     return EXIT_OK
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from caiep.addresses import DID_DOCUMENT_ROUTE
 from caiep.errors import InputError
 from caiep.issuer.audit import AuditEntry
 from caiep.issuer.jobs import run_signing_job
@@ -275,5 +276,5 @@ def _keys_rotate(instance: Instance, args: argparse.Namespace) -> int:
     finally:
         registry.dispose()
     print(f"new signing key {record.key_id}; {previous.key_id} retired but still in the DID document")
-    print(f"publish {instance.home / 'did.json'} again at /.well-known/did.json")
+    print(f"publish {instance.home / 'did.json'} again at {DID_DOCUMENT_ROUTE}")
     return EXIT_OK

@@ -15,11 +15,11 @@ to :func:`proofs.rdf.to_quads` (tests assert it over thousands of generated docu
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from caiep.caches import NamedCache
 from caiep.errors import DataLossError, InvalidIRIError
 from caiep.proofs.nquads import Quad, escape_literal, is_absolute_iri
 from caiep.proofs.rdf import DocumentLoader, to_quads
@@ -32,7 +32,6 @@ _TRANSFORMED_DATATYPES = (
     "^^<http://www.w3.org/2001/XMLSchema#double>",
     "^^<http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON>",
 )
-_MAX_SHAPES = 512
 _MAX_ATTEMPTS = 6
 _PLAIN = ("s", "")
 
@@ -179,14 +178,22 @@ def _slot_of(term: str, found: list[int], values: list[str], structural: set[int
 
 
 class ShapeCache:
-    """Templates of the shapes seen so far, for one document loader (LRU-bounded)."""
+    """Templates of the shapes seen so far, for one document loader.
+
+    The templates live in a ``credential_shapes`` cache (:mod:`caiep.caches`): bounded LRU,
+    locked, keyed by the shape itself (a description of the document's content, never an
+    object's identity). ``max_shapes`` overrides the default bound. Safe to share between
+    threads: two threads meeting a new shape at once may both compile it.
+    """
 
     def __init__(
-        self, document_loader: DocumentLoader = pinned_loader, *, max_shapes: int = _MAX_SHAPES
+        self, document_loader: DocumentLoader = pinned_loader, *, max_shapes: int | None = None
     ) -> None:
         self.document_loader = document_loader
-        self.max_shapes = max_shapes
-        self._families: OrderedDict[tuple[Any, ...], _Family] = OrderedDict()
+        self._families: NamedCache[tuple[Any, ...], _Family] = NamedCache(
+            "credential_shapes", max_entries=max_shapes
+        )
+        self.max_shapes = self._families.max_entries
 
     def to_quads(self, document: Mapping[str, Any]) -> list[Quad]:
         """Same result and errors as :func:`proofs.rdf.to_quads`, compiled shapes first."""
@@ -204,10 +211,7 @@ class ShapeCache:
                 family = _Family(template.structural, {})
                 fixed = tuple(leaves[i] for i in sorted(family.structural))
             family.templates[fixed] = template
-            self._families[shape] = family
-            self._families.move_to_end(shape)
-            while len(self._families) > self.max_shapes:
-                self._families.popitem(last=False)
+            self._families.put(shape, family)
         if template is None:
             return to_quads(document, document_loader=self.document_loader)
         assert isinstance(template, _Template)

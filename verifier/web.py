@@ -18,8 +18,9 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
+from caiep.addresses import PAGE_ROUTE, STATUS_ROUTE
+from caiep.baking import extract_credential
 from caiep.errors import InputError
-from caiep.verifier.baked import extract_credential
 from caiep.verifier.cache import IntegrityCache
 from caiep.verifier.fetch import Fetcher
 from caiep.verifier.inputs import read_presented
@@ -90,7 +91,7 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
         )
         return Response(body, status=status, mimetype="text/html")
 
-    @blueprint.get("/c/<uuid:credential_id>")
+    @blueprint.get(PAGE_ROUTE)
     def credential_page(credential_id: Any) -> Response:
         document = services.find_document(str(credential_id))
         if document is None:
@@ -118,7 +119,7 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
             return _json_error(400, exc.code, exc.message)
         return _json(_api_result(judge(presented)))
 
-    @blueprint.get("/api/v1/credentials/<uuid:credential_id>/status")
+    @blueprint.get(STATUS_ROUTE)
     def api_status(credential_id: Any) -> Response:
         document = services.find_document(str(credential_id))
         if document is None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort
 
+from caiep.addresses import QR_PNG_ROUTE, QR_SVG_ROUTE
 from caiep.wallet_export.qr import qr_png, qr_svg
 
 
@@ -20,11 +21,11 @@ def create_blueprint(page_url: Callable[[str], str | None]) -> Blueprint:
             abort(404, description="There is no CAiEP credential at this address.")
         return url
 
-    @blueprint.get("/c/<uuid:credential_id>/qr.png")
+    @blueprint.get(QR_PNG_ROUTE)
     def qr_png_image(credential_id: Any) -> Response:
         return _image(qr_png(url_or_404(credential_id)), "image/png")
 
-    @blueprint.get("/c/<uuid:credential_id>/qr.svg")
+    @blueprint.get(QR_SVG_ROUTE)
     def qr_svg_image(credential_id: Any) -> Response:
         return _image(qr_svg(url_or_404(credential_id)), "image/svg+xml")
 
