@@ -16,13 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-CREDENTIAL_ROUTE: Final = "/credentials/<uuid:credential_id>"
-PAGE_ROUTE: Final = "/c/<uuid:credential_id>"
-QR_PNG_ROUTE: Final = "/c/<uuid:credential_id>/qr.png"
-QR_SVG_ROUTE: Final = "/c/<uuid:credential_id>/qr.svg"
-STATUS_ROUTE: Final = "/api/v1/credentials/<uuid:credential_id>/status"
-ACHIEVEMENT_ROUTE: Final = "/achievements/caiep"
-DID_DOCUMENT_ROUTE: Final = "/.well-known/did.json"
+_ID = "<uuid:credential_id>"  # the Flask converter the blueprints register
 
 
 def credential_path(credential_uuid: str) -> str:
@@ -45,6 +39,16 @@ def qr_path(credential_uuid: str, image: str) -> str:
 def status_path(credential_uuid: str) -> str:
     """The path of the JSON status of one credential: ``/api/v1/credentials/<uuid>/status``."""
     return f"/api/v1/credentials/{credential_uuid}/status"
+
+
+# The Flask rules: the same paths, with the uuid converter in place of an id.
+CREDENTIAL_ROUTE: Final = credential_path(_ID)
+PAGE_ROUTE: Final = page_path(_ID)
+QR_PNG_ROUTE: Final = qr_path(_ID, "png")
+QR_SVG_ROUTE: Final = qr_path(_ID, "svg")
+STATUS_ROUTE: Final = status_path(_ID)
+ACHIEVEMENT_ROUTE: Final = "/achievements/caiep"
+DID_DOCUMENT_ROUTE: Final = "/.well-known/did.json"
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,7 @@ def _tagged(loader: DocumentLoader) -> DocumentLoader:
     """
 
     def load(url: str, options: Any = None) -> Mapping[str, Any]:
+        """The loader's answer with digested objects and the "static" tag pyld keeps."""
         remote = loader(url, options)
         return {**remote, "document": _digested(remote.get("document")), "tag": "static"}
 

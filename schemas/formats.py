@@ -65,6 +65,7 @@ FORMATS: Final[Mapping[str, Callable[[object], bool]]] = {
 
 
 def format_checker() -> FormatChecker:
+    """A jsonschema FormatChecker that asserts exactly the formats in :data:`FORMATS`."""
     checker = FormatChecker(formats=())
     for name, check in FORMATS.items():
         checker.checks(name)(check)

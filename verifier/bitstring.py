@@ -166,6 +166,7 @@ def check_entry(
     purpose = _entry_purpose(entry)
 
     def undecided(code: str, message: str) -> StatusOutcome:
+        """An outcome that could not read the status, with its §3.5 code."""
         return StatusOutcome(purpose, None, None, code, message)
 
     parsed = _parse_entry(entry, accept_numeric_index=accept_numeric_index)

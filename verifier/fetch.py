@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from caiep.caches import NamedCache
-from caiep.errors import ConfigurationError, ResolutionError
+from caiep.errors import ResolutionError
 from caiep.verifier.httpfetch import ACCEPT, DEFAULT_MAX_BYTES, DEFAULT_USER_AGENT, HttpFetcher
 from caiep.verifier.netguard import address_refusal
 
@@ -76,8 +76,11 @@ class CachingFetcher(Fetcher):
     """Remember what another fetcher returned for ``ttl`` seconds; failures are not cached.
 
     Bitstring Status List 1.0 §3.2 asks verifiers to cache status lists (fewer requests, and
-    the issuer learns less about who verifies what). The cache is bounded: past
-    ``max_entries`` the least recently used document goes. ``clock`` is injectable for tests.
+    the issuer learns less about who verifies what). The documents live in the
+    ``fetched_documents`` cache (:mod:`caiep.caches`): past ``max_entries`` the least recently
+    used document goes; ``ttl`` and ``max_entries`` default to that cache's limits, and a
+    limit below one entry or zero seconds is a :class:`ConfigurationError`. ``clock`` is
+    injectable for tests.
     Safe to share between threads; two threads missing the same URL may both fetch it.
     """
 
@@ -89,10 +92,6 @@ class CachingFetcher(Fetcher):
         max_entries: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if ttl is not None and not ttl > 0:
-            raise ConfigurationError("the cache lifetime must be a positive number of seconds")
-        if max_entries is not None and max_entries < 1:
-            raise ConfigurationError("the cache must hold at least one document")
         self._inner = inner
         self._entries: NamedCache[str, Any] = NamedCache(
             "fetched_documents", max_entries=max_entries, ttl=ttl, clock=clock

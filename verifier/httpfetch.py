@@ -172,6 +172,7 @@ class HttpFetcher:
         expired = threading.Event()
 
         def abort() -> None:
+            """At the deadline: shut the socket so the reading thread stops (once, unless finished)."""
             with lock:
                 if finished:
                     return

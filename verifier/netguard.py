@@ -143,6 +143,7 @@ class PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.live_socket: socket.socket | None = None
 
     def connect(self) -> None:
+        """Connect, and keep the socket so the deadline watchdog can shut it."""
         super().connect()
         self.live_socket = self.sock
 
@@ -156,6 +157,7 @@ class PinnedHTTPConnection(http.client.HTTPConnection):
         self.live_socket: socket.socket | None = None
 
     def connect(self) -> None:
+        """Connect, and keep the socket so the deadline watchdog can shut it."""
         super().connect()
         self.live_socket = self.sock
 

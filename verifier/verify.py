@@ -241,6 +241,7 @@ def _check_ldp_proof(
 
 def _list_proof_checker(resolver: KeyResolver) -> Any:
     def check(list_credential: Mapping[str, Any]) -> Check:
+        """Contexts and proof of a status list credential, as the status check needs them."""
         contexts, document_hash = _check_contexts(list_credential, canonicalize=True)
         if contexts.outcome is not Outcome.VALID:
             return contexts

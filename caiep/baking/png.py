@@ -18,13 +18,11 @@ from dataclasses import dataclass
 from caiep.baking.spec import (
     MAX_CHUNK_BYTES,
     MAX_IMAGE_BYTES,
-    NO_CREDENTIAL,
-    OB2_BADGE,
     OB2_PNG_KEYWORD,
     OB3_PNG_KEYWORD,
     PNG_SIGNATURE,
-    ambiguous,
     credential_bytes,
+    only_credential,
 )
 from caiep.errors import InputError
 
@@ -159,11 +157,7 @@ def read_png(data: bytes, source: str | None = None) -> str:
             credentials.append(chunk)
         elif chunk.type in (b"iTXt", b"tEXt") and chunk.data.split(b"\0", 1)[0] == OB2_PNG_KEYWORD:
             legacy = True
-    if len(credentials) > 1:
-        raise ambiguous(len(credentials), source)
-    if credentials:
-        return _itxt_text(credentials[0], source)
-    raise InputError(OB2_BADGE if legacy else NO_CREDENTIAL, source=source)
+    return _itxt_text(only_credential(credentials, legacy=legacy, source=source), source)
 
 
 def _itxt_text(chunk: Chunk, source: str | None) -> str:

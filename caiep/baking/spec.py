@@ -10,32 +10,35 @@ refused by name.
 from __future__ import annotations
 
 import re
-from typing import Final
+from collections.abc import Sequence
+from typing import TypeVar
 
 from caiep.errors import InputError
 
+T = TypeVar("T")
+
 #: The largest image read or written, and the largest PNG chunk (hostile input is capped).
-MAX_IMAGE_BYTES: Final = 10 * 1_048_576
-MAX_CHUNK_BYTES: Final = 5 * 1_048_576
+MAX_IMAGE_BYTES = 10 * 1_048_576
+MAX_CHUNK_BYTES = 5 * 1_048_576
 
-PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
-OB3_PNG_KEYWORD: Final = b"openbadgecredential"
-OB2_PNG_KEYWORD: Final = b"openbadges"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+OB3_PNG_KEYWORD = b"openbadgecredential"
+OB2_PNG_KEYWORD = b"openbadges"
 
-SVG_NAMESPACE: Final = "http://www.w3.org/2000/svg"
-OB3_NAMESPACE: Final = "https://purl.imsglobal.org/ob/v3p0"
-OB3_PREFIX: Final = "openbadges"
-OB2_NAMESPACE: Final = "http://openbadges.org"
+SVG_NAMESPACE = "http://www.w3.org/2000/svg"
+OB3_NAMESPACE = "https://purl.imsglobal.org/ob/v3p0"
+OB3_PREFIX = "openbadges"
+OB2_NAMESPACE = "http://openbadges.org"
 
-NOT_A_BADGE: Final = "not a PNG or SVG badge"
-NO_CREDENTIAL: Final = "no Open Badges 3.0 credential is baked into this image"
-OB2_BADGE: Final = (
+NOT_A_BADGE = "not a PNG or SVG badge"
+NO_CREDENTIAL = "no Open Badges 3.0 credential is baked into this image"
+OB2_BADGE = (
     "this is an Open Badges 2.0 badge, which this verifier does not accept: "
     "only Open Badges 3.0 credentials are verified"
 )
 
 #: The compact JWS serialization (RFC 7515 §7.1): baked in SVG as ``verify``, not as text.
-COMPACT_JWS: Final = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\Z")
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\Z")
 
 # XML 1.0 §2.8 doctypedecl without the optional internal subset ("[" … "]"): the only DOCTYPE let
 # through. Entities can be declared only in a DTD, and an external one is never loaded.
@@ -45,17 +48,22 @@ _EXTERNAL_ONLY_DOCTYPE = re.compile(
 )
 
 
-def ambiguous(count: int, source: str | None) -> InputError:
-    """The refusal for an image with more than one credential baked in (OB 3.0: exactly one).
+def only_credential(found: Sequence[T], *, legacy: bool, source: str | None) -> T:
+    """The one credential place an image holds; InputError for none, or for more than one.
 
-    Readers that each took a different one would disagree about what the badge says, so no
-    reader here picks one.
+    OB 3.0 allows exactly one baked credential: readers that each took a different one would
+    disagree about what the badge says, so two are refused as ambiguous rather than the first
+    being picked. With none, an Open Badges 2.0 badge (``legacy``) is refused by name.
     """
-    return InputError(
-        f"the image holds {count} baked credentials; Open Badges 3.0 allows exactly one, "
-        "so which one it carries is ambiguous",
-        source=source,
-    )
+    if len(found) > 1:
+        raise InputError(
+            f"the image holds {len(found)} baked credentials; Open Badges 3.0 allows exactly one, "
+            "so which one it carries is ambiguous",
+            source=source,
+        )
+    if not found:
+        raise InputError(OB2_BADGE if legacy else NO_CREDENTIAL, source=source)
+    return found[0]
 
 
 def credential_bytes(credential_text: str) -> bytes:

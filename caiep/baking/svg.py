@@ -22,15 +22,13 @@ from dataclasses import dataclass, field
 from caiep.baking.spec import (
     COMPACT_JWS,
     MAX_IMAGE_BYTES,
-    NO_CREDENTIAL,
     NOT_A_BADGE,
-    OB2_BADGE,
     OB2_NAMESPACE,
     OB3_NAMESPACE,
     OB3_PREFIX,
     SVG_NAMESPACE,
-    ambiguous,
     credential_bytes,
+    only_credential,
     refuse_dtd,
 )
 from caiep.errors import InputError
@@ -92,11 +90,7 @@ def read_svg(text: str, source: str | None = None) -> str:
             found.append(element)
         elif isinstance(element.tag, str) and element.tag.startswith(f"{{{OB2_NAMESPACE}}}"):
             legacy = True
-    if len(found) > 1:
-        raise ambiguous(len(found), source)
-    if found:
-        return _element_text(found[0], source)
-    raise InputError(OB2_BADGE if legacy else NO_CREDENTIAL, source=source)
+    return _element_text(only_credential(found, legacy=legacy, source=source), source)
 
 
 def _parse_svg(text: str, source: str | None) -> ET.Element:
@@ -212,9 +206,11 @@ def _svg_layout(data: bytes) -> _SvgLayout:
     open_credential: tuple[int, int] | None = None  # (start offset, depth)
 
     def start_namespace(prefix: str | None, uri: str) -> None:
+        """Remember namespace declarations for the element that follows."""
         pending[prefix or ""] = uri
 
     def start_element(name: str, attributes: dict[str, str]) -> None:
+        """Record the root and the start of each outermost credential element."""
         nonlocal depth, open_credential
         depth += 1
         if depth == 1:
@@ -226,6 +222,7 @@ def _svg_layout(data: bytes) -> _SvgLayout:
             open_credential = (parser.CurrentByteIndex, depth)
 
     def end_element(name: str) -> None:
+        """Record where an open credential element ends."""
         nonlocal depth, open_credential
         if open_credential is not None and open_credential[1] == depth:
             layout.credentials.append((open_credential[0], parser.CurrentByteIndex))
