@@ -24,6 +24,7 @@ import hashlib
 import json
 import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -96,16 +97,27 @@ class NamedCache(Generic[K, V]):
         self.name = name
         self.max_entries = limit.max_entries if max_entries is None else max_entries
         self.ttl = limit.ttl if ttl is None else ttl
-        if self.max_entries < 1:
-            raise ConfigurationError(f"the {name} cache must hold at least one entry")
-        if self.ttl is not None and not self.ttl > 0:
-            raise ConfigurationError(f"the {name} cache lifetime must be a positive number of seconds")
-        self._data: Cache[K, V] = (
-            LRUCache(maxsize=self.max_entries)
-            if self.ttl is None
-            else TTLCache(maxsize=self.max_entries, ttl=self.ttl, timer=clock)
-        )
+        _check(name, self.max_entries, self.ttl)
+        self._clock = clock
+        self._data: Cache[K, V] = self._storage()
         self._lock = threading.Lock()
+        _live.add(self)
+
+    def _storage(self) -> Cache[K, V]:
+        """Empty cachetools storage with this cache's limits."""
+        if self.ttl is None:
+            return LRUCache(maxsize=self.max_entries)
+        return TTLCache(maxsize=self.max_entries, ttl=self.ttl, timer=self._clock)
+
+    def set_limits(self, limit: CacheLimit) -> None:
+        """Apply new limits (a lifetime of None keeps none); the entries held are dropped.
+
+        Raises :class:`ConfigurationError` for a limit below 1 entry or 0 seconds.
+        """
+        _check(self.name, limit.max_entries, limit.ttl)
+        with self._lock:
+            self.max_entries, self.ttl = limit.max_entries, limit.ttl
+            self._data = self._storage()
 
     def get(self, key: K) -> V | None:
         """The value stored for ``key`` (now the most recently used), or None on a miss."""
@@ -155,6 +167,34 @@ class NamedCache(Generic[K, V]):
         """How many entries are held (expired ones may still count until next touched)."""
         with self._lock:
             return len(self._data)
+
+
+# Every cache alive, so that limits read from settings reach the module-level ones too.
+_live: weakref.WeakSet[NamedCache[Any, Any]] = weakref.WeakSet()
+
+
+def _check(name: str, max_entries: int, ttl: float | None) -> None:
+    if max_entries < 1:
+        raise ConfigurationError(f"the {name} cache must hold at least one entry")
+    if ttl is not None and not ttl > 0:
+        raise ConfigurationError(f"the {name} cache lifetime must be a positive number of seconds")
+
+
+def apply_cache_limits(limits: Mapping[str, CacheLimit]) -> None:
+    """Give every live cache of each named kind new limits, e.g. from settings at start-up.
+
+    Names are those of :data:`CACHE_LIMITS`; an unknown name, or a limit below 1 entry or 0
+    seconds, is a :class:`ConfigurationError` and nothing is changed. Entries already held by
+    the caches concerned are dropped. Caches built later take their limits from their
+    constructor, as before.
+    """
+    for name, limit in limits.items():
+        if name not in CACHE_LIMITS:
+            raise ConfigurationError(f"there is no cache named {name!r}")
+        _check(name, limit.max_entries, limit.ttl)
+    for cache in list(_live):
+        if cache.name in limits:
+            cache.set_limits(limits[cache.name])
 
 
 def content_digest(value: Any) -> bytes:

@@ -52,6 +52,7 @@ class _Template:
 class _Family:
     """The templates of one shape: which leaves steer expansion, and a template per their values."""
 
+    shape: tuple[Any, ...]
     structural: frozenset[int]
     templates: dict[tuple[str, ...], _Template | None]
 
@@ -181,19 +182,23 @@ class ShapeCache:
     """Templates of the shapes seen so far, for one document loader.
 
     The templates live in a ``credential_shapes`` cache (:mod:`caiep.caches`): bounded LRU,
-    locked, keyed by the shape itself (a description of the document's content, never an
-    object's identity). ``max_shapes`` overrides the default bound. Safe to share between
-    threads: two threads meeting a new shape at once may both compile it.
+    locked, keyed by a hash of the shape (a description of the document's content, never an
+    object's identity), computed once per document; a hit is confirmed by comparing the
+    shapes themselves, so two shapes with one hash never share templates. ``max_shapes``
+    overrides the default bound. Safe to share between threads: two threads meeting a new
+    shape at once may both compile it.
     """
 
     def __init__(
         self, document_loader: DocumentLoader = pinned_loader, *, max_shapes: int | None = None
     ) -> None:
         self.document_loader = document_loader
-        self._families: NamedCache[tuple[Any, ...], _Family] = NamedCache(
-            "credential_shapes", max_entries=max_shapes
-        )
-        self.max_shapes = self._families.max_entries
+        self._families: NamedCache[int, _Family] = NamedCache("credential_shapes", max_entries=max_shapes)
+
+    @property
+    def max_shapes(self) -> int:
+        """How many shapes are kept at most (the ``credential_shapes`` limit)."""
+        return self._families.max_entries
 
     def to_quads(self, document: Mapping[str, Any]) -> list[Quad]:
         """Same result and errors as :func:`proofs.rdf.to_quads`, compiled shapes first."""
@@ -201,17 +206,20 @@ class ShapeCache:
         leaves: list[str] = []
         _walk(document, None, tokens, leaves)
         shape = tuple(tokens)
-        family = self._families.get(shape) or _Family(frozenset(), {})
+        key = hash(shape)  # hashing a long tuple costs microseconds: once per document
+        family = self._families.get(key)
+        if family is None or family.shape != shape:
+            family = _Family(shape, frozenset(), {})
         fixed = tuple(leaves[i] for i in sorted(family.structural))
         template = family.templates.get(fixed, False)
         if template is False:
             template = _compile(document, leaves, self.document_loader)
             if template is not None and template.structural != family.structural:
                 # More of this shape steers expansion than we knew: start its family afresh.
-                family = _Family(template.structural, {})
+                family = _Family(shape, template.structural, {})
                 fixed = tuple(leaves[i] for i in sorted(family.structural))
             family.templates[fixed] = template
-            self._families.put(shape, family)
+            self._families.put(key, family)
         if template is None:
             return to_quads(document, document_loader=self.document_loader)
         assert isinstance(template, _Template)

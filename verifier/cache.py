@@ -38,8 +38,16 @@ class IntegrityCache:
         self._entries: NamedCache[str, Entry] = NamedCache(
             "integrity_checks", max_entries=max_entries, ttl=ttl, clock=clock
         )
-        self.ttl = self._entries.ttl
-        self.max_entries = self._entries.max_entries
+
+    @property
+    def ttl(self) -> float | None:
+        """How long an entry is reused, in seconds."""
+        return self._entries.ttl
+
+    @property
+    def max_entries(self) -> int:
+        """How many credentials' checks are kept at most."""
+        return self._entries.max_entries
 
     def get(self, key: str) -> Entry | None:
         """The checks and credential remembered for ``key`` while fresh, else None."""

@@ -9,12 +9,12 @@ propagate.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from caiep.caches import content_digest
 from caiep.errors import (
     CaiepError,
     CanonicalizationError,
@@ -98,10 +98,10 @@ def verify(
 
 
 def _cache_key(item: Presented) -> str:
+    """The integrity cache's key: a digest of the token, or of the credential's canonical JSON."""
     if item.token is not None:
         return "jwt:" + hashlib.sha256(item.token.encode("utf-8")).hexdigest()
-    text = json.dumps(item.credential, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "ldp:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return "ldp:" + content_digest(item.credential).hex()
 
 
 def _integrity_ldp(

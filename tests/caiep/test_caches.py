@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from caiep.caches import CACHE_LIMITS, NamedCache, content_digest
+from caiep.caches import CACHE_LIMITS, CacheLimit, NamedCache, apply_cache_limits, content_digest
 from caiep.errors import ConfigurationError
 from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
 from caiep.proofs import dataintegrity, rdf
@@ -174,3 +174,22 @@ def test_inline_contexts_are_remembered_by_content_not_by_object() -> None:
     for _ in range(5):
         assert rdf.to_quads(copy.deepcopy(document)) == expected
     assert len(rdf._contexts) == held
+
+
+def test_limits_from_settings_reach_caches_already_built() -> None:
+    shapes = ShapeCache(document_loader, max_shapes=100)
+    shapes.to_quads(_charter(3))
+    built_here: NamedCache[str, int] = NamedCache("credential_shapes")
+    apply_cache_limits({"credential_shapes": CacheLimit(max_entries=2)})
+    try:
+        assert shapes.shape_count() == 0  # entries dropped with the old limits
+        for key in "abc":
+            built_here.put(key, 1)
+        assert len(built_here) == 2
+        with pytest.raises(ConfigurationError):
+            apply_cache_limits({"credential_shapes": CacheLimit(max_entries=0)})
+        with pytest.raises(ConfigurationError):
+            apply_cache_limits({"no_such_cache": CacheLimit(max_entries=5)})
+        assert built_here.max_entries == 2
+    finally:
+        apply_cache_limits({"credential_shapes": CACHE_LIMITS["credential_shapes"]})

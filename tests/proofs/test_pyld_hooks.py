@@ -78,6 +78,17 @@ def _parameters(method: Any) -> list[str]:
     return spelled
 
 
+def _expansion_options() -> dict[str, Any]:
+    """The options proofs/rdf.py expands with: our tagged loader and a resolver on a NamedCache."""
+    tagged = rdf._tagged(document_loader)
+    return {
+        "documentLoader": tagged,
+        "contextResolver": ContextResolver(NamedCache("resolved_contexts"), tagged),
+        "base": None,
+        "processingMode": "json-ld-1.1",
+    }
+
+
 def test_pyld_is_the_tested_version() -> None:
     assert version("pyld").startswith("3.3."), "proofs/rdf.py was tested against pyld 3.3: re-check its hooks"
 
@@ -102,13 +113,7 @@ def test_contexts_pyld_builds_are_frozen_and_carry_a_fresh_uuid() -> None:
     initial = processor._get_initial_context({"processingMode": "json-ld-1.1"})
     assert isinstance(initial, frozendict)
     assert isinstance(initial["_uuid"], str)
-    tagged = rdf._tagged(document_loader)
-    options = {
-        "documentLoader": tagged,
-        "contextResolver": ContextResolver(NamedCache("resolved_contexts"), tagged),
-        "base": None,
-        "processingMode": "json-ld-1.1",
-    }
+    options = _expansion_options()
     first = Processor._process_context(processor, initial, "https://www.w3.org/ns/credentials/v2", options)
     local = {"@vocab": "https://pyld-hooks.example/"}
     second = Processor._process_context(processor, first, local, options)
@@ -131,12 +136,6 @@ def test_the_context_resolver_uses_only_get_and_item_assignment_on_its_shared_ca
 def test_expansion_drops_are_reported_through_the_hook_we_pass() -> None:
     dropped: list[str | None] = []
     processor = rdf._Processor(on_property_dropped=dropped.append)
-    tagged = rdf._tagged(document_loader)
-    options = {
-        "documentLoader": tagged,
-        "contextResolver": ContextResolver(NamedCache("resolved_contexts"), tagged),
-        "base": None,
-        "processingMode": "json-ld-1.1",
-    }
+    options = _expansion_options()
     processor.expand({"@context": "https://www.w3.org/ns/credentials/v2", "notATerm": 1}, options)
     assert dropped
