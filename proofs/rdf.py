@@ -25,6 +25,7 @@ from caiep.schemas.loader import document_loader as pinned_loader
 DocumentLoader = Callable[[str, Any], Mapping[str, Any]]
 
 _KEYWORDS_WITH_IRI = ("@id", "@type")
+_UNSEEN = object()  # an IRI expansion may legitimately be None
 
 # Processed contexts and expanded IRIs, remembered across documents. An active context is
 # named by the "_uuid" pyld gives each context it builds: pyld freezes a context once built and
@@ -105,14 +106,14 @@ class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         ):
             return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
         key = (active_key, value, base, vocab)
-        here = self._expanded_here
-        if key in here:
-            return here[key]
+        found = self._expanded_here.get(key, _UNSEEN)
+        if found is not _UNSEEN:
+            return found
         hit = _iris.get(key)
         if hit is None:
             hit = (super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined),)
             _iris.put(key, hit)
-        here[key] = hit[0]
+        self._expanded_here[key] = hit[0]
         return hit[0]
 
 
