@@ -39,7 +39,7 @@ test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed system-deps
 	$(VENV)/bin/ruff check .
 	$(PY) tools/link_tree.py build/typecheck
 	$(VENV)/bin/mypy
-	cd build/typecheck && ../../$(VENV)/bin/lint-imports --config ../../pyproject.toml
+	cd build/typecheck && ../../$(VENV)/bin/lint-imports ../../pyproject.toml
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(VENV)/.installed

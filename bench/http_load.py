@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from caiep.addresses import page_path
 from caiep.issuer.charter import CharterAward
 from caiep.issuer.jobs import issue_one
 from caiep.issuer.registry import open_registry
@@ -437,7 +438,7 @@ def main() -> int:
             Workload(
                 "GET /c/<uuid>",
                 "GET",
-                [f"/c/{uuid}" for uuid, _ in issued],
+                [page_path(uuid) for uuid, _ in issued],
                 [None] * len(issued),
                 {"Accept": "text/html"},
                 '<h1 id="verdict">Valid</h1>',

@@ -28,6 +28,7 @@ from typing import Any
 from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from caiep.addresses import ServiceAddresses
 from caiep.issuer import web as issuer_web
 from caiep.keys.did import did_web_document_url
 from caiep.settings import Configuration, read_configuration
@@ -131,7 +132,11 @@ def create_app(config: AppConfig | None = None) -> Flask:
         return registry.document(credential_id)
 
     def page_url(credential_id: str) -> str | None:
-        return f"{settings.issuer_url}/c/{credential_id}" if find_document(credential_id) else None
+        return (
+            ServiceAddresses(settings.issuer_url).page(credential_id)
+            if find_document(credential_id)
+            else None
+        )
 
     fetcher = LocalFirstFetcher(lambda: own_documents, make_fetcher(allow_http_base=config.allow_http_base))
     app = Flask(__name__, static_folder=None)  # the verifier blueprint serves /static/

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 
+from caiep.addresses import DID_DOCUMENT_ROUTE, ServiceAddresses
 from caiep.cli import main as cli
 
 HOME = Path("demo-home")
@@ -30,8 +31,9 @@ EXAMPLE_RESULTS = Path(__file__).resolve().parents[1] / "examples" / "results.cs
 
 def _serve_did_document(home: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     site = home / "site"
-    (site / ".well-known").mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(home / "did.json", site / ".well-known" / "did.json")
+    published = site / DID_DOCUMENT_ROUTE.lstrip("/")  # served as the issuer's host would
+    published.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(home / "did.json", published)
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
@@ -104,7 +106,8 @@ def run(*, serve: bool = True, port: int = 8000) -> int:
     with Instance(HOME, configuration).registry() as registry:
         sample = next(iter(registry.credentials()))
     app = create_app(AppConfig.from_configuration(configuration))
-    print(f"\nVerification pages: http://127.0.0.1:{port}/c/{sample.credential_id}  ({sample.holder_name})")
+    page = ServiceAddresses(f"http://127.0.0.1:{port}").page(sample.credential_id)
+    print(f"\nVerification pages: {page}  ({sample.holder_name})")
     print(
         f"Verify any credential: http://127.0.0.1:{port}/verify   JSON API: http://127.0.0.1:{port}/openapi.json"
     )

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from caiep import atomicfile
 from caiep.errors import ConfigurationError, InputError
 
 SETTINGS_FILE = "settings.json"
@@ -315,13 +316,7 @@ def save_settings(home: Path, settings: Settings) -> None:
 
 def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
     """Write a file so that readers see the old or the new content, never a part."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(temporary, mode)
-    os.replace(temporary, path)
+    atomicfile.write_atomic(path, text.encode("utf-8"), mode=mode)
 
 
 def read_passphrase(*, confirm: bool = False) -> str:

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from caiep.addresses import ServiceAddresses
 from caiep.errors import InputError
+from caiep.timestamps import format_timestamp
 
 CONTEXTS = (
     "https://www.w3.org/ns/credentials/v2",
@@ -96,19 +98,13 @@ def add_years(moment: datetime, years: int) -> datetime:
 
 
 def credential_url(base_url: str, credential_uuid: str) -> str:
-    """The stable public id of a credential: ``<base>/credentials/<uuid>``."""
-    return f"{base_url.rstrip('/')}/credentials/{credential_uuid}"
+    """The stable public id of a credential: ``<base>/credentials/<uuid>`` (see caiep.addresses)."""
+    return ServiceAddresses(base_url).credential(credential_uuid)
 
 
 def achievement_url(base_url: str) -> str:
-    """Where the Achievement definition is published."""
-    return f"{base_url.rstrip('/')}/achievements/caiep"
-
-
-def _timestamp(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("datetime must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Where the Achievement definition is published (see caiep.addresses)."""
+    return ServiceAddresses(base_url).achievement()
 
 
 def achievement(base_url: str) -> dict[str, Any]:
@@ -186,9 +182,9 @@ def build_charter_credential(
         "name": CHARTER_NAME,
         "description": CHARTER_DESCRIPTION,
         "issuer": issuer.to_json(),
-        "validFrom": _timestamp(valid_from),
-        "validUntil": _timestamp(add_years(valid_from, VALIDITY_YEARS)),
-        "awardedDate": _timestamp(award.awarded or valid_from),
+        "validFrom": format_timestamp(valid_from),
+        "validUntil": format_timestamp(add_years(valid_from, VALIDITY_YEARS)),
+        "awardedDate": format_timestamp(award.awarded or valid_from),
         "credentialSubject": subject,
         "evidence": _evidence(award),
         "credentialSchema": [{"id": OB_SCHEMA, "type": "1EdTechJsonSchemaValidator2019"}],

@@ -12,9 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, request, url_for
+from flask import Blueprint, Response, abort, redirect, request
 from werkzeug.wrappers import Response as BaseResponse
 
+from caiep.addresses import ACHIEVEMENT_ROUTE, CREDENTIAL_ROUTE, DID_DOCUMENT_ROUTE, page_path
 from caiep.issuer.charter import CONTEXTS, achievement
 
 
@@ -28,7 +29,7 @@ class IssuerServices:
 def create_blueprint(services: IssuerServices) -> Blueprint:
     blueprint = Blueprint("issuer", __name__)
 
-    @blueprint.get("/credentials/<uuid:credential_id>")
+    @blueprint.get(CREDENTIAL_ROUTE)
     def hosted_credential(credential_id: Any) -> BaseResponse:
         document = services.find_document(str(credential_id))
         if document is None:
@@ -41,17 +42,17 @@ def create_blueprint(services: IssuerServices) -> Blueprint:
             best == "text/html"
             and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
         ):
-            return redirect(url_for("verifier.credential_page", credential_id=credential_id), code=303)
+            return redirect(page_path(str(credential_id)), code=303)
         if not document.lstrip().startswith("{"):
             return Response(document, mimetype="text/plain")
         mimetype = best if best in ("application/ld+json", "application/json") else "application/vc+ld+json"
         return Response(document, mimetype=mimetype)
 
-    @blueprint.get("/.well-known/did.json")
+    @blueprint.get(DID_DOCUMENT_ROUTE)
     def did_document() -> Response:
         return Response(json.dumps(services.did_document(), indent=2), mimetype="application/did+ld+json")
 
-    @blueprint.get("/achievements/caiep")
+    @blueprint.get(ACHIEVEMENT_ROUTE)
     def achievement_definition() -> Response:
         body = {"@context": list(CONTEXTS[:2]), **achievement(services.base_url)}
         return Response(json.dumps(body, indent=2, ensure_ascii=False), mimetype="application/ld+json")

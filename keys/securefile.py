@@ -1,41 +1,35 @@
 """Owner-only files for the key store: atomic writes and guarded reads.
 
-A write goes to a temporary file in the same directory (created mode 0600 by ``mkstemp``),
-is flushed and fsynced, then renamed over the target with ``os.replace`` and the directory
-entry fsynced, so a crash leaves either the old file or the new one, never half of one. A read
+A write goes through the product's atomic writer (:mod:`caiep.atomicfile`) with mode 0600:
+a temporary file in the same directory, created 0600, flushed and fsynced, then renamed over
+the target and the directory entry fsynced, so a crash leaves either the old file or the new
+one, never half of one. A read
 refuses symbolic links, non-regular files and files that group or others may access (the
 same rule OpenSSH applies to private keys).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
-import tempfile
 from pathlib import Path
 
+from caiep.atomicfile import OWNER_ONLY_FILE
+from caiep.atomicfile import write_atomic as write_atomic_file
 from caiep.errors import KeyMaterialError
 
-OWNER_ONLY_FILE = 0o600
+__all__ = ["OWNER_ONLY_DIRECTORY", "OWNER_ONLY_FILE", "read_owner_only", "write_atomic"]
+
 OWNER_ONLY_DIRECTORY = 0o700
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically; the file is mode 0600 from its creation."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            os.fchmod(handle.fileno(), OWNER_ONLY_FILE)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(path.parent)
+    """Replace ``path`` with ``data`` atomically; the file is mode 0600 from its creation.
+
+    The product's one atomic writer (:func:`caiep.atomicfile.write_atomic`) with the key
+    store's mode: temporary file created 0600, fsynced, renamed, directory fsynced.
+    """
+    write_atomic_file(path, data, mode=OWNER_ONLY_FILE)
 
 
 def read_owner_only(path: Path) -> bytes:
@@ -58,17 +52,3 @@ def read_owner_only(path: Path) -> bytes:
                 f"(mode {stat.S_IMODE(status.st_mode):o}); run: chmod 600 {path}"
             )
         return handle.read()
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Persist a rename by syncing the directory entry (a no-op where unsupported)."""
-    try:
-        descriptor = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:  # pragma: no cover - platforms without directory descriptors
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:  # pragma: no cover - some filesystems refuse fsync on directories
-        pass
-    finally:
-        os.close(descriptor)

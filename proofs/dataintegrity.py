@@ -14,13 +14,11 @@ This module checks a proof against a public key; *which* key may sign for an iss
 from __future__ import annotations
 
 import hashlib
-import json
-import re
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from caiep.caches import NamedCache, content_digest
 from caiep.errors import EncodingError, ProofInvalid
 from caiep.keys.base58 import b58decode, b58encode
 from caiep.keys.ed25519 import PublicKey, SigningKey
@@ -29,6 +27,7 @@ from caiep.proofs.rdf import DocumentLoader
 from caiep.proofs.rdfc import canonicalize
 from caiep.proofs.shapes import ShapeCache
 from caiep.schemas.loader import document_loader as pinned_loader
+from caiep.timestamps import format_timestamp, is_xsd_datetime
 
 CRYPTOSUITE = "eddsa-rdfc-2022"
 DATA_INTEGRITY_PROOF = "DataIntegrityProof"
@@ -36,8 +35,10 @@ LEGACY_PROOF_TYPE = "Ed25519Signature2020"
 LEGACY_CRYPTOSUITE = "eddsa-2022"
 ED25519_2020_CONTEXT = "https://w3id.org/security/suites/ed25519-2020/v1"
 
-_XSD_DATETIME = re.compile(r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?\Z")
-_shape_caches: dict[int, tuple[DocumentLoader, ShapeCache]] = {}
+# One shape cache per document loader, keyed by the loader itself (the key keeps it alive, so
+# a later loader can never be mistaken for it), and canonical proof configurations by digest.
+_shape_caches: NamedCache[DocumentLoader, ShapeCache] = NamedCache("shape_caches")
+_proof_hashes: NamedCache[tuple[DocumentLoader, bytes], bytes] = NamedCache("proof_configurations")
 
 
 class _ProofError(ProofInvalid):
@@ -49,11 +50,8 @@ class _ProofError(ProofInvalid):
 
 
 def _cache_for(loader: DocumentLoader) -> ShapeCache:
-    entry = _shape_caches.get(id(loader))
-    if entry is None or entry[0] is not loader:
-        entry = (loader, ShapeCache(loader))
-        _shape_caches[id(loader)] = entry
-    return entry[1]
+    """The compiled-shape cache of ``loader`` (shapes depend on the contexts it serves)."""
+    return _shape_caches.get_or_compute(loader, lambda: ShapeCache(loader))
 
 
 def canonical_quads(
@@ -66,13 +64,6 @@ def canonical_quads(
 def canonical_nquads(document: Mapping[str, Any], *, document_loader: DocumentLoader = pinned_loader) -> str:
     """RDFC-1.0 canonical N-Quads of a JSON-LD document."""
     return canonicalize(canonical_quads(document, document_loader=document_loader))
-
-
-def format_datetime(moment: datetime) -> str:
-    """XSD dateTimeStamp in UTC with second precision, as used in proofs and credentials."""
-    if moment.tzinfo is None:
-        raise ValueError("datetime must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def proofs_of(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -107,10 +98,6 @@ def hash_data(
     return proof_hash + document_hash
 
 
-_proof_hashes: OrderedDict[tuple[int, str], bytes] = OrderedDict()
-_PROOF_HASHES = 256
-
-
 def _proof_hash(proof_config: Mapping[str, Any], document_loader: DocumentLoader) -> bytes:
     """SHA-256 of the canonical proof configuration, remembered for recent configurations.
 
@@ -118,14 +105,12 @@ def _proof_hash(proof_config: Mapping[str, Any], document_loader: DocumentLoader
     purpose, and a verifier sees the same configuration on many credentials: canonicalising
     it once per distinct configuration is enough (the result depends on nothing else).
     """
-    key = (id(document_loader), json.dumps(proof_config, sort_keys=True, ensure_ascii=False))
+    key = (document_loader, content_digest(proof_config))
     digest = _proof_hashes.get(key)
     if digest is None:
         nquads = canonical_nquads(proof_config, document_loader=document_loader)
         digest = hashlib.sha256(nquads.encode("utf-8")).digest()
-        _proof_hashes[key] = digest
-        if len(_proof_hashes) > _PROOF_HASHES:
-            _proof_hashes.popitem(last=False)
+        _proof_hashes.put(key, digest)
     return digest
 
 
@@ -144,7 +129,7 @@ def create_proof(
     """
     options: dict[str, Any] = {"type": DATA_INTEGRITY_PROOF, "cryptosuite": CRYPTOSUITE}
     if created is not None:
-        options["created"] = format_datetime(created)
+        options["created"] = format_timestamp(created)
     options["verificationMethod"] = verification_method
     options["proofPurpose"] = proof_purpose
     body = unsecured(document)
@@ -235,7 +220,7 @@ def check_proof_shape(proof: Mapping[str, Any], *, expected_purpose: str = "asse
     if not proof["proofValue"].startswith("z"):
         raise _ProofError("proof_value_malformed", "proofValue must be multibase base58btc ('z' prefix)")
     created = proof.get("created")
-    if created is not None and (not isinstance(created, str) or not _XSD_DATETIME.match(created)):
+    if created is not None and not is_xsd_datetime(created):
         raise _ProofError("proof_malformed", f"created is not an XSD dateTime: {created!r}")
 
 

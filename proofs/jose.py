@@ -30,6 +30,8 @@ from jwcrypto.common import JWException
 from caiep.errors import EncodingError, InputError, ProofInvalid
 from caiep.keys.base64url import b64url_decode, b64url_encode
 from caiep.keys.ed25519 import PublicKey, SigningKey
+from caiep.strictjson import loads_strict
+from caiep.timestamps import format_timestamp
 
 MAX_TOKEN_LENGTH = 1024 * 1024
 """Longest compact JWS accepted, in characters: bounds the work done on untrusted input."""
@@ -268,7 +270,7 @@ def _set_time(
 ) -> None:
     moment = _from_numeric_date(claims.get(claim))
     if moment is not None and not credential.keys() & set(names):
-        credential[name] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        credential[name] = format_timestamp(moment)
 
 
 def _check_claims(credential: Mapping[str, Any], claims: Mapping[str, Any]) -> None:
@@ -312,25 +314,14 @@ def _split(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes]:
 
 
 def _json_object(data: bytes, part: str) -> dict[str, Any]:
+    """A JWS header or payload: UTF-8 JSON read by the strict reader (no duplicate members)."""
     try:
-        text = data.decode("utf-8")
-        value = json.loads(text, object_pairs_hook=_unique_members, parse_constant=_no_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        value = loads_strict(data.decode("utf-8"), source=f"JWS {part}")
+    except (UnicodeDecodeError, InputError) as exc:
         raise EncodingError(f"JWS {part} is not UTF-8 JSON without duplicate members") from exc
     if not isinstance(value, dict):
         raise EncodingError(f"JWS {part} is not a JSON object")
     return value
-
-
-def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    members = dict(pairs)
-    if len(members) != len(pairs):
-        raise ValueError("duplicate member name")
-    return members
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _canonical_json(value: Mapping[str, Any]) -> bytes:

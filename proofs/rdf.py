@@ -9,16 +9,15 @@ document says.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar
+from typing import Any
 
-from cachetools import LRUCache
 from frozendict import frozendict
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 from pyld.identifier_issuer import IdentifierIssuer
 
+from caiep.caches import NamedCache, content_digest
 from caiep.errors import CaiepError, CanonicalizationError, DataLossError, InvalidIRIError
 from caiep.proofs.nquads import Quad, iri, is_absolute_iri, literal
 from caiep.schemas.loader import document_loader as pinned_loader
@@ -26,22 +25,25 @@ from caiep.schemas.loader import document_loader as pinned_loader
 DocumentLoader = Callable[[str, Any], Mapping[str, Any]]
 
 _KEYWORDS_WITH_IRI = ("@id", "@type")
-_MEMO_SIZE = 4096
-_IRI_MEMO_SIZE = 65536
+_UNSEEN = object()  # an IRI expansion may legitimately be None
+
+# Processed contexts and expanded IRIs, remembered across documents. An active context is
+# named by the "_uuid" pyld gives each context it builds: pyld freezes a context once built and
+# keys its own caches on that identifier, which is never reused. Only frozen contexts are
+# memoised (a context still being built changes under the same identifier).
+_contexts: NamedCache[tuple[Any, ...], Any] = NamedCache("jsonld_contexts")
+_iris: NamedCache[tuple[Any, ...], tuple[Any]] = NamedCache("jsonld_iris")
 
 
 class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
-    """pyld's processor with context processing memoised across documents.
+    """pyld's processor with context processing and IRI expansion memoised across documents.
 
-    pyld caches a processed context under the active context's random ``_uuid``; a
-    type-scoped context first clones the active context (new uuid), so every credential
-    re-processes the OB and VC contexts from scratch. Processed contexts are frozen by
-    pyld, so the same (active context object, local context) pair always gives the same
-    result: we memoise on object identity and keep the objects alive in the memo so that
-    identities are never reused while an entry exists.
+    pyld caches a processed context under the active context's ``_uuid``; a type-scoped
+    context first clones the active context (new uuid), so every credential re-processes
+    the OB and VC contexts from scratch. Processed contexts are frozen by pyld, so the same
+    (active context, local context) pair always gives the same result: we memoise on the
+    active context's ``_uuid`` and the local context's URL or content digest.
     """
-
-    _memo: ClassVar[OrderedDict[tuple[Any, ...], tuple[Any, Any, Any]]] = OrderedDict()
 
     def _process_context(
         self,
@@ -53,33 +55,35 @@ class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         validate_scoped: bool = True,
         cycles: Any = None,
     ) -> Any:
+        """pyld's context processing (JSON-LD 1.1 API §4.1), answered from memory when known."""
+        active_key = _frozen_context_key(active_ctx)
         local_key = _context_key(local_ctx)
-        if local_key is None:
+        if active_key is None or local_key is None:
             return super()._process_context(
                 active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
             )
         key = (
-            id(active_ctx),
+            active_key,
             local_key,
-            id(options["documentLoader"]),
+            options["documentLoader"],
             override_protected,
             propagate,
             validate_scoped,
         )
-        memo = _Processor._memo
-        hit = memo.get(key)
-        if hit is not None and hit[0] is active_ctx:
-            memo.move_to_end(key)
-            return hit[2]
+        hit = _contexts.get(key)
+        if hit is not None:
+            return hit
         result = super()._process_context(
             active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
         )
-        memo[key] = (active_ctx, local_ctx, result)
-        if len(memo) > _MEMO_SIZE:
-            memo.popitem(last=False)
+        _contexts.put(key, result)
         return result
 
-    _iri_memo: ClassVar[dict[tuple[Any, ...], tuple[Any, Any]]] = {}
+    def __init__(self, on_property_dropped: Callable[[str | None], None]) -> None:
+        super().__init__(on_property_dropped=on_property_dropped)
+        # IRIs already expanded in this one expansion (a document repeats its terms): a plain
+        # dict in front of the shared cache, dropped with the processor when the call ends.
+        self._expanded_here: dict[tuple[Any, ...], Any] = {}
 
     def _expand_iri(
         self,
@@ -90,6 +94,7 @@ class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         local_ctx: Any = None,
         defined: Any = None,
     ) -> Any:
+        """pyld's IRI expansion (JSON-LD 1.1 API §4.3), answered from memory when known."""
         # Outside context processing (no local context being defined), the expansion of a
         # string depends only on the frozen active context: memoise it the same way.
         if (
@@ -97,52 +102,95 @@ class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
             or defined is not None
             or not isinstance(value, str)
             or not isinstance(active_ctx, frozendict)
+            or not isinstance(active_key := active_ctx.get("_uuid"), str)
         ):
             return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
-        key = (id(active_ctx), value, base, vocab)
-        memo = _Processor._iri_memo
-        hit = memo.get(key)
-        if hit is not None and hit[0] is active_ctx:
-            return hit[1]
-        result = super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
-        if len(memo) >= _IRI_MEMO_SIZE:
-            memo.clear()
-        memo[key] = (active_ctx, result)
+        key = (active_key, value, base, vocab)
+        found = self._expanded_here.get(key, _UNSEEN)
+        if found is not _UNSEEN:
+            return found
+        hit = _iris.get(key)
+        if hit is None:
+            hit = (super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined),)
+            _iris.put(key, hit)
+        self._expanded_here[key] = hit[0]
+        return hit[0]
+
+
+def _frozen_context_key(active_ctx: Any) -> str | None:
+    """The ``_uuid`` of a frozen (finished) active context, else None (not memoised)."""
+    if isinstance(active_ctx, frozendict):
+        key = active_ctx.get("_uuid")
+        if isinstance(key, str):
+            return key
+    return None
+
+
+class _DigestedContext(dict[str, Any]):
+    """An object inside a loaded context document, with the digest of its content.
+
+    Scoped contexts reach context processing as these objects, document after document;
+    computing their digest once, when the document is loaded, keeps the memo key cheap.
+    """
+
+    digest: bytes
+
+
+def _digested(value: Any) -> Any:
+    """A copy of a JSON value whose objects are :class:`_DigestedContext` (digest computed once)."""
+    if isinstance(value, Mapping):
+        result = _DigestedContext((key, _digested(item)) for key, item in value.items())
+        result.digest = content_digest(value)
         return result
+    if isinstance(value, list):
+        return [_digested(item) for item in value]
+    return value
 
 
 def _context_key(local_ctx: Any) -> Any:
-    """A hashable identity for a local context: URLs by value, objects by identity."""
+    """A hashable key for a local context's content: URLs as they are, objects by digest."""
     if isinstance(local_ctx, str):
         return local_ctx
     if isinstance(local_ctx, list):
         parts = tuple(_context_key(item) for item in local_ctx)
         return None if None in parts else parts
+    if isinstance(local_ctx, _DigestedContext):
+        return local_ctx.digest
     if isinstance(local_ctx, Mapping):
-        return ("obj", id(local_ctx))
+        try:
+            return content_digest(local_ctx)
+        except (TypeError, ValueError):
+            return None
     return None
 
 
-_resolvers: dict[int, tuple[DocumentLoader, Any]] = {}
-
-
 def _tagged(loader: DocumentLoader) -> DocumentLoader:
-    """Wrap a loader so pyld keeps the contexts it resolves ("static" tag) between calls."""
+    """Wrap a loader so pyld keeps the contexts it resolves ("static" tag) between calls.
+
+    The documents it returns carry content digests on every object (see _DigestedContext).
+    """
 
     def load(url: str, options: Any = None) -> Mapping[str, Any]:
-        return {**loader(url, options), "tag": "static"}
+        """The loader's answer with digested objects and the "static" tag pyld keeps."""
+        remote = loader(url, options)
+        return {**remote, "document": _digested(remote.get("document")), "tag": "static"}
 
     return load
 
 
-def _resolver_for(loader: DocumentLoader) -> Any:
-    """One context resolver (and resolved-context cache) per document loader."""
-    entry = _resolvers.get(id(loader))
-    if entry is None or entry[0] is not loader:
-        tagged = _tagged(loader)
-        entry = (loader, (tagged, ContextResolver(LRUCache(maxsize=256), tagged)))
-        _resolvers[id(loader)] = entry
-    return entry[1]
+# Per document loader (the key is the loader itself, which the cache keeps alive): the tagged
+# loader and the loader's cache of resolved context documents, shared by every expansion.
+_resolvers: NamedCache[DocumentLoader, tuple[DocumentLoader, NamedCache[str, Any]]] = NamedCache(
+    "context_resolvers"
+)
+
+
+def _resolver_for(loader: DocumentLoader) -> tuple[DocumentLoader, Any]:
+    """A fresh pyld context resolver for one expansion, sharing the loader's locked cache."""
+    tagged, shared = _resolvers.get_or_compute(
+        loader, lambda: (_tagged(loader), NamedCache("resolved_contexts"))
+    )
+    return tagged, ContextResolver(shared, tagged)
 
 
 def to_quads(document: Mapping[str, Any], *, document_loader: DocumentLoader = pinned_loader) -> list[Quad]:
@@ -154,7 +202,6 @@ def to_quads(document: Mapping[str, Any], *, document_loader: DocumentLoader = p
     dropped: list[str | None] = []
     processor = _Processor(on_property_dropped=dropped.append)
     tagged, resolver = _resolver_for(document_loader)
-    resolver.per_op_cache = {}
     options = {
         "documentLoader": tagged,
         "contextResolver": resolver,

@@ -29,6 +29,7 @@ class _Issuer:
         self.issued: dict[str, str] = {}
 
     def issue(self, old: str) -> str:
+        """The canonical label of blank node ``old``, issuing the next one on first sight (RDFC-1.0 §4.5)."""
         label = self.issued.get(old)
         if label is None:
             label = f"{self.prefix}{self.counter}"
@@ -37,6 +38,7 @@ class _Issuer:
         return label
 
     def copy(self) -> _Issuer:
+        """An independent copy of this issuer (RDFC-1.0 §4.8.3 step 5.4.4)."""
         twin = _Issuer(self.prefix)
         twin.counter = self.counter
         twin.issued = dict(self.issued)
@@ -136,6 +138,7 @@ class _Canonicalizer:
         return data.hexdigest(), issuer
 
     def run(self) -> list[str]:
+        """The canonical N-Quads lines of the dataset, sorted (RDFC-1.0 §4.4 steps 2-7)."""
         by_hash: dict[str, list[str]] = {}
         for node in self.bnode_quads:
             by_hash.setdefault(self.hash_first_degree(node), []).append(node)

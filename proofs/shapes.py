@@ -15,11 +15,11 @@ to :func:`proofs.rdf.to_quads` (tests assert it over thousands of generated docu
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from caiep.caches import NamedCache
 from caiep.errors import DataLossError, InvalidIRIError
 from caiep.proofs.nquads import Quad, escape_literal, is_absolute_iri
 from caiep.proofs.rdf import DocumentLoader, to_quads
@@ -32,7 +32,6 @@ _TRANSFORMED_DATATYPES = (
     "^^<http://www.w3.org/2001/XMLSchema#double>",
     "^^<http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON>",
 )
-_MAX_SHAPES = 512
 _MAX_ATTEMPTS = 6
 _PLAIN = ("s", "")
 
@@ -53,6 +52,7 @@ class _Template:
 class _Family:
     """The templates of one shape: which leaves steer expansion, and a template per their values."""
 
+    shape: tuple[Any, ...]
     structural: frozenset[int]
     templates: dict[tuple[str, ...], _Template | None]
 
@@ -179,14 +179,26 @@ def _slot_of(term: str, found: list[int], values: list[str], structural: set[int
 
 
 class ShapeCache:
-    """Templates of the shapes seen so far, for one document loader (LRU-bounded)."""
+    """Templates of the shapes seen so far, for one document loader.
+
+    The templates live in a ``credential_shapes`` cache (:mod:`caiep.caches`): bounded LRU,
+    locked, keyed by a hash of the shape (a description of the document's content, never an
+    object's identity), computed once per document; a hit is confirmed by comparing the
+    shapes themselves, so two shapes with one hash never share templates. ``max_shapes``
+    overrides the default bound. Safe to share between threads: two threads meeting a new
+    shape at once may both compile it.
+    """
 
     def __init__(
-        self, document_loader: DocumentLoader = pinned_loader, *, max_shapes: int = _MAX_SHAPES
+        self, document_loader: DocumentLoader = pinned_loader, *, max_shapes: int | None = None
     ) -> None:
         self.document_loader = document_loader
-        self.max_shapes = max_shapes
-        self._families: OrderedDict[tuple[Any, ...], _Family] = OrderedDict()
+        self._families: NamedCache[int, _Family] = NamedCache("credential_shapes", max_entries=max_shapes)
+
+    @property
+    def max_shapes(self) -> int:
+        """How many shapes are kept at most (the ``credential_shapes`` limit)."""
+        return self._families.max_entries
 
     def to_quads(self, document: Mapping[str, Any]) -> list[Quad]:
         """Same result and errors as :func:`proofs.rdf.to_quads`, compiled shapes first."""
@@ -194,20 +206,20 @@ class ShapeCache:
         leaves: list[str] = []
         _walk(document, None, tokens, leaves)
         shape = tuple(tokens)
-        family = self._families.get(shape) or _Family(frozenset(), {})
+        key = hash(shape)  # hashing a long tuple costs microseconds: once per document
+        family = self._families.get(key)
+        if family is None or family.shape != shape:
+            family = _Family(shape, frozenset(), {})
         fixed = tuple(leaves[i] for i in sorted(family.structural))
         template = family.templates.get(fixed, False)
         if template is False:
             template = _compile(document, leaves, self.document_loader)
             if template is not None and template.structural != family.structural:
                 # More of this shape steers expansion than we knew: start its family afresh.
-                family = _Family(template.structural, {})
+                family = _Family(shape, template.structural, {})
                 fixed = tuple(leaves[i] for i in sorted(family.structural))
             family.templates[fixed] = template
-            self._families[shape] = family
-            self._families.move_to_end(shape)
-            while len(self._families) > self.max_shapes:
-                self._families.popitem(last=False)
+            self._families.put(key, family)
         if template is None:
             return to_quads(document, document_loader=self.document_loader)
         assert isinstance(template, _Template)

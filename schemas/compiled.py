@@ -15,7 +15,8 @@ from typing import Any, Final
 
 from caiep.schemas.formats import FORMATS
 
-Check = Callable[[Any], bool]
+#: A compiled schema (or part of one): True when an instance is valid, False otherwise.
+Predicate = Callable[[Any], bool]
 
 #: Keywords that carry no assertion (draft 2019-09 core and meta-data vocabularies).
 _ANNOTATIONS: Final = frozenset({"$comment", "title", "description", "examples", "default"})
@@ -23,7 +24,7 @@ _ROOT_ONLY: Final = frozenset({"$schema", "$id", "$defs"})
 
 
 # The same type predicates as jsonschema's draft 2019-09 type checker, so both evaluators agree.
-TYPES: Final[Mapping[str, Check]] = {
+TYPES: Final[Mapping[str, Predicate]] = {
     "array": lambda v: isinstance(v, list),
     "boolean": lambda v: isinstance(v, bool),
     "integer": lambda v: (
@@ -44,7 +45,7 @@ def _never(instance: Any) -> bool:
     return False
 
 
-def _all(checks: Sequence[Check]) -> Check:
+def _all(checks: Sequence[Predicate]) -> Predicate:
     if not checks:
         return _always
     if len(checks) == 1:
@@ -52,6 +53,7 @@ def _all(checks: Sequence[Check]) -> Check:
     frozen = tuple(checks)
 
     def check(instance: Any) -> bool:
+        """True when the instance passes this part of the schema."""
         for each in frozen:
             if not each(instance):
                 return False
@@ -71,9 +73,10 @@ class Compiler:
 
     def __init__(self, root: Mapping[str, Any]) -> None:
         self._defs: Mapping[str, Any] = root.get("$defs", {})
-        self._compiled: dict[str, Check] = {}
+        self._compiled: dict[str, Predicate] = {}
 
-    def compile_root(self, root: Mapping[str, Any]) -> Check:
+    def compile_root(self, root: Mapping[str, Any]) -> Predicate:
+        """The predicate of a whole schema; every ``$defs`` entry is compiled too."""
         check = self._compile(root, root=True)
         # References are looked up when evaluated, so recursive definitions (Profile.parentOrg)
         # need no special care; every definition compiles, referenced or not.
@@ -81,7 +84,7 @@ class Compiler:
             self._compiled[name] = self._compile(definition)
         return check
 
-    def _ref(self, ref: object) -> Check:
+    def _ref(self, ref: object) -> Predicate:
         prefix = "#/$defs/"
         if not isinstance(ref, str) or not ref.startswith(prefix) or ref[len(prefix) :] not in self._defs:
             raise NotImplementedError(f"$ref {ref!r} does not name an entry of the root's $defs")
@@ -89,18 +92,19 @@ class Compiler:
         compiled = self._compiled
 
         def check(instance: Any) -> bool:
+            """True when the instance passes this part of the schema."""
             return compiled[name](instance)
 
         return check
 
-    def _compile(self, schema: Any, *, root: bool = False) -> Check:
+    def _compile(self, schema: Any, *, root: bool = False) -> Predicate:
         if schema is True:
             return _always
         if schema is False:
             return _never
         if not isinstance(schema, dict):
             raise NotImplementedError(f"not a schema: {schema!r}")
-        checks: list[Check] = []
+        checks: list[Predicate] = []
         handled = set(_ANNOTATIONS) | (set(_ROOT_ONLY) if root else set())
         if "type" in schema:
             checks.append(self._type(schema["type"]))
@@ -123,7 +127,7 @@ class Compiler:
             raise NotImplementedError(f"JSON Schema keywords not supported: {sorted(unknown)}")
         return _all(checks)
 
-    def _type(self, expected: Any) -> Check:
+    def _type(self, expected: Any) -> Predicate:
         names = [expected] if isinstance(expected, str) else list(expected)
         if not set(names) <= set(TYPES):
             raise NotImplementedError(f"unknown JSON type in {expected!r}")
@@ -132,13 +136,13 @@ class Compiler:
             return predicates[0]
         return lambda instance: any(p(instance) for p in predicates)
 
-    def _enum(self, values: Any) -> Check:
+    def _enum(self, values: Any) -> Predicate:
         if not all(isinstance(v, str) for v in values):
             raise NotImplementedError("only enums of strings are supported")
         allowed = frozenset(values)
         return lambda instance: isinstance(instance, str) and instance in allowed
 
-    def _combinator(self, keyword: str, subschemas: Any) -> Check:
+    def _combinator(self, keyword: str, subschemas: Any) -> Predicate:
         branches = tuple(self._compile(s) for s in subschemas)
         if keyword == "allOf":
             return _all(branches)
@@ -146,6 +150,7 @@ class Compiler:
             return lambda instance: any(b(instance) for b in branches)
 
         def one_of(instance: Any) -> bool:
+            """``oneOf``: exactly one branch holds."""
             found = False
             for branch in branches:
                 if branch(instance):
@@ -156,8 +161,8 @@ class Compiler:
 
         return one_of
 
-    def _string(self, schema: Mapping[str, Any]) -> Check | None:
-        checks: list[Check] = []
+    def _string(self, schema: Mapping[str, Any]) -> Predicate | None:
+        checks: list[Predicate] = []
         if "pattern" in schema:
             # jsonschema applies ``re.search`` with Python's engine; doing the same keeps both
             # evaluators in agreement on every string.
@@ -173,8 +178,8 @@ class Compiler:
         inner = _all(checks)
         return lambda instance: not isinstance(instance, str) or inner(instance)
 
-    def _array(self, schema: Mapping[str, Any]) -> Check | None:
-        checks: list[Check] = []
+    def _array(self, schema: Mapping[str, Any]) -> Predicate | None:
+        checks: list[Predicate] = []
         if "minItems" in schema:
             least = int(schema["minItems"])
             checks.append(lambda items: len(items) >= least)
@@ -185,6 +190,7 @@ class Compiler:
             count = len(positional)
 
             def tuple_items(values: list[Any]) -> bool:
+                """Positional ``items``: each position by its schema, the rest by ``additionalItems``."""
                 for check, value in zip(positional, values, strict=False):
                     if not check(value):
                         return False
@@ -202,7 +208,7 @@ class Compiler:
         inner = _all(checks)
         return lambda instance: not isinstance(instance, list) or inner(instance)
 
-    def _object(self, schema: Mapping[str, Any]) -> Check | None:
+    def _object(self, schema: Mapping[str, Any]) -> Predicate | None:
         properties = {name: self._compile(s) for name, s in schema.get("properties", {}).items()}
         required = tuple(schema.get("required", ()))
         closed = schema.get("additionalProperties", True)
@@ -213,6 +219,7 @@ class Compiler:
             return None
 
         def check(instance: Any) -> bool:
+            """True when the instance passes this part of the schema."""
             if not isinstance(instance, dict):
                 return True
             for name in required:

@@ -13,9 +13,8 @@ from typing import Final
 
 from jsonschema import FormatChecker
 
-_DATE_TIME: Final = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:Z|[+-](\d\d):(\d\d))", re.ASCII
-)
+from caiep.timestamps import XSD_DATETIME
+
 _DATE: Final = re.compile(r"(\d{4})-(\d\d)-(\d\d)", re.ASCII)
 _DAYS_IN_MONTH: Final = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
@@ -36,13 +35,16 @@ def is_date_time_stamp(value: object) -> bool:
     """
     if not isinstance(value, str):
         return True
-    match = _DATE_TIME.fullmatch(value)
-    if match is None:
+    match = XSD_DATETIME.fullmatch(value)
+    # RFC 3339 narrows XSD: a four-digit year with no sign, and the zone is required.
+    if match is None or len(match["year"]) != 4 or match["year"].startswith("-") or not match["zone"]:
         return False
-    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    year, month, day, hour, minute, second = (
+        int(match[name]) for name in ("year", "month", "day", "hour", "minute", "second")
+    )
     if not _is_calendar_date(year, month, day) or hour > 23 or minute > 59 or second > 59:
         return False
-    off_hour, off_minute = match.group(7), match.group(8)
+    off_hour, off_minute = match["offset_hour"], match["offset_minute"]
     if off_hour is None or off_minute is None:
         return True
     return int(off_minute) <= 59 and (int(off_hour), int(off_minute)) <= (14, 0)
@@ -63,6 +65,7 @@ FORMATS: Final[Mapping[str, Callable[[object], bool]]] = {
 
 
 def format_checker() -> FormatChecker:
+    """A jsonschema FormatChecker that asserts exactly the formats in :data:`FORMATS`."""
     checker = FormatChecker(formats=())
     for name, check in FORMATS.items():
         checker.checks(name)(check)

@@ -32,7 +32,7 @@ from jsonschema import Draft201909Validator
 from jsonschema.exceptions import ValidationError
 
 from caiep.errors import SchemaIssue, SchemaValidationError
-from caiep.schemas.compiled import TYPES, Check, Compiler
+from caiep.schemas.compiled import TYPES, Compiler, Predicate
 from caiep.schemas.formats import format_checker, is_date_time_stamp, is_full_date
 
 __all__ = [
@@ -229,10 +229,11 @@ class _Schema:
     """One 1EdTech schema, ready: the fast predicate and the explaining validator."""
 
     class_name: str
-    is_valid: Check
+    is_valid: Predicate
     explainer: Draft201909Validator
 
     def issues(self, document: Any) -> list[SchemaIssue]:
+        """Every way ``document`` breaks the schema, by JSON pointer; empty when it is valid."""
         if self.is_valid(document):
             return []
         found = dict.fromkeys(_explain(self.explainer.iter_errors(document)))

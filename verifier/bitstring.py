@@ -4,7 +4,8 @@ A credential's ``credentialStatus`` entry (``BitstringStatusListEntry``, §2.1) 
 position in a GZIP-compressed bitstring published inside a status list credential (§2.2).
 This module does the data side of the Validate Algorithm (§3.2 steps 5–14, once the
 caller has fetched the list and verified its proofs, steps 3–4): it checks the entry and the list,
-expands the bitstring (§3.4) and reads the status.
+expands the bitstring (§3.4, with :mod:`caiep.statuslist`, the codec the issuer shares) and
+reads the status.
 
 :func:`check_entry` never raises for bad data: it returns a :class:`StatusOutcome` whose
 ``error_code`` is one of the §3.5 codes (plus :data:`UNSUPPORTED_STATUS_SIZE`) when the
@@ -13,23 +14,17 @@ status cannot be decided. An undecided status is "unknown", never "not set".
 
 from __future__ import annotations
 
-import base64
-import gzip
 import re
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from caiep.errors import EncodingError
+from caiep.statuslist import decode_status_list
 
 #: §3.2 step 2: the smallest list (in entries) a verifier accepts, for herd privacy.
 MIN_ENTRIES: Final = 131_072
-#: Refuse bitstrings that expand past this many bytes (a GZIP bomb guard; 1024 times the minimum).
-MAX_DECODED_BYTES: Final = 16 * 1024 * 1024
-#: Multibase prefix of base64url without padding, the only encoding §2.2 allows for encodedList.
-MULTIBASE_BASE64URL: Final = "u"
 
 #: §3.5: the list could not be dereferenced (reported by the caller that fetches it).
 STATUS_RETRIEVAL_ERROR: Final = "STATUS_RETRIEVAL_ERROR"
@@ -60,11 +55,10 @@ ENTRY_TYPE: Final = "BitstringStatusListEntry"
 LIST_CREDENTIAL_TYPE: Final = "BitstringStatusListCredential"
 LIST_TYPE: Final = "BitstringStatusList"
 
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 # Canonical base-10, as the W3C test suite checks it (String(parseInt(x)) === x): no sign,
 # no leading zeros, no spaces, ASCII digits only (Python's int() would take "١٢" and "1_0").
 _INDEX = re.compile(r"0|[1-9][0-9]*")
-# An index this long (≥ 10**19) is beyond any bitstring MAX_DECODED_BYTES allows.
+# An index this long (≥ 10**19) is beyond any bitstring caiep.statuslist.MAX_DECODED_BYTES allows.
 _MAX_INDEX_DIGITS = 19
 _STATUS_HEX = re.compile(r"0x[0-9a-fA-F]+")
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
@@ -108,61 +102,6 @@ class _Entry:
     index_text: str
     status_size: int
     list_url: str
-
-
-def encode_status_list(bits: bytes | bytearray) -> str:
-    """The ``encodedList`` value for a bitstring (§3.3): "u" + base64url-no-pad(GZIP(bits)).
-
-    Use it when publishing a list. The GZIP header's time is zero so the same bits always
-    give the same string. The caller makes the list at least ``MIN_ENTRIES`` bits long.
-    """
-    compressed = gzip.compress(bytes(bits), compresslevel=9, mtime=0)
-    return MULTIBASE_BASE64URL + base64.urlsafe_b64encode(compressed).rstrip(b"=").decode("ascii")
-
-
-def decode_status_list(encoded_list: str, *, max_bytes: int = MAX_DECODED_BYTES) -> bytes:
-    """The bitstring inside an ``encodedList`` value (Bitstring Expansion Algorithm, §3.4).
-
-    Raises :class:`EncodingError` for a multibase prefix other than "u", text that is not
-    canonical base64url without padding (§2.2), data that is not GZIP (RFC 1952; CRC and
-    length are checked, trailing bytes refused) and output beyond ``max_bytes``.
-    """
-    if not isinstance(encoded_list, str):
-        raise EncodingError("encodedList must be a string")
-    if not encoded_list.startswith(MULTIBASE_BASE64URL):
-        raise EncodingError(
-            "encodedList must start with the multibase prefix 'u' (base64url without padding)",
-            value=_excerpt(encoded_list),
-        )
-    text = encoded_list[len(MULTIBASE_BASE64URL) :]
-    if not _BASE64URL.fullmatch(text) or len(text) % 4 == 1:
-        raise EncodingError("encodedList is not base64url without padding", value=_excerpt(encoded_list))
-    compressed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if base64.urlsafe_b64encode(compressed).rstrip(b"=").decode("ascii") != text:
-        # Unused low bits in the last character make a second spelling of the same bytes.
-        raise EncodingError("encodedList is not canonical base64url", value=_excerpt(encoded_list))
-    return _gunzip(compressed, max_bytes=max_bytes, value=_excerpt(encoded_list))
-
-
-def _gunzip(data: bytes, *, max_bytes: int, value: str) -> bytes:
-    """Expand GZIP data (one or more members, RFC 1952 §2.2) without ever holding more than the cap."""
-    if not data:
-        raise EncodingError("encodedList holds no GZIP data", value=value)
-    out = bytearray()
-    rest = data
-    while rest:
-        member = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            # max_length stops inflation one byte past the cap, so a bomb never expands further.
-            out += member.decompress(rest, max_bytes + 1 - len(out))
-        except zlib.error as exc:
-            raise EncodingError("encodedList is not valid GZIP data", value=value) from exc
-        if len(out) > max_bytes:
-            raise EncodingError(f"encodedList expands beyond the {max_bytes}-byte limit", value=value)
-        if not member.eof:
-            raise EncodingError("encodedList holds truncated GZIP data", value=value)
-        rest = member.unused_data
-    return bytes(out)
 
 
 def _excerpt(value: str, limit: int = 80) -> str:
@@ -227,6 +166,7 @@ def check_entry(
     purpose = _entry_purpose(entry)
 
     def undecided(code: str, message: str) -> StatusOutcome:
+        """An outcome that could not read the status, with its §3.5 code."""
         return StatusOutcome(purpose, None, None, code, message)
 
     parsed = _parse_entry(entry, accept_numeric_index=accept_numeric_index)

@@ -9,46 +9,52 @@ checked afresh. Undecided answers (a key that could not be fetched) are never re
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from caiep.caches import NamedCache
 from caiep.verifier.result import Check, Outcome
 
 Entry = tuple[tuple[Check, ...], dict[str, Any] | None]
 
 
 class IntegrityCache:
-    """An LRU of integrity checks with a time to live (the same TTL as cached DID documents)."""
+    """Integrity checks by credential digest: the ``integrity_checks`` cache (LRU with a lifetime).
+
+    The lifetime is the same as cached DID documents' by default. ``ttl`` and ``max_entries``
+    override the defaults of :data:`caiep.caches.CACHE_LIMITS`; ``clock`` is for tests.
+    Keys are digests of the presented bytes (see ``verify``), so equal credentials share one
+    entry. Safe to share between threads.
+    """
 
     def __init__(
-        self, *, ttl: float = 300.0, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        ttl: float | None = None,
+        max_entries: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, Entry]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: NamedCache[str, Entry] = NamedCache(
+            "integrity_checks", max_entries=max_entries, ttl=ttl, clock=clock
+        )
+
+    @property
+    def ttl(self) -> float | None:
+        """How long an entry is reused, in seconds."""
+        return self._entries.ttl
+
+    @property
+    def max_entries(self) -> int:
+        """How many credentials' checks are kept at most."""
+        return self._entries.max_entries
 
     def get(self, key: str) -> Entry | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None:
-                return None
-            stored_at, entry = found
-            if self._clock() - stored_at > self.ttl:
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return entry
+        """The checks and credential remembered for ``key`` while fresh, else None."""
+        return self._entries.get(key)
 
     def put(self, key: str, checks: tuple[Check, ...], credential: dict[str, Any] | None) -> None:
+        """Remember decided checks for ``key``; a set with any undecided check is not kept."""
         if any(check.outcome is Outcome.UNKNOWN for check in checks):
             return
-        with self._lock:
-            self._entries[key] = (self._clock(), (checks, credential))
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+        self._entries.put(key, (checks, credential))

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 from caiep.errors import InputError
-
-_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?\Z")
+from caiep.timestamps import is_xsd_datetime
 
 
 def parse_datetime(value: object, *, field: str, required: bool) -> datetime | None:
@@ -16,7 +14,7 @@ def parse_datetime(value: object, *, field: str, required: bool) -> datetime | N
         if required:
             raise InputError(f"{field} is missing")
         return None
-    if not isinstance(value, str) or not _DATETIME.match(value):
+    if not is_xsd_datetime(value):
         raise InputError(f"{field} is not an XSD dateTime: {value!r}")
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -6,15 +6,14 @@ keys (a duplicate would let two readers see two different credentials).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from caiep.errors import InputError
+from caiep.strictjson import MAX_DEPTH, loads_strict
 
 MAX_BYTES = 1_048_576
-MAX_DEPTH = 64
 # The signature may be empty: an unsecured JWS (alg "none", RFC 7515 §A.5) is read, so that
 # verification answers "invalid" (jws_alg_not_allowed) rather than "unreadable input".
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\Z")
@@ -29,56 +28,15 @@ class Presented:
     token: str | None = None
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise InputError(f"duplicate key {key!r} in a JSON object")
-        result[key] = value
-    return result
-
-
-def _no_constant(name: str) -> Any:
-    """``json.loads`` hook: NaN and Infinity are not JSON (RFC 8259 §6)."""
-    raise InputError(f"{name} is not a JSON value (RFC 8259 §6)")
-
-
-def _depth(text: str) -> int:
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
-
-
 def parse_json(text: str, *, source: str = "input") -> Any:
-    """Bounded JSON parsing for untrusted documents; InputError says what is wrong."""
+    """Bounded JSON parsing for untrusted documents; InputError says what is wrong and where.
+
+    At most :data:`MAX_BYTES` of UTF-8 and :data:`MAX_DEPTH` levels, read by the strict reader
+    (:mod:`caiep.strictjson`: no duplicate keys, no NaN or Infinity).
+    """
     if len(text.encode("utf-8")) > MAX_BYTES:
         raise InputError(f"larger than {MAX_BYTES} bytes", source=source)
-    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(text) > MAX_DEPTH:
-        raise InputError(f"nested deeper than {MAX_DEPTH} levels", source=source)
-    try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"not valid JSON: {exc.msg}", source=source, location=f"line {exc.lineno} column {exc.colno}"
-        ) from exc
-    except InputError as exc:
-        # The parsing hooks do not know where the text came from; say it here.
-        raise InputError(exc.message, source=source) from exc
+    return loads_strict(text, max_depth=MAX_DEPTH, source=source)
 
 
 def read_presented(data: bytes | str, *, source: str = "input") -> Presented:

@@ -46,6 +46,7 @@ def summary(credential: Mapping[str, Any] | None) -> dict[str, str]:
 
 
 def render_text(result: VerificationResult) -> str:
+    """The result as lines for a terminal: the verdict, who holds what, and each check."""
     facts = summary(result.credential)
     lines = [_HEADLINES[result.verdict]]
     if facts.get("holder"):

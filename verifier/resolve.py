@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urldefrag
 
+from caiep.caches import NamedCache
 from caiep.errors import EncodingError, ResolutionError, VerificationMethodInvalid
 from caiep.keys.did import did_web_document_url, resolve_did_key
 from caiep.keys.ed25519 import PublicKey
@@ -23,10 +23,12 @@ from caiep.verifier.fetch import Fetcher
 _KEY_TYPES = ("Multikey", "Ed25519VerificationKey2020", "JsonWebKey2020", "JsonWebKey")
 
 
-@lru_cache(maxsize=4096)
+_did_key_documents: NamedCache[str, Mapping[str, Any]] = NamedCache("did_key_documents")
+
+
 def _did_key_document(did: str) -> Mapping[str, Any]:
     """did:key documents are a pure function of the DID: resolve each once (read-only use)."""
-    return resolve_did_key(did)
+    return _did_key_documents.get_or_compute(did, lambda: resolve_did_key(did))
 
 
 def issuer_id(credential: Mapping[str, Any]) -> str | None:

@@ -42,6 +42,7 @@ class Check:
     message: str
 
     def to_json(self) -> dict[str, str]:
+        """The JSON form the API returns (camelCase keys, outcome values as strings)."""
         return {"name": self.name, "outcome": self.outcome.value, "code": self.code, "message": self.message}
 
 
@@ -55,6 +56,7 @@ class VerificationResult:
     details: dict[str, Any] = field(default_factory=dict)
 
     def check(self, name: str) -> Check | None:
+        """The check called ``name``, or None when it was not run."""
         return next((c for c in self.checks if c.name == name), None)
 
     @property
@@ -76,6 +78,7 @@ class VerificationResult:
 
     @property
     def verdict(self) -> Verdict:
+        """The one word for people: what the failed checks add up to (integrity failures first)."""
         failed = [c for c in self.checks if c.outcome is Outcome.INVALID]
         if not failed:
             return Verdict.VALID if self.outcome is Outcome.VALID else Verdict.UNVERIFIABLE
@@ -94,6 +97,7 @@ class VerificationResult:
         return Verdict.INVALID
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON form the API returns (camelCase keys, outcome values as strings)."""
         return {
             "verified": self.verified,
             "status": self.verdict.value,

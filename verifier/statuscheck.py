@@ -24,6 +24,11 @@ _INVALID_ENTRY = ("MALFORMED_VALUE_ERROR", "RANGE_ERROR")
 def check_status(
     credential: Mapping[str, Any], now: datetime, resolver: KeyResolver, *, verify_list_proof: ProofChecker
 ) -> Check:
+    """The ``status`` check: every credentialStatus entry read from its fetched, verified list.
+
+    Not applicable without ``credentialStatus``; ``unknown`` when a list cannot be fetched or
+    decided (never reported as valid); ``invalid`` when a revocation or suspension bit is set.
+    """
     status = credential.get("credentialStatus")
     if status is None:
         return Check(

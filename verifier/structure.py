@@ -21,6 +21,7 @@ OB_TYPES = ("OpenBadgeCredential", "AchievementCredential")
 
 
 def check_structure(credential: Mapping[str, Any]) -> Check:
+    """The ``structure`` check: VC context first, OB types, the 1EdTech JSON Schema, issuer and subject."""
     contexts = credential.get("@context")
     first = contexts[0] if isinstance(contexts, list) and contexts else contexts
     types = credential.get("type")

@@ -9,12 +9,12 @@ propagate.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from caiep.caches import content_digest
 from caiep.errors import (
     CaiepError,
     CanonicalizationError,
@@ -97,10 +97,10 @@ def verify(
 
 
 def _cache_key(item: Presented) -> str:
+    """The integrity cache's key: a digest of the token, or of the credential's canonical JSON."""
     if item.token is not None:
         return "jwt:" + hashlib.sha256(item.token.encode("utf-8")).hexdigest()
-    text = json.dumps(item.credential, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "ldp:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return "ldp:" + content_digest(item.credential).hex()
 
 
 def _integrity_ldp(
@@ -243,6 +243,7 @@ def _check_ldp_proof(
 
 def _list_proof_checker(resolver: KeyResolver) -> Any:
     def check(list_credential: Mapping[str, Any]) -> Check:
+        """Contexts and proof of a status list credential, as the status check needs them."""
         contexts, document_hash = _check_contexts(list_credential, canonicalize=True)
         if contexts.outcome is not Outcome.VALID:
             return contexts

@@ -18,8 +18,9 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
+from caiep.addresses import PAGE_ROUTE, STATUS_ROUTE
+from caiep.baking import extract_credential
 from caiep.errors import InputError
-from caiep.verifier.baked import extract_credential
 from caiep.verifier.cache import IntegrityCache
 from caiep.verifier.fetch import Fetcher
 from caiep.verifier.inputs import read_presented
@@ -70,12 +71,15 @@ class VerifierServices:
 
 
 def create_blueprint(services: VerifierServices) -> Blueprint:
+    """The verification pages and JSON API, given what they need from the application."""
     blueprint = Blueprint("verifier", __name__, template_folder="templates", static_folder="static")
 
     def judge(presented: Any) -> VerificationResult:
+        """Verify what was presented, now, with the service's fetcher and cache."""
         return verify(presented, now=services.clock(), fetcher=services.fetcher, cache=services.cache)
 
     def page(result: VerificationResult, *, credential_id: str | None, status: int = 200) -> Response:
+        """The HTML page of one verification result."""
         facts = summary(result.credential)
         body = render_template(
             "verifier/credential.html",
@@ -90,8 +94,9 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
         )
         return Response(body, status=status, mimetype="text/html")
 
-    @blueprint.get("/c/<uuid:credential_id>")
+    @blueprint.get(PAGE_ROUTE)
     def credential_page(credential_id: Any) -> Response:
+        """GET /c/<uuid>: one of our credentials, verified at request time."""
         document = services.find_document(str(credential_id))
         if document is None:
             abort(404, description="There is no CAiEP credential at this address.")
@@ -99,10 +104,12 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
 
     @blueprint.get("/verify")
     def verify_form() -> str:
+        """GET /verify: the form to paste or upload any issuer's credential."""
         return render_template("verifier/verify.html", error=None)
 
     @blueprint.post("/verify")
     def verify_submitted() -> Response:
+        """POST /verify: the page for a pasted or uploaded credential (400 for unreadable input)."""
         try:
             presented = _presented_from_request(form=True)
         except InputError as exc:
@@ -112,14 +119,16 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
 
     @blueprint.post("/api/v1/verify")
     def api_verify() -> Response:
+        """POST /api/v1/verify: the JSON result for a credential in the body or an upload."""
         try:
             presented = _presented_from_request(form=False)
         except InputError as exc:
             return _json_error(400, exc.code, exc.message)
         return _json(_api_result(judge(presented)))
 
-    @blueprint.get("/api/v1/credentials/<uuid:credential_id>/status")
+    @blueprint.get(STATUS_ROUTE)
     def api_status(credential_id: Any) -> Response:
+        """GET /api/v1/credentials/<uuid>/status: the current verdict of one of ours."""
         document = services.find_document(str(credential_id))
         if document is None:
             return _json_error(404, "not_found", "no CAiEP credential has this id")
@@ -128,6 +137,7 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
 
     @blueprint.get("/openapi.json")
     def openapi() -> Response:
+        """GET /openapi.json: the OpenAPI 3.1 description of the JSON API."""
         text = resources.files("caiep.verifier").joinpath("openapi.json").read_text(encoding="utf-8")
         return Response(text, mimetype="application/json")
 
@@ -144,6 +154,7 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
 
     @blueprint.app_context_processor
     def links() -> dict[str, Any]:
+        """Template globals: the address of the verification form."""
         return {"verify_url": url_for("verifier.verify_form")}
 
     return blueprint

@@ -35,6 +35,7 @@ def init(invocation: Invocation, issuer_name: str, issuer_url: str, did_method: 
     """Create an instance: settings, encrypted signing key, DID document, registry."""
     from datetime import UTC, datetime
 
+    from caiep.addresses import ServiceAddresses
     from caiep.settings import check_issuer_url, read_passphrase
     from caiep.wiring import init_instance, upgrade_configured_database
 
@@ -52,7 +53,7 @@ def init(invocation: Invocation, issuer_name: str, issuer_url: str, did_method: 
     )
     print(f"Created {home} for {settings.issuer_name}, issuer {settings.issuer_id}")
     if settings.did_method == "web":
-        print(f"Publish {home / 'did.json'} at {url}/.well-known/did.json")
+        print(f"Publish {home / 'did.json'} at {ServiceAddresses(url).did_document()}")
     try:
         revision = upgrade_configured_database(configuration)
     except Exception:

@@ -143,6 +143,7 @@ def rotate(invocation: Invocation) -> int:
     """New signing key; old ones stay in the DID document."""
     from datetime import UTC, datetime
 
+    from caiep.addresses import DID_DOCUMENT_ROUTE
     from caiep.errors import InputError
     from caiep.issuer.audit import AuditEntry
     from caiep.settings import read_passphrase
@@ -167,5 +168,5 @@ def rotate(invocation: Invocation) -> int:
             now=now,
         )
     print(f"new signing key {record.key_id}; {previous.key_id} retired but still in the DID document")
-    print(f"publish {instance.home / 'did.json'} again at /.well-known/did.json")
+    print(f"publish {instance.home / 'did.json'} again at {DID_DOCUMENT_ROUTE}")
     return EXIT_OK

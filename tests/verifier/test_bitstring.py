@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from caiep.errors import EncodingError
+from caiep.statuslist import decode_status_list, encode_status_list
 from caiep.verifier.bitstring import (
     ERROR_TYPE_BASE,
     MALFORMED_VALUE_ERROR,
@@ -23,8 +24,6 @@ from caiep.verifier.bitstring import (
     UNSUPPORTED_STATUS_SIZE,
     StatusOutcome,
     check_entry,
-    decode_status_list,
-    encode_status_list,
     status_at,
     validate_entry,
 )

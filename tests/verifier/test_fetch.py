@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from caiep.errors import ConfigurationError, ResolutionError
+from caiep.errors import ConfigurationError, InputError, ResolutionError
 from caiep.verifier.fetch import (
     ACCEPT,
     CachingFetcher,
@@ -409,7 +409,7 @@ def test_not_found_is_an_error(local: LocalServer) -> None:
 def test_bodies_that_are_not_json_are_refused(path: str, local: LocalServer) -> None:
     with pytest.raises(ResolutionError, match="not JSON") as caught:
         fetcher_for(local).get_json(f"https://issuer.example{path}")
-    assert isinstance(caught.value.__cause__, ValueError)
+    assert isinstance(caught.value.__cause__, InputError)
 
 
 @pytest.mark.parametrize("path", ["/slow", "/drip"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date, timedelta
 from typing import Any
 
@@ -103,3 +104,14 @@ def test_entries_expire_after_their_time_to_live(signing_key, now):
     ticks[0] = 301.0
     verify(credential, now=now, fetcher=fetcher, cache=cache)
     assert fetcher.requests > fetched
+
+
+def test_an_equal_credential_in_another_object_and_key_order_shares_the_entry(signing_key, now):
+    fetcher, cache = CountingFetcher(signing_key), IntegrityCache()
+    credential = _signed(signing_key, now)
+    verify(credential, now=now, fetcher=fetcher, cache=cache)
+    requests = fetcher.requests
+    reordered = dict(reversed(list(copy.deepcopy(credential).items())))
+    assert reordered is not credential
+    assert verify(reordered, now=now, fetcher=fetcher, cache=cache).outcome is Outcome.VALID
+    assert fetcher.requests == requests

@@ -12,7 +12,8 @@ from caiep.errors import InputError
 from caiep.keys.base64url import b64url_decode, b64url_encode
 from caiep.keys.did import did_key_for
 from caiep.keys.ed25519 import SigningKey
-from caiep.verifier.bitstring import MIN_ENTRIES, encode_status_list
+from caiep.statuslist import encode_status_list
+from caiep.verifier.bitstring import MIN_ENTRIES
 from caiep.verifier.result import Outcome, Verdict
 from caiep.verifier.verify import verify
 

@@ -308,7 +308,7 @@ def test_api_reads_a_baked_badge_upload(app_site: Site):
 
     from PIL import Image
 
-    from caiep.wallet_export.baking import bake_png
+    from caiep.baking import bake_png
 
     canvas = BytesIO()
     Image.new("RGB", (64, 64), "navy").save(canvas, format="PNG")

@@ -18,14 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 
+from caiep.baking import MAX_CHUNK_BYTES, MAX_IMAGE_BYTES, PNG_SIGNATURE, extract_credential
+from caiep.baking.spec import NO_CREDENTIAL
 from caiep.errors import InputError
-from caiep.verifier.baked import (
-    MAX_CHUNK_BYTES,
-    MAX_IMAGE_BYTES,
-    NO_CREDENTIAL,
-    PNG_SIGNATURE,
-    extract_credential,
-)
 from support import EXTERNAL
 
 ONE_EDTECH = EXTERNAL / "1edtech"
@@ -107,12 +102,15 @@ def test_png_baked_by_pillow_is_read_exactly(text: str) -> None:
     assert extract_credential(pillow_png(openbadgecredential=text)) == text
 
 
-def test_png_first_credential_chunk_wins() -> None:
+def test_png_with_two_credential_chunks_is_ambiguous() -> None:
     *body, iend = split_chunks(pillow_png())
     png = assemble(
         *body, itxt(b"openbadgecredential", b"first.a.b"), itxt(b"openbadgecredential", b"2.a.b"), iend
     )
-    assert extract_credential(png) == "first.a.b"
+    error = refused(png, filename="two.png")
+    assert "2 baked credentials" in error.message
+    assert "ambiguous" in error.message
+    assert error.source == "two.png"
 
 
 def test_png_other_text_chunks_are_ignored() -> None:
@@ -272,10 +270,12 @@ def test_svg_namespace_matters_not_the_prefix() -> None:
     assert refused(svg(impostor)).message == NO_CREDENTIAL
 
 
-def test_svg_first_credential_wins_even_when_nested() -> None:
+def test_svg_with_two_credentials_is_ambiguous_even_when_nested() -> None:
     first = ob3("", attributes=' verify="one.a.b"')
     second = ob3("", attributes=' verify="two.a.b"')
-    assert extract_credential(svg(f"<g><g>{first}</g></g>{second}")) == "one.a.b"
+    error = refused(svg(f"<g><g>{first}</g></g>{second}"))
+    assert "2 baked credentials" in error.message
+    assert "ambiguous" in error.message
 
 
 def test_svg_with_prefixed_root_and_prolog() -> None:

@@ -1,136 +1,130 @@
-"""Badge images with the credential baked in (OB 3.0 "Open Badges Document Formats → Baked Badge").
+"""SVG badges: bake a credential into ``openbadges:credential`` and read it back (OB 3.0 "SVG").
 
-Since iOS 16, Photos and Files strip that metadata, so a baked badge complements the QR
-code's URL and never replaces it. Both bakers edit the image at the byte level: nothing
-outside the credential and its namespace declaration changes, and baking again replaces the
-credential, leaving exactly one.
+Baking edits the text at the byte level, guided by expat's byte offsets: the namespace
+declaration is added to the root ``<svg>`` start tag, the credential element goes directly
+after it, every credential element already in the image is removed, and nothing else
+changes. Reading takes the ``credential`` element in the OB 3.0 namespace (whatever its
+prefix): its ``verify`` attribute holds a compact JWS, otherwise its text (CDATA) the JSON.
+An image with two such elements is refused as ambiguous.
+
+The input is hostile: an SVG that declares entities or has an internal DTD subset is refused
+before any XML parser sees it (:func:`caiep.baking.spec.refuse_dtd`).
 """
 
 from __future__ import annotations
 
+import codecs
 import re
-import struct
+import xml.etree.ElementTree as ET
 import xml.parsers.expat
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from caiep.baking.spec import (
+    COMPACT_JWS,
+    MAX_IMAGE_BYTES,
+    NOT_A_BADGE,
+    OB2_NAMESPACE,
+    OB3_NAMESPACE,
+    OB3_PREFIX,
+    SVG_NAMESPACE,
+    credential_bytes,
+    only_credential,
+    refuse_dtd,
+)
 from caiep.errors import InputError
 
-MAX_IMAGE_BYTES = 10 * 1_048_576
-MAX_CHUNK_BYTES = 5 * 1_048_576
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-OB3_PNG_KEYWORD = b"openbadgecredential"
-SVG_NAMESPACE = "http://www.w3.org/2000/svg"
-OB3_NAMESPACE = "https://purl.imsglobal.org/ob/v3p0"
-OB3_PREFIX = "openbadges"
-
-# The compact JWS serialization (RFC 7515 §7.1); the same shape verifier.inputs accepts.
-_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\Z")
+_OB3_TAG = f"{{{OB3_NAMESPACE}}}credential"
+_SVG_ROOT_TAG = f"{{{SVG_NAMESPACE}}}svg"
 # XML 1.0 §2.2 Char, minus CR: end-of-line handling (§2.11) turns CR into LF, so a CR in a
 # CDATA section would not come back out as written.
 _NOT_XML_CHARACTER = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # A start tag of a document expat has already accepted (XML 1.0 §3.1 STag / EmptyElemTag).
 _START_TAG = re.compile(rb"<([^\s/>]+)(?:\s+[^\s=]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(/?)>")
-_QUOTED = r"(?:\"[^\"]*\"|'[^']*')"
-_EXTERNAL_ONLY_DOCTYPE = re.compile(
-    rf"<!DOCTYPE\s+[^\s\[>]+(?:\s+(?:SYSTEM\s+{_QUOTED}|PUBLIC\s+{_QUOTED}\s+{_QUOTED}))?\s*>"
-)
+# XML 1.0 §2.8 and §4.3.3: the encoding named in the XML declaration, when there is no BOM.
+_DECLARED_ENCODING = re.compile(rb"<\?xml\s[^>]*?encoding\s*=\s*[\"']([A-Za-z][A-Za-z0-9._-]*)[\"']")
+# The encodings badges are written in; any other is refused, not guessed. The text is decoded here
+# and the parser is given that text, so the DTD guard and the parser read the same characters.
+_XML_ENCODINGS = frozenset({"utf-8", "utf-16", "ascii", "iso8859-1", "cp1252"})
 
 
-# --- QR codes ----------------------------------------------------------------------------------
+# --- Reading -----------------------------------------------------------------------------------
 
 
-# --- Baking: PNG -------------------------------------------------------------------------------
+def decode_xml(data: bytes, source: str | None = None) -> str | None:
+    """The document as text (XML 1.0 §4.3.3, Appendix F), or None when it is not text at all.
 
-
-@dataclass(frozen=True)
-class _Chunk:
-    """One PNG chunk (PNG §5.3): its type, its data, and its bytes' span in the file."""
-
-    type: bytes
-    data: bytes
-    start: int
-    end: int
-
-
-def bake_png(image: bytes, credential_text: str) -> bytes:
-    """``image`` with the credential in one uncompressed ``openbadgecredential`` iTXt chunk.
-
-    OB 3.0 #png-baking: keyword ``openbadgecredential``, compression flag 0, method 0, empty
-    language tag and translated keyword, then the UTF-8 text (JSON or compact JWS). The chunk
-    goes just before IEND; any ``openbadgecredential`` chunk already there is dropped, so the
-    result has exactly one. Every other byte, including anything after IEND, is kept as is.
-    Raises :class:`InputError` for an image that is not an intact PNG, or unusable text.
+    A byte order mark decides the encoding, else the XML declaration, else UTF-8. Raises
+    :class:`InputError` for a declared encoding outside the few badges are written in.
     """
-    text = _credential_bytes(credential_text)
-    if len(image) > MAX_IMAGE_BYTES:
-        raise InputError(f"the image is larger than {MAX_IMAGE_BYTES} bytes")
-    if not image.startswith(PNG_SIGNATURE):
-        raise InputError("not a PNG image: the PNG signature is missing")
-    # keyword NUL, compression flag 0, method 0, language tag "" NUL, translated keyword "" NUL, text
-    data = OB3_PNG_KEYWORD + b"\0" + b"\0\0" + b"\0" + b"\0" + text
-    if len(data) > MAX_CHUNK_BYTES:
-        raise InputError(f"the credential is too large to bake: more than {MAX_CHUNK_BYTES} bytes")
-    parts = [PNG_SIGNATURE]
-    end = len(PNG_SIGNATURE)
-    for chunk in _png_chunks(image):
-        if chunk.type == b"iTXt" and chunk.data.split(b"\0", 1)[0] == OB3_PNG_KEYWORD:
-            continue
-        if chunk.type == b"IEND":
-            parts.append(struct.pack(">I4s", len(data), b"iTXt"))
-            parts.append(data)
-            parts.append(struct.pack(">I", zlib.crc32(data, zlib.crc32(b"iTXt"))))
-        parts.append(image[chunk.start : chunk.end])
-        end = chunk.end
-    parts.append(image[end:])
-    baked = b"".join(parts)
-    if len(baked) > MAX_IMAGE_BYTES:
-        raise InputError(f"the baked image would be larger than {MAX_IMAGE_BYTES} bytes")
-    return baked
-
-
-def _credential_bytes(credential_text: str) -> bytes:
-    if not credential_text.strip():
-        raise InputError("the credential text is empty")
+    if data.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        declared = _DECLARED_ENCODING.match(data)
+        encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+        try:
+            known = codecs.lookup(encoding).name
+        except LookupError:
+            known = None
+        if known not in _XML_ENCODINGS:
+            raise InputError(f"the XML's encoding {encoding!r} is not supported", source=source)
     try:
-        return credential_text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InputError("the credential text is not valid Unicode (it holds a lone surrogate)") from exc
+        return data.decode(encoding)
+    except UnicodeError:
+        return None
 
 
-def _png_chunks(image: bytes) -> Iterator[_Chunk]:
-    """Every chunk up to and including IEND, each checked against its CRC (PNG §5.3, §5.6)."""
-    offset = len(PNG_SIGNATURE)
-    while True:
-        where = f"byte {offset}"
-        if offset == len(image):
-            raise InputError("truncated PNG: the file ends before the IEND chunk", location=where)
-        if offset + 8 > len(image):
-            raise InputError("truncated PNG: the file ends inside a chunk header", location=where)
-        length, chunk_type = struct.unpack_from(">I4s", image, offset)
-        if not chunk_type.isalpha():  # PNG §5.4: four ASCII letters
-            raise InputError(f"corrupt PNG: {chunk_type!r} is not a chunk type", location=where)
-        name = chunk_type.decode("ascii")
-        if length > MAX_CHUNK_BYTES:
-            raise InputError(f"a {name} chunk of {length} bytes is too large", location=where)
-        end = offset + 12 + length
-        if end > len(image):
-            raise InputError(f"truncated PNG: the {name} chunk runs past the end of the file", location=where)
-        data = image[offset + 8 : end - 4]
-        (crc,) = struct.unpack_from(">I", image, end - 4)
-        if zlib.crc32(data, zlib.crc32(chunk_type)) != crc:
-            raise InputError(f"corrupt PNG: the {name} chunk fails its CRC", location=where)
-        if offset == len(PNG_SIGNATURE) and chunk_type != b"IHDR":
-            raise InputError("corrupt PNG: the first chunk is not IHDR", location=where)
-        yield _Chunk(chunk_type, data, offset, end)
-        if chunk_type == b"IEND":
-            return
-        offset = end
+def read_svg(text: str, source: str | None = None) -> str:
+    """The credential text baked into an SVG document (OB 3.0 "SVG → Extracting"), as baked.
+
+    Raises :class:`InputError` for XML that is not well-formed or not an ``<svg>`` document,
+    DTD declarations, two credential elements, an Open Badges 2.0 badge, an empty credential
+    or one holding child elements, or no credential at all.
+    """
+    root = _parse_svg(text, source)
+    found: list[ET.Element] = []
+    legacy = False
+    for element in root.iter():
+        if element.tag == _OB3_TAG:
+            found.append(element)
+        elif isinstance(element.tag, str) and element.tag.startswith(f"{{{OB2_NAMESPACE}}}"):
+            legacy = True
+    return _element_text(only_credential(found, legacy=legacy, source=source), source)
 
 
-# --- Baking: SVG -------------------------------------------------------------------------------
+def _parse_svg(text: str, source: str | None) -> ET.Element:
+    refuse_dtd(text, source)
+    try:
+        # Safe after refuse_dtd: nothing is left to expand, and ElementTree loads no external DTD.
+        root = ET.fromstring(text)  # noqa: S314
+    except ET.ParseError as exc:
+        line, column = exc.position
+        where = f"line {line} column {column}"
+        raise InputError(f"{NOT_A_BADGE}: the XML is not well-formed", source=source, location=where) from exc
+    if root.tag != _SVG_ROOT_TAG:
+        raise InputError(f"{NOT_A_BADGE}: the XML document's root is not an SVG <svg> element", source=source)
+    return root
+
+
+def _element_text(element: ET.Element, source: str | None) -> str:
+    """``@verify`` (a compact JWS) or else the text (CDATA) of ``openbadges:credential``."""
+    verify = element.get("verify")
+    if verify is not None:
+        text = verify
+    elif len(element):
+        raise InputError(
+            "the openbadges:credential element holds child elements instead of the credential text",
+            source=source,
+        )
+    else:
+        text = element.text or ""
+    if not text.strip():
+        raise InputError("the baked credential is empty", source=source)
+    return text
+
+
+# --- Baking ------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -155,8 +149,8 @@ def bake_svg(svg: str, credential_text: str) -> str:
     a carriage return, characters XML forbids), for DTDs that declare entities, and for
     documents that are not well-formed SVG.
     """
-    _credential_bytes(credential_text)
-    if _COMPACT_JWS.match(credential_text):
+    credential_bytes(credential_text)
+    if COMPACT_JWS.match(credential_text):
         element = f'<{OB3_PREFIX}:credential verify="{credential_text}"></{OB3_PREFIX}:credential>'
     else:
         _check_cdata(credential_text)
@@ -167,7 +161,7 @@ def bake_svg(svg: str, credential_text: str) -> str:
         raise InputError("the SVG text is not valid Unicode (it holds a lone surrogate)") from exc
     if len(data) > MAX_IMAGE_BYTES:
         raise InputError(f"the SVG is larger than {MAX_IMAGE_BYTES} bytes")
-    _refuse_dtd(svg)
+    refuse_dtd(svg)
     layout = _svg_layout(data)
     if layout.root_name != f"{SVG_NAMESPACE} svg":
         raise InputError("not an SVG image: the root element is not <svg> in the SVG namespace")
@@ -202,15 +196,6 @@ def _check_cdata(text: str) -> None:
         raise InputError(f"the credential text contains U+{ord(bad.group()):04X}, which XML does not allow")
 
 
-def _refuse_dtd(text: str) -> None:
-    """Refuse entity declarations and internal DTD subsets (XML 1.0 §2.8, §4.2): see verifier.baked."""
-    if "<!ENTITY" in text:
-        raise InputError("the SVG declares XML entities, which are refused (entity expansion, XXE)")
-    for doctype in re.finditer("<!DOCTYPE", text):
-        if not _EXTERNAL_ONLY_DOCTYPE.match(text, doctype.start()):
-            raise InputError("the SVG has a DOCTYPE with an internal DTD subset, which is refused")
-
-
 def _svg_layout(data: bytes) -> _SvgLayout:
     """Parse with expat, recording byte offsets (the text is edited as bytes, not re-serialised)."""
     # The text came in as str: its own encoding declaration no longer applies.
@@ -221,9 +206,11 @@ def _svg_layout(data: bytes) -> _SvgLayout:
     open_credential: tuple[int, int] | None = None  # (start offset, depth)
 
     def start_namespace(prefix: str | None, uri: str) -> None:
+        """Remember namespace declarations for the element that follows."""
         pending[prefix or ""] = uri
 
     def start_element(name: str, attributes: dict[str, str]) -> None:
+        """Record the root and the start of each outermost credential element."""
         nonlocal depth, open_credential
         depth += 1
         if depth == 1:
@@ -235,6 +222,7 @@ def _svg_layout(data: bytes) -> _SvgLayout:
             open_credential = (parser.CurrentByteIndex, depth)
 
     def end_element(name: str) -> None:
+        """Record where an open credential element ends."""
         nonlocal depth, open_credential
         if open_credential is not None and open_credential[1] == depth:
             layout.credentials.append((open_credential[0], parser.CurrentByteIndex))

@@ -11,11 +11,10 @@ import zlib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
+from caiep.baking import bake_png, bake_svg, extract_credential
 from caiep.errors import InputError
-from caiep.verifier.baked import extract_credential
-from caiep.wallet_export.baking import bake_png, bake_svg
 from support import EXTERNAL
 
 ONE_EDTECH = EXTERNAL / "1edtech"
@@ -120,6 +119,34 @@ def test_png_rebaking_replaces() -> None:
     assert twice == bake_png(small_png(), JWS)
 
 
+def twice_baked_png(first: str, second: str) -> bytes:
+    """A PNG carrying two credential chunks, as a careless writer would leave it (Pillow writes both)."""
+    buffer = io.BytesIO()
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("openbadgecredential", first, lang="", tkey="", zip=False)
+    info.add_itxt("openbadgecredential", second, lang="", tkey="", zip=False)
+    Image.new("RGB", (3, 3)).save(buffer, "PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def test_png_with_two_credentials_is_ambiguous_and_rebaking_leaves_one() -> None:
+    stale = twice_baked_png(CREDENTIAL, "old.a.b")
+    assert len(credential_chunks(stale)) == 2
+    with pytest.raises(InputError, match=r"2 baked credentials.*ambiguous"):
+        extract_credential(stale)
+    rebaked = bake_png(stale, JWS)
+    assert len(credential_chunks(rebaked)) == 1
+    assert extract_credential(rebaked) == JWS
+
+
+@given(first=any_text, second=compact_jws)
+@settings(max_examples=40)
+def test_png_baking_any_two_credentials_in_turn_keeps_only_the_last(first: str, second: str) -> None:
+    rebaked = bake_png(bake_png(small_png(), first), second)
+    assert len(credential_chunks(rebaked)) == 1
+    assert extract_credential(rebaked) == second
+
+
 def test_png_rebaking_the_1edtech_badge_keeps_one_chunk() -> None:
     baked = bake_png((ONE_EDTECH / "1edtech-validator-baked-json.png").read_bytes(), JWS)
     assert len(credential_chunks(baked)) == 1
@@ -220,6 +247,25 @@ def test_svg_credentials_anywhere_are_all_replaced() -> None:
     baked = bake_svg(svg, JWS)
     assert len(credential_elements(baked)) == 1
     assert "<g></g>" in baked
+
+
+def test_svg_with_two_credentials_is_ambiguous_and_rebaking_leaves_one() -> None:
+    old = f'<ob:credential xmlns:ob="{OB3}" verify="old.a.b"/>'
+    nested = f'<g><ob:credential xmlns:ob="{OB3}">x</ob:credential></g>'
+    stale = SVG.replace("<circle", f"{old}{nested}<circle")
+    with pytest.raises(InputError, match=r"2 baked credentials.*ambiguous"):
+        extract_credential(stale.encode())
+    rebaked = bake_svg(stale, CREDENTIAL)
+    assert len(credential_elements(rebaked)) == 1
+    assert extract_credential(rebaked.encode()).strip() == CREDENTIAL
+
+
+@given(first=xml_text, second=compact_jws)
+@settings(max_examples=40)
+def test_svg_baking_any_two_credentials_in_turn_keeps_only_the_last(first: str, second: str) -> None:
+    rebaked = bake_svg(bake_svg(SVG, first), second)
+    assert len(credential_elements(rebaked)) == 1
+    assert extract_credential(rebaked.encode()) == second
 
 
 def test_svg_self_closing_and_prefixed_root() -> None:

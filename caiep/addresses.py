@@ -1,0 +1,89 @@
+"""The public addresses of the credential service: the one place they are spelled.
+
+A credential's id is ``<base>/credentials/<uuid>``; the page its QR code opens is
+``<base>/c/<uuid>``; the DID document of a did:web issuer is ``<base>/.well-known/did.json``;
+and so on. The issuer writes these URLs into credentials, the verifier and the export
+blueprints serve them, the CLI prints them: all of them build them here, so a route and the
+URLs pointing at it cannot drift apart, and no feature needs to know another's endpoints.
+
+The ``*_ROUTE`` constants are the Flask rule strings the blueprints register; the ``*_path``
+functions the same paths for one credential (what a redirect sends); :class:`ServiceAddresses`
+the absolute URLs under one issuer's base URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+_ID = "<uuid:credential_id>"  # the Flask converter the blueprints register
+
+
+def credential_path(credential_uuid: str) -> str:
+    """The path of the hosted credential (its id without the base): ``/credentials/<uuid>``."""
+    return f"/credentials/{credential_uuid}"
+
+
+def page_path(credential_uuid: str) -> str:
+    """The path of the credential's verification page, what its QR code opens: ``/c/<uuid>``."""
+    return f"/c/{credential_uuid}"
+
+
+def qr_path(credential_uuid: str, image: str) -> str:
+    """The path of the QR code image of the page; ``image`` is ``"png"`` or ``"svg"``."""
+    if image not in ("png", "svg"):
+        raise ValueError(f"a QR image is png or svg, not {image!r}")
+    return f"{page_path(credential_uuid)}/qr.{image}"
+
+
+def status_path(credential_uuid: str) -> str:
+    """The path of the JSON status of one credential: ``/api/v1/credentials/<uuid>/status``."""
+    return f"/api/v1/credentials/{credential_uuid}/status"
+
+
+# The Flask rules: the same paths, with the uuid converter in place of an id.
+CREDENTIAL_ROUTE: Final = credential_path(_ID)
+PAGE_ROUTE: Final = page_path(_ID)
+QR_PNG_ROUTE: Final = qr_path(_ID, "png")
+QR_SVG_ROUTE: Final = qr_path(_ID, "svg")
+STATUS_ROUTE: Final = status_path(_ID)
+ACHIEVEMENT_ROUTE: Final = "/achievements/caiep"
+DID_DOCUMENT_ROUTE: Final = "/.well-known/did.json"
+
+
+@dataclass(frozen=True)
+class ServiceAddresses:
+    """The absolute URLs of one issuer's service, under ``base_url`` (https, no trailing '/').
+
+    Use it wherever a URL of the service is written: credential ids, achievement ids, links
+    printed for the operator. A trailing '/' on the base is dropped.
+    """
+
+    base_url: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
+    def credential(self, credential_uuid: str) -> str:
+        """The credential's stable public id, where the exact signed document is served."""
+        return self.base_url + credential_path(credential_uuid)
+
+    def page(self, credential_uuid: str) -> str:
+        """The credential's verification page (what its QR code encodes)."""
+        return self.base_url + page_path(credential_uuid)
+
+    def qr(self, credential_uuid: str, image: str = "png") -> str:
+        """The QR code image of the credential's page (``"png"`` or ``"svg"``)."""
+        return self.base_url + qr_path(credential_uuid, image)
+
+    def status(self, credential_uuid: str) -> str:
+        """The JSON status of the credential, verified at request time."""
+        return self.base_url + status_path(credential_uuid)
+
+    def achievement(self) -> str:
+        """Where the charter's Achievement definition is published (its id)."""
+        return self.base_url + ACHIEVEMENT_ROUTE
+
+    def did_document(self) -> str:
+        """Where a did:web issuer publishes its DID document."""
+        return self.base_url + DID_DOCUMENT_ROUTE

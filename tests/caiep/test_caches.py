@@ -1,0 +1,195 @@
+"""The named caches: bounded, locked, expiring where they must, and keyed by content."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+
+from caiep.caches import CACHE_LIMITS, CacheLimit, NamedCache, apply_cache_limits, content_digest
+from caiep.errors import ConfigurationError
+from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
+from caiep.proofs import dataintegrity, rdf
+from caiep.proofs.shapes import ShapeCache
+from caiep.schemas.loader import document_loader
+from support import FIXED_NOW
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_every_named_limit_builds_a_cache_with_that_limit() -> None:
+    for name, limit in CACHE_LIMITS.items():
+        cache: NamedCache[str, int] = NamedCache(name)
+        assert (cache.name, cache.max_entries, cache.ttl) == (name, limit.max_entries, limit.ttl)
+    assert NamedCache("credential_shapes", max_entries=7).max_entries == 7
+    assert NamedCache("fetched_documents", ttl=5).ttl == 5
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [("no_such_cache", {}), ("jsonld_iris", {"max_entries": 0}), ("integrity_checks", {"ttl": 0})],
+)
+def test_unknown_names_and_impossible_limits_are_configuration_errors(
+    name: str, options: dict[str, Any]
+) -> None:
+    with pytest.raises(ConfigurationError):
+        NamedCache(name, **options)
+
+
+def test_inserting_past_the_limit_evicts_the_least_recently_used() -> None:
+    cache: NamedCache[str, int] = NamedCache("credential_shapes", max_entries=3)
+    for key, value in (("a", 1), ("b", 2), ("c", 3)):
+        cache.put(key, value)
+    assert cache.get("a") == 1  # now the most recently used
+    cache.put("d", 4)
+    assert len(cache) == 3
+    assert cache.get("b") is None
+    assert [cache.get(key) for key in ("a", "c", "d")] == [1, 3, 4]
+
+
+def test_entries_with_a_lifetime_expire() -> None:
+    clock = Clock()
+    cache: NamedCache[str, str] = NamedCache("fetched_documents", ttl=60, clock=clock)
+    cache.put("https://issuer.example/list", "list")
+    clock.now += 59.9
+    assert cache.get("https://issuer.example/list") == "list"
+    clock.now += 0.1
+    assert cache.get("https://issuer.example/list") is None
+
+
+def test_get_or_compute_computes_once_per_key() -> None:
+    cache: NamedCache[str, list[int]] = NamedCache("did_key_documents")
+    calls: list[str] = []
+    first = cache.get_or_compute("did:key:z1", lambda: calls.append("z1") or [1])
+    again = cache.get_or_compute("did:key:z1", lambda: calls.append("again") or [2])
+    assert first is again
+    assert calls == ["z1"]
+
+
+def test_threads_sharing_a_cache_never_break_it_or_its_bound() -> None:
+    cache: NamedCache[int, int] = NamedCache("jsonld_iris", max_entries=50)
+    errors: list[BaseException] = []
+
+    def work(seed: int) -> None:
+        try:
+            for i in range(3000):
+                key = (seed * 7919 + i * 104729) % 200
+                value = cache.get_or_compute(key, lambda key=key: key * key)
+                assert value == key * key
+                cache.put(key, key * key)
+                if i % 500 == 0:
+                    assert len(cache) <= 50
+        except BaseException as exc:  # reported after the threads join
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(cache) <= 50
+    assert all(value in {k * k for k in range(200)} for value in cache.values())
+
+
+def test_threads_missing_the_same_key_at_once_share_one_value() -> None:
+    cache: NamedCache[str, object] = NamedCache("proof_configurations")
+    barrier = threading.Barrier(6)
+
+    def compute() -> object:
+        barrier.wait()  # every thread has missed before any stores
+        return object()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        values = list(pool.map(lambda _: cache.get_or_compute("same", compute), range(6)))
+    assert all(value is values[0] for value in values)
+
+
+def test_the_digest_depends_on_content_only() -> None:
+    one = {"type": ["VerifiableCredential"], "issuer": {"id": "did:web:a", "name": "A"}}
+    reordered = {"issuer": {"name": "A", "id": "did:web:a"}, "type": ["VerifiableCredential"]}
+    assert content_digest(one) == content_digest(reordered) == content_digest(copy.deepcopy(one))
+    assert content_digest(one) != content_digest({**one, "issuer": "did:web:a"})
+
+
+def _charter(number: int) -> dict[str, Any]:
+    profile = IssuerProfile(
+        "did:web:issuer.example", "Board", "https://issuer.example", "https://issuer.example"
+    )
+    award = CharterAward("Jane Doe", "jane@example.org", date(2026, 6, 1), f"CAIEP-{number:06d}")
+    return build_charter_credential(
+        profile, award, credential_uuid=f"{number:032x}", now=FIXED_NOW, salt=f"{number:016x}"
+    )
+
+
+def test_equal_documents_share_one_shape_whatever_the_object() -> None:
+    cache = ShapeCache(document_loader)
+    document = _charter(1)
+    first = cache.to_quads(document)
+    assert cache.to_quads(copy.deepcopy(document)) == first
+    assert cache.to_quads(dict(reversed(list(document.items())))) == first
+    assert cache.shape_count() == 1
+
+
+def test_equal_proof_configurations_share_one_entry() -> None:
+    config = {
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-rdfc-2022",
+        "created": datetime(2031, 1, 2, 3, 4, 5).isoformat() + "Z",
+        "verificationMethod": "did:web:cache-test.example#key-1",
+        "proofPurpose": "assertionMethod",
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+    }
+    document = {k: v for k, v in _charter(2).items() if k != "proof"}
+    dataintegrity.hash_data(document, config)
+    held = len(dataintegrity._proof_hashes)
+    for _ in range(3):
+        dataintegrity.hash_data(document, copy.deepcopy(config))
+    dataintegrity.hash_data(document, dict(reversed(list(config.items()))))
+    assert len(dataintegrity._proof_hashes) == held
+
+
+def test_inline_contexts_are_remembered_by_content_not_by_object() -> None:
+    document = {
+        "@context": [
+            "https://www.w3.org/ns/credentials/v2",
+            {"caiepNote": {"@id": "https://cache-test.example/vocab#note"}},
+        ],
+        "type": ["VerifiableCredential"],
+        "issuer": "did:web:cache-test.example",
+        "credentialSubject": {"caiepNote": "remembered by content"},
+    }
+    expected = rdf.to_quads(document)
+    held = len(rdf._contexts)
+    for _ in range(5):
+        assert rdf.to_quads(copy.deepcopy(document)) == expected
+    assert len(rdf._contexts) == held
+
+
+def test_limits_from_settings_reach_caches_already_built() -> None:
+    shapes = ShapeCache(document_loader, max_shapes=100)
+    shapes.to_quads(_charter(3))
+    built_here: NamedCache[str, int] = NamedCache("credential_shapes")
+    apply_cache_limits({"credential_shapes": CacheLimit(max_entries=2)})
+    try:
+        assert shapes.shape_count() == 0  # entries dropped with the old limits
+        for key in "abc":
+            built_here.put(key, 1)
+        assert len(built_here) == 2
+        with pytest.raises(ConfigurationError):
+            apply_cache_limits({"credential_shapes": CacheLimit(max_entries=0)})
+        with pytest.raises(ConfigurationError):
+            apply_cache_limits({"no_such_cache": CacheLimit(max_entries=5)})
+        assert built_here.max_entries == 2
+    finally:
+        apply_cache_limits({"credential_shapes": CACHE_LIMITS["credential_shapes"]})
