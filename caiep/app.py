@@ -29,6 +29,7 @@ from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from caiep.addresses import ServiceAddresses
+from caiep.caches import CacheLimit, apply_cache_limits
 from caiep.issuer import web as issuer_web
 from caiep.keys.did import did_web_document_url
 from caiep.settings import Configuration, read_configuration
@@ -66,6 +67,7 @@ class AppConfig:
     burst: int = 120
     integrity_cache_seconds: float = 300.0  # 0 turns the integrity cache off
     origins: Mapping[str, str] = field(default_factory=dict)
+    cache_limits: Mapping[str, CacheLimit] = field(default_factory=dict)  # by name; empty: the defaults
 
     @classmethod
     def from_configuration(
@@ -81,6 +83,7 @@ class AppConfig:
             burst=c.require("rate_burst", int),
             integrity_cache_seconds=c.require("integrity_cache_seconds", float),
             origins={"database_url": database_origin(c)},
+            cache_limits=c.cache_limits(),
         )
 
     @classmethod
@@ -121,6 +124,7 @@ def create_app(config: AppConfig | None = None) -> Flask:
     the setting, so the server stops at start-up instead of failing on the first request.
     """
     config = config or AppConfig.from_environment()
+    apply_cache_limits(config.cache_limits)
     instance = Instance(config.home)
     registry = open_database(config.database_url, config.origins.get("database_url", "database_url"))
     settings = instance.settings

@@ -40,35 +40,50 @@ V = TypeVar("V")
 
 @dataclass(frozen=True)
 class CacheLimit:
-    """The default limits of one named cache: entries, and a lifetime in seconds (or None)."""
+    """The default limits of one named cache: entries, a lifetime in seconds (or None), what it holds."""
 
     max_entries: int
     ttl: float | None = None
+    holds: str = ""
 
 
 #: Default limits, by cache name. Each is a constructor parameter of the cache that uses it.
 CACHE_LIMITS: Final[Mapping[str, CacheLimit]] = MappingProxyType(
     {
-        # verifier: structure, context and proof checks of identical credential bytes
-        "integrity_checks": CacheLimit(max_entries=10_000, ttl=300.0),
-        # verifier: DID documents, controller documents and status lists, by URL
-        "fetched_documents": CacheLimit(max_entries=1024, ttl=300.0),
-        # verifier: did:key DID documents, by DID (a pure function of the DID)
-        "did_key_documents": CacheLimit(max_entries=4096),
-        # proofs: compiled credential shapes (JSON-LD expansion templates), per document loader
-        "credential_shapes": CacheLimit(max_entries=512),
-        # proofs: SHA-256 of canonical proof configurations, by canonical JSON digest
-        "proof_configurations": CacheLimit(max_entries=256),
-        # proofs: one shape cache per document loader
-        "shape_caches": CacheLimit(max_entries=16),
-        # proofs: one pyld context resolver per document loader
-        "context_resolvers": CacheLimit(max_entries=16),
-        # proofs: resolved JSON-LD context documents, by URL, per document loader
-        "resolved_contexts": CacheLimit(max_entries=256),
-        # proofs: processed JSON-LD contexts, by active context and local context
-        "jsonld_contexts": CacheLimit(max_entries=4096),
-        # proofs: expanded IRIs, by active context and term
-        "jsonld_iris": CacheLimit(max_entries=65_536),
+        "integrity_checks": CacheLimit(
+            max_entries=10_000,
+            ttl=300.0,
+            holds="verifier: structure, context and proof checks of identical credential bytes",
+        ),
+        "fetched_documents": CacheLimit(
+            max_entries=1024,
+            ttl=300.0,
+            holds="verifier: DID documents, controller documents and status lists, by URL",
+        ),
+        "did_key_documents": CacheLimit(
+            max_entries=4096, holds="verifier: did:key DID documents, by DID (a pure function of the DID)"
+        ),
+        "credential_shapes": CacheLimit(
+            max_entries=512,
+            holds="proofs: compiled credential shapes (JSON-LD expansion templates), per document loader",
+        ),
+        "proof_configurations": CacheLimit(
+            max_entries=256,
+            holds="proofs: SHA-256 of canonical proof configurations, by canonical JSON digest",
+        ),
+        "shape_caches": CacheLimit(max_entries=16, holds="proofs: one shape cache per document loader"),
+        "context_resolvers": CacheLimit(
+            max_entries=16, holds="proofs: one pyld context resolver per document loader"
+        ),
+        "resolved_contexts": CacheLimit(
+            max_entries=256, holds="proofs: resolved JSON-LD context documents, by URL, per document loader"
+        ),
+        "jsonld_contexts": CacheLimit(
+            max_entries=4096, holds="proofs: processed JSON-LD contexts, by active context and local context"
+        ),
+        "jsonld_iris": CacheLimit(
+            max_entries=65_536, holds="proofs: expanded IRIs, by active context and term"
+        ),
     }
 )
 
@@ -90,10 +105,9 @@ class NamedCache(Generic[K, V]):
         ttl: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        try:
-            limit = CACHE_LIMITS[name]
-        except KeyError:
-            raise ConfigurationError(f"there is no cache named {name!r}") from None
+        if name not in CACHE_LIMITS:
+            raise ConfigurationError(f"there is no cache named {name!r}")
+        limit = _configured.get(name) or CACHE_LIMITS[name]
         self.name = name
         self.max_entries = limit.max_entries if max_entries is None else max_entries
         self.ttl = limit.ttl if ttl is None else ttl
@@ -171,6 +185,8 @@ class NamedCache(Generic[K, V]):
 
 # Every cache alive, so that limits read from settings reach the module-level ones too.
 _live: weakref.WeakSet[NamedCache[Any, Any]] = weakref.WeakSet()
+# Limits read from settings, by name: the defaults of caches built after they were applied.
+_configured: dict[str, CacheLimit] = {}
 
 
 def _check(name: str, max_entries: int, ttl: float | None) -> None:
@@ -185,13 +201,14 @@ def apply_cache_limits(limits: Mapping[str, CacheLimit]) -> None:
 
     Names are those of :data:`CACHE_LIMITS`; an unknown name, or a limit below 1 entry or 0
     seconds, is a :class:`ConfigurationError` and nothing is changed. Entries already held by
-    the caches concerned are dropped. Caches built later take their limits from their
-    constructor, as before.
+    the caches concerned are dropped. Caches built later take these limits too, unless their
+    constructor is given others.
     """
     for name, limit in limits.items():
         if name not in CACHE_LIMITS:
             raise ConfigurationError(f"there is no cache named {name!r}")
         _check(name, limit.max_entries, limit.ttl)
+    _configured.update(limits)
     for cache in list(_live):
         if cache.name in limits:
             cache.set_limits(limits[cache.name])

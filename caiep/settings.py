@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from caiep import atomicfile
+from caiep.caches import CACHE_LIMITS, CacheLimit
 from caiep.errors import ConfigurationError, InputError
 
 SETTINGS_FILE = "settings.json"
@@ -131,6 +132,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("issuer_url", None, "issuer_url", text, None, "the issuer's public https base URL", default_doc="written by init"),  # noqa: E501
     Setting("did_method", None, "did_method", did_method, None, "the issuer's DID method: web or key", default_doc="written by init"),  # noqa: E501
     Setting("issuer_id", None, "issuer_id", text, None, "the issuer's DID", default_doc="written by init"),
+    # One entry limit per in-memory cache: every cache is bounded, and each bound is a setting.
+    *(
+        Setting(f"cache_{name}", f"CAIEP_CACHE_{name.upper()}", f"cache_{name}", positive_whole, limit.max_entries, f"most entries held: {limit.holds}")  # noqa: E501
+        for name, limit in CACHE_LIMITS.items()
+    ),
 )
 # fmt: on
 BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
@@ -199,6 +205,17 @@ class Configuration:
     def database_url(self) -> str:
         """The registry's URL: the setting, else SQLite in the instance directory."""
         return self.get("database_url", str) or f"sqlite:///{(self.home / 'registry.sqlite3').resolve()}"
+
+    def cache_limits(self) -> dict[str, CacheLimit]:
+        """Each named cache's limits: its entry setting, and its lifetime (the integrity
+        checks' from ``integrity_cache_seconds`` when that is above 0)."""
+        limits = {}
+        for name, default in CACHE_LIMITS.items():
+            ttl = default.ttl
+            if name == "integrity_checks" and self.require("integrity_cache_seconds", float) > 0:
+                ttl = self.require("integrity_cache_seconds", float)
+            limits[name] = CacheLimit(self.require(f"cache_{name}", int), ttl, default.holds)
+        return limits
 
     def identity(self) -> Settings:
         """The instance identity; ConfigurationError when the home is not an instance."""

@@ -55,9 +55,11 @@ class Invocation:
     def configuration(self) -> Configuration:
         """The effective settings of this run, read once (environment, settings.json, defaults)."""
         if self._configuration is None:
+            from caiep.caches import apply_cache_limits
             from caiep.settings import read_configuration
 
             self._configuration = read_configuration(self.home_flag)
+            apply_cache_limits(self._configuration.cache_limits())
         return self._configuration
 
     def instance(self) -> Instance:

@@ -162,3 +162,40 @@ def _wait(base: str, server: subprocess.Popen[bytes]) -> None:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.1)
     raise AssertionError("caiep serve did not answer within 30 s")
+
+
+def test_cache_settings_bound_the_service_caches(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from caiep import caches
+
+    monkeypatch.setattr(caches, "_configured", {})  # what this test applies stays in this test
+    monkeypatch.setenv("CAIEP_HOME", str(home))
+    monkeypatch.setenv("CAIEP_CACHE_FETCHED_DOCUMENTS", "7")
+    (home / "settings.json").write_text(
+        json.dumps({**json.loads((home / "settings.json").read_text()), "cache_jsonld_iris": 321})
+    )
+    try:
+        create_app()
+        by_name: dict[str, set[int]] = {}
+        for cache in list(caches._live):
+            by_name.setdefault(cache.name, set()).add(cache.max_entries)
+        assert by_name["fetched_documents"] == {7}
+        assert by_name["jsonld_iris"] == {321}
+        assert by_name["integrity_checks"] == {caches.CACHE_LIMITS["integrity_checks"].max_entries}
+    finally:
+        settings = json.loads((home / "settings.json").read_text())
+        del settings["cache_jsonld_iris"]
+        (home / "settings.json").write_text(json.dumps(settings))
+        caches.apply_cache_limits(dict(caches.CACHE_LIMITS))
+
+
+@pytest.mark.parametrize("value", ["0", "many", "-3"])
+def test_a_bad_cache_setting_is_named(home: Path, value: str) -> None:
+    done = subprocess.run(
+        [BIN / "caiep", "config"],
+        env=_environment(home, CAIEP_CACHE_JSONLD_CONTEXTS=value),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("caiep: CAIEP_CACHE_JSONLD_CONTEXTS (environment): must be a whole number")
