@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -193,22 +194,30 @@ def _list(instance: Instance, args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     holder = args.holder.strip().lower() if args.holder is not None else None
     before = now + args.expiring_within if args.expiring_within is not None else None
-    registry = instance.registry()
-    try:
-        records = registry.credentials(
+    with (
+        instance.registry() as registry,
+        registry.credentials(
             holder_email=holder, valid_until_before=before, valid_at=now if before else None
-        )
+        ) as records,
+    ):
         if args.json:
-            sys.stdout.write(
-                json.dumps([_record_json(r) for r in records], indent=2, ensure_ascii=False) + "\n"
-            )
+            _write_json_array(_record_json(r) for r in records)
             return EXIT_OK
         for r in records:
             holder = f"{r.holder_name} <{r.holder_email}>"
             print(f"{r.credential_id}  {r.charter_number}  {r.valid_until:%Y-%m-%d}  {r.format:<3}  {holder}")
-    finally:
-        registry.dispose()
     return EXIT_OK
+
+
+def _write_json_array(items: Iterable[dict[str, Any]]) -> None:
+    """Write a JSON array item by item (what ``json.dumps(list, indent=2)`` writes, never held whole)."""
+    out = sys.stdout
+    opened = False
+    for item in items:
+        text = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        out.write(("[\n  " if not opened else ",\n  ") + text)
+        opened = True
+    out.write("\n]\n" if opened else "[]\n")
 
 
 def _credential(instance: Instance, id_or_url: str) -> tuple[CredentialRecord, str]:

@@ -10,7 +10,7 @@ from typing import Any
 from caiep.errors import ConfigurationError
 from caiep.issuer.charter import IssuerProfile
 from caiep.issuer.jobs import Signer
-from caiep.issuer.registry import Registry, open_registry
+from caiep.issuer.registry import Registry, open_registry, upgrade_database
 from caiep.keys.did import (
     build_controller_document,
     did_key_for,
@@ -29,7 +29,7 @@ KEYS_DIR = "keys"
 def init_instance(
     home: Path, *, issuer_name: str, issuer_url: str, did_method: str, passphrase: str, now: datetime
 ) -> Settings:
-    """Create an instance: settings, the first encrypted key, the DID document."""
+    """Create an instance: settings, the first encrypted key, the DID document, the registry."""
     if (home / "settings.json").exists():
         raise ConfigurationError(f"{home} is already an instance directory")
     if did_method not in ("web", "key"):
@@ -43,6 +43,7 @@ def init_instance(
     )
     save_settings(home, settings)
     write_did_document(home, settings, store)
+    upgrade_database(database_url(home))
     return settings
 
 
