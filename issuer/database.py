@@ -12,12 +12,13 @@ before any command reads or writes it.
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -55,6 +56,26 @@ def parse_url(url: str) -> URL:
 def shown(engine: Engine) -> str:
     """The engine's URL as messages show it: never with its password."""
     return engine.url.render_as_string(hide_password=True)
+
+
+def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows inside the caller's transaction, the fastest way the database has.
+
+    PostgreSQL: ``COPY … FROM STDIN``, one stream for all the rows (several times faster than
+    INSERT for thousands of rows, and no statement per row); SQLite: one ``executemany``. Every
+    row has the same keys.
+    """
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql" or len(rows) == 1:
+        connection.execute(insert(table), list(rows))
+        return
+    columns = list(rows[0])
+    raw: Any = connection.connection.dbapi_connection  # psycopg.Connection: COPY is psycopg's own API
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
 
 
 def upgrade_database(url: str) -> None:

@@ -1,10 +1,11 @@
 """Holders and the import of exam results into the registry.
 
 An import is one transaction: every valid row of the file is stored, or none is. Rows travel
-in chunks of :data:`CHUNK`: per chunk, one query finds the exams already stored, one finds the
-holders already known, one inserts the missing holders (and one reads their new ids back), and
-one multi-row insert stores the results. The cost is a handful of round trips per chunk, not one
-per row, so a database across a network imports about as fast as a local file.
+in chunks of :data:`CHUNK`, each a fixed handful of statements whatever its size: one query
+finds the exams already stored, one the holders already known; the missing holders are written
+in one batch and their new ids read back in one query; the results are written in one batch
+(:func:`~caiep.issuer.database.insert_rows`: ``COPY`` on PostgreSQL). No statement is sent per
+row, so a database across a network imports about as fast as a local file.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from datetime import date, datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from caiep.issuer import audit
+from caiep.issuer.database import insert_rows
 from caiep.issuer.records import ImportSummary
 from caiep.issuer.tables import exam_results, holders
 
@@ -45,9 +47,7 @@ def _holder_ids(
         names.setdefault(email, name)
     missing = [e for e in emails if e not in known]
     if missing:
-        connection.execute(
-            insert(holders), [{"email": e, "name": names[e], "created_at": now} for e in missing]
-        )
+        insert_rows(connection, holders, [{"email": e, "name": names[e], "created_at": now} for e in missing])
         known.update(connection.execute(query.where(holders.c.email.in_(missing))).all())
     return known, len(missing)
 
@@ -115,7 +115,7 @@ def _import_chunk(
         }
         for r in fresh
     ]
-    connection.execute(insert(exam_results), rows)
+    insert_rows(connection, exam_results, rows)
     passes = sum(r.result == "pass" for r in fresh)
     return len(fresh), passes, len(fresh) - passes, len(chunk) - len(fresh), new_holders
 

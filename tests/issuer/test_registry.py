@@ -11,18 +11,20 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from bench.make_results import write_results
 from caiep.errors import InputError
 from caiep.issuer import audit
+from caiep.issuer.importing import CHUNK
 from caiep.issuer.jobs import Signer, run_signing_job
-from caiep.issuer.registry import ImportSummary, charter_number
+from caiep.issuer.registry import ImportSummary, Registry, charter_number
 from caiep.issuer.results import ExamResult, iter_results
 
 EXAMPLE_RESULTS = Path(__file__).parents[2] / "examples" / "results.csv"
@@ -151,6 +153,37 @@ def test_an_import_that_fails_midway_stores_nothing_at_all(db: Any, now: datetim
     # Nothing is left locked or half-done: the same rows import cleanly afterwards.
     assert db.registry.import_results(results, source="big.csv", source_sha256="0", now=now).inserted == 1_200
     assert db.registry.verify_audit() == (1, None)
+
+
+def _statements_of_import(registry: Registry, rows: list[ExamResult], now: datetime) -> int:
+    """How many statements an import sends (an executemany or a COPY counts once)."""
+    sent: list[str] = []
+
+    def count(*args: Any) -> None:
+        sent.append(args[2])
+
+    event.listen(registry.engine, "before_cursor_execute", count)
+    try:
+        registry.import_results(rows, source="big.csv", source_sha256="0", now=now)
+    finally:
+        event.remove(registry.engine, "before_cursor_execute", count)
+    return len(sent)
+
+
+def test_an_import_sends_a_few_statements_per_chunk_not_one_per_row(
+    registry: Registry, db_of: Callable[[Registry], Any], now: datetime, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.csv"
+    write_results(big, 4 * CHUNK, seed=3)
+    rows = [r for r in iter_results(big, today=READ_ON) if isinstance(r, ExamResult)]
+    one_chunk = _statements_of_import(registry, rows[:CHUNK], now)
+    three_more = _statements_of_import(registry, rows[CHUNK:], now)
+    # A chunk: its lookups and writes (at most five), then the audit entry and the transaction.
+    assert one_chunk <= 5 + 4
+    assert three_more <= one_chunk + 2 * 5
+    again = _statements_of_import(registry, rows, now)  # all duplicates: one lookup per chunk
+    assert again <= 4 + 4
+    assert db_of(registry).scalar("SELECT COUNT(*) FROM exam_results") == 4 * CHUNK
 
 
 # --- holders ---------------------------------------------------------------------------
