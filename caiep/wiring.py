@@ -9,8 +9,9 @@ from typing import Any
 
 from caiep.errors import ConfigurationError
 from caiep.issuer.charter import IssuerProfile
+from caiep.issuer.database import head_revision
 from caiep.issuer.jobs import Signer
-from caiep.issuer.registry import Registry, open_registry, schema_revision, upgrade_database
+from caiep.issuer.registry import Registry, open_registry, upgrade_database
 from caiep.keys.did import (
     build_controller_document,
     did_key_for,
@@ -28,7 +29,8 @@ KEYS_DIR = "keys"
 def init_instance(
     home: Path, *, issuer_name: str, issuer_url: str, did_method: str, passphrase: str, now: datetime
 ) -> Settings:
-    """Create an instance: settings, the first encrypted key, the DID document."""
+    """Create an instance: settings, the first encrypted key, the DID document (the registry's
+    schema is :func:`upgrade_configured_database`'s, which ``caiep init`` runs next)."""
     if (home / "settings.json").exists():
         raise ConfigurationError(f"{home} is already an instance directory")
     if did_method not in ("web", "key"):
@@ -112,8 +114,8 @@ def upgrade_configured_database(configuration: Configuration) -> str | None:
         upgrade_database(configuration.database_url)
     except ConfigurationError as exc:
         raise _naming(origin, exc) from exc
-    with open_database(configuration.database_url, origin) as registry:
-        return schema_revision(registry)
+    with open_database(configuration.database_url, origin):  # opens only at this version's head
+        return head_revision()
 
 
 def database_origin(configuration: Configuration) -> str:

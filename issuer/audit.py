@@ -17,15 +17,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
-from caiep.issuer.tables import audit_head, audit_log
+from caiep.issuer.tables import audit_head, audit_log, credentials
 
 GENESIS = "0" * 64
 
 
 @dataclass(frozen=True)
 class AuditEntry:
+    """One entry to append: what was done (``action``), to what (``subject``), with which details."""
+
     action: str
     subject: str
     details: Mapping[str, Any]
@@ -46,10 +48,12 @@ def timestamp(moment: datetime) -> str:
 
 
 def canonical_details(details: Mapping[str, Any]) -> str:
+    """Details as stored and hashed: JSON with sorted keys, no spaces, UTF-8 text kept as is."""
     return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, subject: str, details: str) -> str:
+    """An entry's hash: SHA-256 of the previous hash and the canonical JSON of its fields."""
     body = json.dumps([seq, at, actor, action, subject, details], separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
@@ -106,7 +110,34 @@ def verify_chain(connection: Connection, *, batch: int = 10_000) -> tuple[int, C
     return checked, None
 
 
+def verify_documents(connection: Connection) -> ChainBreak | None:
+    """Every stored credential against the digest logged when it was issued.
+
+    Finds a document edited after issue, a logged credential that is gone, and a credential that
+    was stored without being logged (its ``ChainBreak.seq`` is 0: no entry is at fault).
+    """
+    listed = 0
+    entries = select(audit_log.c.seq, audit_log.c.details).where(audit_log.c.action == "credentials.issued")
+    for seq, details in connection.execute(entries.order_by(audit_log.c.seq)).all():
+        recorded = {url: digest for url, digest, *_ in json.loads(details)["credentials"]}
+        listed += len(recorded)
+        rows = connection.execute(
+            select(credentials.c.url, credentials.c.document).where(credentials.c.url.in_(list(recorded)))
+        ).all()
+        stored = {url: hashlib.sha256(document.encode("utf-8")).hexdigest() for url, document in rows}
+        for url, digest in recorded.items():
+            if url not in stored:
+                return ChainBreak(seq, f"credential {url} logged here is missing from the registry")
+            if stored[url] != digest:
+                return ChainBreak(seq, f"the stored document of {url} is not the one issued")
+    total = connection.execute(select(func.count()).select_from(credentials)).scalar_one()
+    if total != listed:
+        return ChainBreak(0, f"{total - listed} stored credentials were never logged as issued")
+    return None
+
+
 def head_hash(connection: Connection) -> str:
+    """The hash of the newest entry (the genesis hash while the log is empty)."""
     return str(connection.execute(select(audit_head.c.hash).where(audit_head.c.id == 1)).scalar_one())
 
 

@@ -59,6 +59,7 @@ class IssuerProfile:
     base_url: str
 
     def to_json(self) -> dict[str, Any]:
+        """The issuer as the credential's ``issuer`` property (an OB 3.0 Profile)."""
         return {"id": self.id, "type": ["Profile"], "name": self.name, "url": self.url}
 
 

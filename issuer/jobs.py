@@ -36,7 +36,7 @@ from caiep.issuer.registry import IssuedCredential, PendingResult, Registry, cha
 from caiep.keys.ed25519 import SigningKey
 
 Payload = tuple[PendingResult, str, str, datetime]  # result, credential uuid, salt, now
-Outcome = tuple[int, IssuedCredential | None, str | None]  # result id, credential or error
+SigningAttempt = tuple[int, IssuedCredential | None, str | None]  # result id, credential or error
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Signer:
     key_id: str
     format: str = "ldp"
 
-    def sign(self, payload: Payload) -> Outcome:
+    def sign(self, payload: Payload) -> SigningAttempt:
         """One result's credential, or the reason it could not be made (for jobs)."""
         try:
             return payload[0].result_id, self.make(payload), None
@@ -100,16 +100,20 @@ class Progress:
 
     @property
     def rate(self) -> float:
+        """Results done per second since the job started."""
         elapsed = time.monotonic() - self.started
         return self.done / elapsed if elapsed > 0 else 0.0
 
     @property
     def eta_seconds(self) -> float | None:
+        """Seconds left at the current rate; None before anything is done."""
         return (self.total - self.done) / self.rate if self.rate > 0 else None
 
 
 @dataclass(frozen=True)
 class JobReport:
+    """What a finished (or failed) job did: written as JSON beside the instance and in the registry."""
+
     job_id: str
     status: str
     workers: int
@@ -120,6 +124,7 @@ class JobReport:
     audit_head: str
 
     def to_json(self) -> dict[str, Any]:
+        """The report as stored and written to ``jobs/<id>.json`` (camelCase keys)."""
         rate = self.issued / self.seconds if self.seconds > 0 else None
         return {
             "job": self.job_id,
@@ -138,19 +143,19 @@ class JobReport:
 _SIGNER: Signer | None = None  # set in the parent just before forking the workers
 
 
-def _sign_in_worker(payload: Payload) -> Outcome:
+def _sign_in_worker(payload: Payload) -> SigningAttempt:
     assert _SIGNER is not None
     return _SIGNER.sign(payload)
 
 
-SignStream = Callable[[list[Payload]], Iterator[list[Outcome]]]
+SignStream = Callable[[list[Payload]], Iterator[list[SigningAttempt]]]
 _RECORD_CHUNK = 250
 
 
-def _chunks(outcomes: Iterator[Outcome], size: int) -> Iterator[list[Outcome]]:
-    chunk: list[Outcome] = []
-    for outcome in outcomes:
-        chunk.append(outcome)
+def _chunks(attempts: Iterator[SigningAttempt], size: int) -> Iterator[list[SigningAttempt]]:
+    chunk: list[SigningAttempt] = []
+    for attempt in attempts:
+        chunk.append(attempt)
         if len(chunk) >= size:
             yield chunk
             chunk = []
@@ -160,7 +165,7 @@ def _chunks(outcomes: Iterator[Outcome], size: int) -> Iterator[list[Outcome]]:
 
 @contextmanager
 def _signing(signer: Signer, workers: int) -> Iterator[SignStream]:
-    """Sign payloads, yielding outcomes in chunks as they are ready (in order).
+    """Sign payloads, yielding the attempts in chunks as they are ready (in order).
 
     With workers, the caller records one chunk while the workers sign the next, so the
     database writes overlap the signing instead of following it.
@@ -237,10 +242,10 @@ def run_signing_job(
                             on_progress(progress)
                         break
                     now = clock()
-                    for outcomes in sign_stream([(r, new_uuid(), new_salt(), now) for r in claimed]):
-                        issued = [c for _, c, _ in outcomes if c is not None]
+                    for attempts in sign_stream([(r, new_uuid(), new_salt(), now) for r in claimed]):
+                        issued = [c for _, c, _ in attempts if c is not None]
                         failed = [
-                            (rid, error) for rid, c, error in outcomes if c is None and error is not None
+                            (rid, error) for rid, c, error in attempts if c is None and error is not None
                         ]
                         registry.record_batch(
                             connection, job_id=job_id, issued=issued, failed=failed, now=now

@@ -40,9 +40,11 @@ class UtcDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """An aware time converted to UTC on its way to the database."""
         return value.astimezone(UTC) if value is not None and value.tzinfo is not None else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """A stored time read back as an aware UTC time (SQLite returns it naive)."""
         return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
@@ -108,6 +110,8 @@ credentials = Table(
 )
 Index("ix_credentials_holder", credentials.c.holder_id)
 Index("ix_credentials_valid_until", credentials.c.valid_until)
+# Listings are newest first, ties by uuid, and page from a (issued_at, id) position.
+Index("ix_credentials_issued", credentials.c.issued_at, credentials.c.id)
 
 job_items = Table(
     "job_items",

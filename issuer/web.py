@@ -21,12 +21,15 @@ from caiep.issuer.charter import CONTEXTS, achievement
 
 @dataclass(frozen=True)
 class IssuerServices:
+    """What the issuer's pages need from the instance, passed in by the application."""
+
     find_document: Callable[[str], str | None]  # credential uuid -> exact stored document
     did_document: Callable[[], Mapping[str, Any]]
     base_url: str
 
 
 def create_blueprint(services: IssuerServices) -> Blueprint:
+    """The issuer's own pages: hosted credentials (content-negotiated) and the achievement."""
     blueprint = Blueprint("issuer", __name__)
 
     @blueprint.get(CREDENTIAL_ROUTE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from caiep.commands.common import (
     EXIT_INVALID,
     EXIT_OK,
     FILE_PATH,
+    POSITIVE,
     Invocation,
     json_option,
     pass_invocation,
@@ -33,29 +35,53 @@ def credentials() -> None:
 @json_option
 @click.option("--holder", metavar="EMAIL")
 @click.option("--expiring-within", type=DURATION, metavar="90d", help="still valid, ending within this time")
+@click.option("--limit", type=POSITIVE, help="list at most this many")
+@click.option(
+    "--after", metavar="UUID", help="continue after this credential (the last of the previous page)"
+)
 @pass_invocation
 def list_credentials(
-    invocation: Invocation, as_json: bool, holder: str | None, expiring_within: timedelta | None
+    invocation: Invocation,
+    as_json: bool,
+    holder: str | None,
+    expiring_within: timedelta | None,
+    limit: int | None,
+    after: str | None,
 ) -> int:
-    """List the credentials, newest first."""
+    """List the credentials, newest first; streamed, so memory stays flat at any registry size."""
     from datetime import UTC, datetime
 
     now = datetime.now(UTC)
     email = holder.strip().lower() if holder is not None else None
     before = now + expiring_within if expiring_within is not None else None
-    with invocation.instance().registry() as registry:
-        records = registry.credentials(
-            holder_email=email, valid_until_before=before, valid_at=now if before else None
-        )
+    with (
+        invocation.instance().registry() as registry,
+        registry.credentials(
+            holder_email=email,
+            valid_until_before=before,
+            valid_at=now if before else None,
+            limit=limit,
+            after=after,
+        ) as records,
+    ):
         if as_json:
-            sys.stdout.write(
-                json.dumps([_record_json(r) for r in records], indent=2, ensure_ascii=False) + "\n"
-            )
+            _write_json_array(_record_json(r) for r in records)
             return EXIT_OK
         for r in records:
             named = f"{r.holder_name} <{r.holder_email}>"
             print(f"{r.credential_id}  {r.charter_number}  {r.valid_until:%Y-%m-%d}  {r.format:<3}  {named}")
     return EXIT_OK
+
+
+def _write_json_array(items: Iterable[dict[str, Any]]) -> None:
+    """Write a JSON array item by item: the bytes of ``json.dumps(list, indent=2)``, never held whole."""
+    out = sys.stdout
+    opened = False
+    for item in items:
+        text = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        out.write(("[\n  " if not opened else ",\n  ") + text)
+        opened = True
+    out.write("\n]\n" if opened else "[]\n")
 
 
 @credentials.command("show")

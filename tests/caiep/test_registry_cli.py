@@ -271,6 +271,10 @@ def test_credentials_list_text_and_json(cli: CLI, home: Path, signed_examples: l
     assert {r["format"] for r in signed_examples} == {"ldp"}
     assert len({r["examResult"] for r in signed_examples}) == 13
     assert len({r["job"] for r in signed_examples}) == 1
+    # Written item by item, the JSON is still the indented array it always was, in the same order.
+    as_json = cli("credentials", "list", "--json")
+    assert as_json.out == json.dumps(signed_examples, indent=2, ensure_ascii=False) + "\n"
+    assert [r["uuid"] for r in signed_examples] == [line.split()[0] for line in lines]
 
 
 def test_credentials_list_by_holder_is_case_insensitive(
@@ -280,6 +284,7 @@ def test_credentials_list_by_holder_is_case_insensitive(
 
     assert [(r["holder"], r["email"]) for r in records] == [("Ada Example", "ada.example@example.org")]
     assert _listed(cli, "--holder", "nobody@example.org") == []
+    assert cli("credentials", "list", "--json", "--holder", "nobody@example.org").out == "[]\n"
     assert _listed(cli, "--holder", "bram.sample@example.com") == []  # a fail: never issued
 
 

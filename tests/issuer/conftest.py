@@ -21,10 +21,11 @@ from sqlalchemy import text
 
 from caiep.issuer.charter import IssuerProfile
 from caiep.issuer.jobs import Signer
-from caiep.issuer.registry import ImportSummary, Registry, open_registry
+from caiep.issuer.registry import ImportSummary, Registry
 from caiep.issuer.results import ExamResult, iter_results
 from caiep.keys.did import did_key_for, verification_method_id
 from caiep.keys.ed25519 import SigningKey
+from support import create_registry
 
 EXAMPLE_RESULTS = Path(__file__).parents[2] / "examples" / "results.csv"
 READ_ON = date(2026, 11, 26)  # the day results files are read on: FIXED_NOW's date
@@ -65,12 +66,9 @@ class Db:
 
 @pytest.fixture
 def registry(database_url: str) -> Iterator[Registry]:
-    """The registry opened on a fresh database (SQLite, then PostgreSQL)."""
-    opened = open_registry(database_url)
-    try:
+    """The registry on a fresh database (SQLite, then PostgreSQL), migrated as ``caiep init`` does."""
+    with create_registry(database_url) as opened:
         yield opened
-    finally:
-        opened.dispose()
 
 
 @pytest.fixture
@@ -116,7 +114,7 @@ def signer(make_signer: Callable[..., Signer]) -> Signer:
 
 @pytest.fixture
 def new_database_url(database_url: str, tmp_path: Path) -> Iterator[Callable[[], str]]:
-    """Make further fresh, empty databases of the same kind as ``database_url``."""
+    """Make further fresh, empty databases of the same kind as ``database_url`` (not migrated)."""
     created: list[str] = []
 
     def make() -> str:

@@ -23,6 +23,7 @@ from caiep.issuer.jobs import Progress, Signer, issue_one, run_signing_job
 from caiep.issuer.registry import charter_number, open_registry
 from caiep.verifier.result import Outcome
 from caiep.verifier.verify import verify
+from support import create_registry
 
 COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n")
 
@@ -353,7 +354,7 @@ def _counter(format: Callable[[int], str]) -> Callable[[], str]:
 def test_injected_clock_uuids_and_salts_give_byte_identical_documents(
     db: Any, db_of: Callable[[Any], Any], signer: Signer, now: datetime, new_database_url: Callable[[], str]
 ) -> None:
-    other = db_of(open_registry(new_database_url()))
+    other = db_of(create_registry(new_database_url()))
     stored = []
     try:
         for each, workers in ((db, 1), (other, 2)):

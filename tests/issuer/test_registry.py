@@ -1,4 +1,4 @@
-"""The registry on SQLite and on PostgreSQL: schema, import, holders, claims, recording, queries.
+"""The registry on SQLite and on PostgreSQL: import, holders, claims, recording, retrying.
 
 Every test that touches a database runs twice through ``database_url``: on a fresh SQLite
 file and on a fresh PostgreSQL database.
@@ -12,22 +12,19 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, date, datetime, timedelta, timezone
-from importlib import resources
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic.config import Config
-from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
 
 from bench.make_results import write_results
-from caiep.errors import ConfigurationError, InputError
+from caiep.errors import InputError
 from caiep.issuer import audit
+from caiep.issuer.importing import CHUNK
 from caiep.issuer.jobs import Signer, run_signing_job
-from caiep.issuer.registry import ImportSummary, Registry, charter_number, open_registry
+from caiep.issuer.registry import ImportSummary, Registry, charter_number
 from caiep.issuer.results import ExamResult, iter_results
 
 EXAMPLE_RESULTS = Path(__file__).parents[2] / "examples" / "results.csv"
@@ -37,14 +34,6 @@ TABLES = ("audit_log", "credentials", "exam_results", "holders", "job_items", "j
 HEADER = (
     "candidate_id,given_name,family_name,email,registered_on,exam_date,result,score,exam_version,pathway\n"
 )
-
-
-def _head_revision() -> str:
-    config = Config()
-    config.set_main_option("script_location", str(resources.files("caiep.issuer") / "migrations"))
-    head = ScriptDirectory.from_config(config).get_current_head()
-    assert head is not None
-    return head
 
 
 def _counts(db: Any) -> dict[str, int]:
@@ -72,59 +61,6 @@ def _raising_after(items: Iterable[Any], count: int, error: Exception) -> Iterat
             raise error
         yield item
     raise AssertionError(f"fewer than {count} items: the failure was never reached")
-
-
-# --- opening ---------------------------------------------------------------------------
-
-
-def test_open_creates_the_schema_at_the_alembic_head_and_reopening_changes_nothing(
-    database_url: str, db_of: Callable[[Registry], Any], now: datetime
-) -> None:
-    first = open_registry(database_url)
-    try:
-        db = db_of(first)
-        assert {*TABLES, "audit_head", "alembic_version"} <= set(inspect(first.engine).get_table_names())
-        assert db.rows("SELECT version_num FROM alembic_version") == [(_head_revision(),)]
-        assert db.rows("SELECT id, seq, hash FROM audit_head") == [(1, 0, audit.GENESIS)]
-        assert first.verify_audit() == (0, None)
-        db.import_examples(now=now)
-        counts = _counts(db)
-        head = db.rows("SELECT seq, hash FROM audit_head")
-    finally:
-        first.dispose()
-
-    for _ in range(2):
-        again = open_registry(database_url)
-        try:
-            db = db_of(again)
-            assert db.rows("SELECT version_num FROM alembic_version") == [(_head_revision(),)]
-            assert _counts(db) == counts
-            assert db.rows("SELECT seq, hash FROM audit_head") == head
-            assert again.verify_audit() == (1, None)
-        finally:
-            again.dispose()
-
-
-@pytest.mark.parametrize(
-    "url",
-    ["not a database url", "", "mysql+pymysql://user@127.0.0.1/caiep", "oracle://user@127.0.0.1/caiep"],
-)
-def test_a_malformed_url_or_an_unsupported_database_is_a_configuration_error(url: str) -> None:
-    with pytest.raises(ConfigurationError):
-        open_registry(url)
-
-
-def test_a_database_that_cannot_be_opened_is_a_configuration_error_that_hides_the_password(
-    database_url: str, tmp_path: Path
-) -> None:
-    if database_url.startswith("sqlite"):
-        bad = f"sqlite:///{tmp_path / 'no-such-directory' / 'registry.sqlite3'}"
-    else:
-        missing = make_url(database_url).set(database=f"caiep_missing_{uuid.uuid4().hex[:8]}")
-        bad = missing.set(password="s3cret-Passw0rd").render_as_string(hide_password=False)
-    with pytest.raises(ConfigurationError, match="cannot open the registry") as raised:
-        open_registry(bad)
-    assert "s3cret-Passw0rd" not in str(raised.value)
 
 
 # --- import ----------------------------------------------------------------------------
@@ -217,6 +153,37 @@ def test_an_import_that_fails_midway_stores_nothing_at_all(db: Any, now: datetim
     # Nothing is left locked or half-done: the same rows import cleanly afterwards.
     assert db.registry.import_results(results, source="big.csv", source_sha256="0", now=now).inserted == 1_200
     assert db.registry.verify_audit() == (1, None)
+
+
+def _statements_of_import(registry: Registry, rows: list[ExamResult], now: datetime) -> int:
+    """How many statements an import sends (an executemany or a COPY counts once)."""
+    sent: list[str] = []
+
+    def count(*args: Any) -> None:
+        sent.append(args[2])
+
+    event.listen(registry.engine, "before_cursor_execute", count)
+    try:
+        registry.import_results(rows, source="big.csv", source_sha256="0", now=now)
+    finally:
+        event.remove(registry.engine, "before_cursor_execute", count)
+    return len(sent)
+
+
+def test_an_import_sends_a_few_statements_per_chunk_not_one_per_row(
+    registry: Registry, db_of: Callable[[Registry], Any], now: datetime, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.csv"
+    write_results(big, 4 * CHUNK, seed=3)
+    rows = [r for r in iter_results(big, today=READ_ON) if isinstance(r, ExamResult)]
+    one_chunk = _statements_of_import(registry, rows[:CHUNK], now)
+    three_more = _statements_of_import(registry, rows[CHUNK:], now)
+    # A chunk: its lookups and writes (at most five), then the audit entry and the transaction.
+    assert one_chunk <= 5 + 4
+    assert three_more <= one_chunk + 2 * 5
+    again = _statements_of_import(registry, rows, now)  # all duplicates: one lookup per chunk
+    assert again <= 4 + 4
+    assert db_of(registry).scalar("SELECT COUNT(*) FROM exam_results") == 4 * CHUNK
 
 
 # --- holders ---------------------------------------------------------------------------
@@ -402,99 +369,3 @@ def test_retry_failed_puts_failed_results_back_in_the_queue(db: Any, now: dateti
     [(details,)] = db.rows("SELECT details FROM audit_log WHERE action = 'results.retried'")
     assert json.loads(details) == {"count": 2}
     assert registry.retry_failed(now=now) == 0
-
-
-# --- queries ---------------------------------------------------------------------------
-
-
-def _at(moment: datetime) -> Callable[[], datetime]:
-    return lambda: moment
-
-
-def test_credentials_filter_by_holder_and_by_expiry(db: Any, signer: Signer, now: datetime) -> None:
-    registry = db.registry
-    db.import_examples(now=now)
-    times = [now, now + timedelta(days=60), now + timedelta(days=400)]
-    for moment, limit in zip(times, (4, 4, None), strict=True):
-        run_signing_job(registry, signer, limit=limit, clock=_at(moment))
-
-    everything = list(registry.credentials())
-    assert len(everything) == EXAMPLE_PASSES
-    newest_first = [times[2]] * 5 + [times[1]] * 4 + [times[0]] * 4
-    assert [r.issued_at for r in everything] == newest_first
-
-    [ada] = registry.credentials(holder_email="ada.example@example.org")
-    assert (ada.holder_name, ada.format, ada.key_id) == ("Ada Example", "ldp", signer.key_id)
-    assert ada.issued_at == now
-    assert list(registry.credentials(holder_email="nobody@example.org")) == []
-
-    # "Expiring within 90 days", asked 30 days before the second round's credentials end:
-    # the first round has already ended, the third ends more than 90 days later.
-    asked = times[1].replace(year=times[1].year + 5) - timedelta(days=30)
-    expiring = list(registry.credentials(valid_until_before=asked + timedelta(days=90), valid_at=asked))
-    assert [r.issued_at for r in expiring] == [times[1]] * 4
-    assert all(asked <= r.valid_until <= asked + timedelta(days=90) for r in expiring)
-    assert [r.issued_at for r in registry.credentials(valid_until_before=asked)] == [times[0]] * 4
-
-
-def test_credential_times_are_instants_whatever_offset_they_are_given_in(
-    db: Any, signer: Signer, now: datetime
-) -> None:
-    registry = db.registry
-    db.import_examples(now=now)
-    plus_two, minus_five = timezone(timedelta(hours=2)), timezone(timedelta(hours=-5))
-    run_signing_job(registry, signer, limit=1, clock=lambda: now.astimezone(plus_two))
-    [record] = registry.credentials()
-    assert record.issued_at == now
-    assert record.valid_until == datetime(2031, 11, 26, 9, 30, tzinfo=UTC)
-
-    just_before = (record.valid_until - timedelta(seconds=1)).astimezone(plus_two)
-    just_after = (record.valid_until + timedelta(seconds=1)).astimezone(minus_five)
-    assert list(registry.credentials(valid_until_before=just_before)) == []
-    assert [r.url for r in registry.credentials(valid_until_before=just_after)] == [record.url]
-    assert [r.url for r in registry.credentials(valid_at=just_before)] == [record.url]
-    assert list(registry.credentials(valid_at=just_after)) == []
-
-
-def test_credential_by_uuid_or_url_returns_the_exact_stored_document(
-    db: Any, signer: Signer, now: datetime
-) -> None:
-    registry = db.registry
-    db.import_examples(now=now)
-    report = run_signing_job(registry, signer, clock=lambda: now)
-    stored = db.rows("SELECT id, url, result_id, document FROM credentials")
-    assert len(stored) == EXAMPLE_PASSES
-
-    for credential_id, url, result_id, document in stored:
-        for key in (credential_id, url, url + "/"):
-            record, served = registry.credential(key)
-            assert served == document
-            assert (record.credential_id, record.url, record.result_id, record.job_id) == (
-                credential_id, url, result_id, report.job_id,
-            )  # fmt: skip
-        assert hashlib.sha256(served.encode("utf-8")).hexdigest() == record.sha256
-        assert json.loads(served)["id"] == url
-
-    ada_id = db.scalar("SELECT id FROM holders WHERE email = 'ada.example@example.org'")
-    [listed] = registry.credentials(holder_email="ada.example@example.org")
-    record, _ = registry.credential(listed.url)
-    assert (record.holder_email, record.holder_name, record.charter_number) == (
-        "ada.example@example.org", "Ada Example", charter_number(ada_id),
-    )  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    "unknown",
-    [
-        "00000000-0000-4000-8000-000000000000",
-        "https://credentials.caiep.example/credentials/00000000-0000-4000-8000-000000000000",
-        "",
-    ],
-)
-def test_an_unknown_credential_is_an_input_error(
-    db: Any, signer: Signer, now: datetime, unknown: str
-) -> None:
-    db.import_examples(now=now)
-    run_signing_job(db.registry, signer, limit=2, clock=lambda: now)
-    with pytest.raises(InputError, match="no credential"):
-        db.registry.credential(unknown)

@@ -21,7 +21,7 @@ from caiep.keys.ed25519 import SigningKey
 from caiep.proofs.dataintegrity import sign
 from caiep.settings import database_url
 from caiep.verifier.inputs import MAX_BYTES
-from caiep.wiring import Instance, init_instance
+from caiep.wiring import Instance, init_instance, upgrade_configured_database
 
 PASSPHRASE = "a throwaway test passphrase"
 NOW = datetime.now(UTC)
@@ -62,6 +62,7 @@ def app_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         now=NOW,
     )
     instance = Instance(home)
+    upgrade_configured_database(instance.configuration)
     registry = instance.registry()
     signer = instance.signer(PASSPHRASE)
     jwt_signer = instance.signer(PASSPHRASE, format="jwt")

@@ -19,6 +19,7 @@ _TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    """Apply this revision."""
     op.create_table(
         "holders",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -104,5 +105,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Undo this revision."""
     for name in ("audit_head", "audit_log", "job_items", "credentials", "jobs", "exam_results", "holders"):
         op.drop_table(name)

@@ -1,0 +1,151 @@
+"""Reading credentials back: listing them as a stream, one with its document, the document alone.
+
+A listing is read as it is consumed: PostgreSQL through a server-side cursor, SQLite a batch of
+rows at a time, so memory stays the same whether the registry holds a hundred credentials or
+millions. Listings are newest first, ties broken by the credential's uuid (descending), and a
+page starts after a given credential (keyset paging): the pages of a listing neither repeat nor
+skip a credential, whatever is issued meanwhile (new credentials are newer than every page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, select, tuple_
+
+from caiep.errors import InputError
+from caiep.issuer.records import CredentialRecord, charter_number
+from caiep.issuer.tables import credentials, holders
+
+STREAM_BATCH = 1000
+
+
+class CredentialStream(Iterator[CredentialRecord], AbstractContextManager["CredentialStream"]):
+    """Credentials read from an open connection as they are iterated.
+
+    The connection opens at the first item and closes when the stream is exhausted, closed, or
+    left (``with registry.credentials() as records: …``). Iterating it in full, as ``list()``
+    does, needs no ``with``; a loop that may stop early should use one, so that the connection
+    (and PostgreSQL's cursor) is released at once rather than when the stream is collected.
+    """
+
+    def __init__(self, engine: Engine, query: Select[Any]) -> None:
+        self._rows = _stream(engine, query)
+
+    def __next__(self) -> CredentialRecord:
+        return next(self._rows)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the connection now; the stream yields nothing more."""
+        self._rows.close()
+
+
+def list_credentials(
+    engine: Engine,
+    *,
+    holder_email: str | None = None,
+    valid_until_before: datetime | None = None,
+    valid_at: datetime | None = None,
+    limit: int | None = None,
+    after: str | None = None,
+) -> CredentialStream:
+    """Credentials, newest first, filtered; at most ``limit``, starting after credential ``after``.
+
+    ``after`` is the uuid of the last credential of the previous page; an unknown one is an
+    :class:`InputError`, raised here rather than on the first item.
+    """
+    if limit is not None and limit < 0:
+        raise InputError(f"the number of credentials to list cannot be negative: {limit}")
+    query = _record_query().order_by(credentials.c.issued_at.desc(), credentials.c.id.desc())
+    if holder_email is not None:
+        query = query.where(holders.c.email == holder_email)
+    if valid_until_before is not None:
+        query = query.where(credentials.c.valid_until <= valid_until_before)
+    if valid_at is not None:
+        query = query.where(credentials.c.valid_until >= valid_at)
+    if after is not None:
+        with engine.connect() as connection:
+            anchor = connection.execute(
+                select(credentials.c.issued_at, credentials.c.id).where(credentials.c.id == after.strip())
+            ).first()
+        if anchor is None:
+            raise InputError(f"no credential {after!r} in this registry to list after")
+        query = query.where(tuple_(credentials.c.issued_at, credentials.c.id) < tuple(anchor))
+    if limit is not None:
+        query = query.limit(limit)
+    return CredentialStream(engine, query)
+
+
+def find_credential(connection: Connection, id_or_url: str) -> tuple[CredentialRecord, str]:
+    """One credential by uuid or by URL, with its exact signed document; :class:`InputError` if none."""
+    wanted = id_or_url.strip().rstrip("/")
+    column = credentials.c.url if "/" in wanted else credentials.c.id
+    query = _record_query().add_columns(credentials.c.document).where(column == wanted)
+    row = connection.execute(query).first()
+    if row is None:
+        raise InputError(f"no credential {id_or_url!r} in this registry")
+    return _record(row), str(row.document)
+
+
+def find_document(connection: Connection, credential_id: str) -> str | None:
+    """Only the exact stored document of one credential (by uuid), or None: for serving."""
+    found = connection.execute(
+        select(credentials.c.document).where(credentials.c.id == credential_id)
+    ).scalar_one_or_none()
+    return None if found is None else str(found)
+
+
+def _stream(engine: Engine, query: Select[Any]) -> Generator[CredentialRecord, None, None]:
+    with engine.connect() as connection:
+        options = connection.execution_options(stream_results=True, yield_per=STREAM_BATCH)
+        for row in options.execute(query):
+            yield _record(row)
+
+
+def _record_query() -> Select[Any]:
+    return select(
+        credentials.c.id,
+        credentials.c.url,
+        holders.c.email,
+        holders.c.name,
+        credentials.c.holder_id,
+        credentials.c.format,
+        credentials.c.valid_from,
+        credentials.c.valid_until,
+        credentials.c.issued_at,
+        credentials.c.key_id,
+        credentials.c.job_id,
+        credentials.c.result_id,
+        credentials.c.sha256,
+    ).join(holders, holders.c.id == credentials.c.holder_id)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _record(row: Any) -> CredentialRecord:
+    return CredentialRecord(
+        credential_id=row.id,
+        url=row.url,
+        holder_email=row.email,
+        holder_name=row.name,
+        charter_number=charter_number(row.holder_id),
+        format=row.format,
+        valid_from=_utc(row.valid_from),
+        valid_until=_utc(row.valid_until),
+        issued_at=_utc(row.issued_at),
+        key_id=row.key_id,
+        job_id=row.job_id,
+        result_id=row.result_id,
+        sha256=row.sha256,
+    )
