@@ -7,13 +7,12 @@ batch in flight, which rolls back and stays pending for the next run; see
 :mod:`issuer.registry` for why nothing can be issued twice. Memory is bounded by the batch,
 whatever the number of results.
 
-Signing runs in forked worker processes that inherit the decrypted key from the parent:
-the key is never pickled, written or sent anywhere.
+Signing runs in forked worker processes (:mod:`issuer.workers`) that inherit the decrypted
+key from the parent: the key is never pickled, written or sent anywhere.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import secrets
 import time
 import uuid
@@ -33,6 +32,7 @@ from caiep.issuer.charter import (
 )
 from caiep.issuer.issuance import sign_credential
 from caiep.issuer.registry import IssuedCredential, PendingResult, Registry, charter_number
+from caiep.issuer.workers import ForkedWorkers
 from caiep.keys.ed25519 import SigningKey
 
 Payload = tuple[PendingResult, str, str, datetime]  # result, credential uuid, salt, now
@@ -135,14 +135,6 @@ class JobReport:
         }
 
 
-_SIGNER: Signer | None = None  # set in the parent just before forking the workers
-
-
-def _sign_in_worker(payload: Payload) -> Outcome:
-    assert _SIGNER is not None
-    return _SIGNER.sign(payload)
-
-
 SignStream = Callable[[list[Payload]], Iterator[list[Outcome]]]
 _RECORD_CHUNK = 250
 
@@ -158,6 +150,22 @@ def _chunks(outcomes: Iterator[Outcome], size: int) -> Iterator[list[Outcome]]:
         yield chunk
 
 
+def _sign_in_worker(signer: Signer) -> Callable[[Payload], Outcome]:
+    """What a worker does per result: sign, and take the credential's SHA-256 there.
+
+    The digest travels with the credential, so the parent, which records every batch
+    alone, has that much less to do.
+    """
+
+    def sign(payload: Payload) -> Outcome:
+        outcome = signer.sign(payload)
+        if outcome[1] is not None:
+            outcome[1].sha256  # noqa: B018 - computed here, cached on the credential
+        return outcome
+
+    return sign
+
+
 @contextmanager
 def _signing(signer: Signer, workers: int) -> Iterator[SignStream]:
     """Sign payloads, yielding outcomes in chunks as they are ready (in order).
@@ -168,15 +176,11 @@ def _signing(signer: Signer, workers: int) -> Iterator[SignStream]:
     if workers <= 1:
         yield lambda payloads: _chunks((signer.sign(p) for p in payloads), _RECORD_CHUNK)
         return
-    global _SIGNER
-    _SIGNER = signer
-    pool = multiprocessing.get_context("fork").Pool(workers)
+    pool = ForkedWorkers(_sign_in_worker(signer), workers)
     try:
-        yield lambda payloads: _chunks(pool.imap(_sign_in_worker, payloads, chunksize=16), _RECORD_CHUNK)
+        yield lambda payloads: _chunks(pool.map(payloads), _RECORD_CHUNK)
     finally:
-        pool.terminate()
-        pool.join()
-        _SIGNER = None
+        pool.close()
 
 
 def issue_one(registry: Registry, signer: Signer, award: CharterAward, *, now: datetime) -> IssuedCredential:
