@@ -14,6 +14,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from caiep.errors import InputError
@@ -105,7 +106,9 @@ def achievement_url(base_url: str) -> str:
     return f"{base_url.rstrip('/')}/achievements/caiep"
 
 
+@lru_cache(maxsize=64)
 def _timestamp(moment: datetime) -> str:
+    # Remembered: a signing job stamps thousands of credentials with the same few instants.
     if moment.tzinfo is None:
         raise ValueError("datetime must be timezone-aware")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -19,6 +19,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from caiep.errors import EncodingError, ProofInvalid
@@ -26,7 +27,6 @@ from caiep.keys.base58 import b58decode, b58encode
 from caiep.keys.ed25519 import PublicKey, SigningKey
 from caiep.proofs.nquads import Quad
 from caiep.proofs.rdf import DocumentLoader
-from caiep.proofs.rdfc import canonicalize
 from caiep.proofs.shapes import ShapeCache
 from caiep.schemas.loader import document_loader as pinned_loader
 
@@ -64,12 +64,16 @@ def canonical_quads(
 
 
 def canonical_nquads(document: Mapping[str, Any], *, document_loader: DocumentLoader = pinned_loader) -> str:
-    """RDFC-1.0 canonical N-Quads of a JSON-LD document."""
-    return canonicalize(canonical_quads(document, document_loader=document_loader))
+    """RDFC-1.0 canonical N-Quads of a JSON-LD document (compiled shapes first)."""
+    return _cache_for(document_loader).canonical_nquads(document)
 
 
+@lru_cache(maxsize=64)
 def format_datetime(moment: datetime) -> str:
-    """XSD dateTimeStamp in UTC with second precision, as used in proofs and credentials."""
+    """XSD dateTimeStamp in UTC with second precision, as used in proofs and credentials.
+
+    Remembered for recent instants: a signing job stamps every proof of a batch alike.
+    """
     if moment.tzinfo is None:
         raise ValueError("datetime must be timezone-aware")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
