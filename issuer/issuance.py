@@ -38,13 +38,19 @@ class SignedCredential:
         return serialize_json(self.credential)
 
 
+# What json.dumps(document, ensure_ascii=False, separators=(",", ":")) writes, without building
+# an encoder per call or tracking containers for cycles (a credential is parsed JSON or built
+# from literals, never cyclic): a few microseconds less per credential in signing jobs.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+
+
 def serialize_json(document: Any) -> str:
     """The one JSON form we write credentials in: compact UTF-8, one line, newline-terminated.
 
     Compact because it is what we store and serve byte for byte, and Python's C encoder
     writes it several times faster than an indented form (which signing jobs would feel).
     """
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return _JSON.encode(document) + "\n"
 
 
 def sign_credential(
