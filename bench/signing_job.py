@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import shutil
 import statistics
@@ -70,8 +71,8 @@ def prepare_instance(directory: Path, passes: int, env: dict[str, str], caiep: s
         text=True,
         check=True,
     )
-    pending = int(done.stdout.split("results (")[1].split(" passes")[0])
-    return home, pending
+    found = re.search(r"\((\d+) passes", done.stdout)  # "imported N results (P passes to sign, ..."
+    return home, int(found.group(1)) if found else passes
 
 
 def run_ours(template: Path, scratch: Path, env: dict[str, str], caiep: str, workers: int) -> float:

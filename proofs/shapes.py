@@ -10,6 +10,10 @@ them as usual. A string whose value the expansion depends on (it is expanded aga
 vocabulary, or is re-written like an ``xsd:double``) becomes part of the shape instead.
 Anything we cannot compile falls back to the general path, so output is always identical
 to :func:`proofs.rdf.to_quads` (tests assert it over thousands of generated documents).
+
+A shape seen recently is recognised by a matcher generated for it (:mod:`proofs.shape_keys`)
+instead of a walk, and :meth:`ShapeCache.canonical_nquads` goes from a template's slot texts
+straight to the canonical text (:mod:`proofs.rdfc_template`) when RDFC-1.0 allows.
 """
 
 from __future__ import annotations
