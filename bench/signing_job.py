@@ -13,7 +13,9 @@ cryptosuite) over the same kind of unsigned charter credentials, timed the same 
 process start to its exit (reading the credentials and writing the signed ones included).
 
 The two alternate (ours, theirs, ours, theirs, ...) so that load from anything else on the
-machine falls on both; the figure that counts is the ratio of the medians.
+machine falls on both; the figure that counts is the ratio of the medians. Also printed: the
+median of each round's ratio (neighbouring runs share the machine's load), and credentials
+per CPU second of each side, which load from elsewhere changes least.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import statistics
@@ -31,7 +34,7 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_results import write_results
@@ -47,14 +50,31 @@ SITE = "https://bench.caiep.example"
 CREATED = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 
 
-def _caiep(args: list[str], env: dict[str, str], caiep: str) -> float:
-    """Wall-clock seconds of one ``caiep`` process, start to exit."""
+class Run(NamedTuple):
+    """One timed process: its credentials per wall-clock second and per CPU second (its own
+    and its children's: our signing workers, Node's threads)."""
+
+    rate: float
+    cpu_rate: float
+
+
+def _timed(command: list[str], **options: Any) -> tuple[float, float, subprocess.CompletedProcess[Any]]:
+    """Wall-clock and CPU seconds of one process (and the processes it waited for), start to exit."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([caiep, *args], env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, check=False, **options)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu, done
+
+
+def _caiep(args: list[str], env: dict[str, str], caiep: str) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one ``caiep`` command."""
+    seconds, cpu, done = _timed([caiep, *args], env=env, text=True)
     if done.returncode != 0:
         raise SystemExit(f"caiep {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
-    return seconds
+    return seconds, cpu
 
 
 def prepare_instance(directory: Path, passes: int, env: dict[str, str], caiep: str) -> tuple[Path, int]:
@@ -75,17 +95,17 @@ def prepare_instance(directory: Path, passes: int, env: dict[str, str], caiep: s
     return home, int(found.group(1)) if found else passes
 
 
-def run_ours(template: Path, scratch: Path, env: dict[str, str], caiep: str, workers: int) -> float:
-    """Credentials per second of one ``caiep sign`` process over a fresh copy of the instance."""
+def run_ours(template: Path, scratch: Path, env: dict[str, str], caiep: str, workers: int) -> Run:
+    """One ``caiep sign`` process over a fresh copy of the instance."""
     home = scratch / f"run-{secrets.token_hex(4)}"
     shutil.copytree(template, home)
     try:
-        seconds = _caiep(["--home", str(home), "sign", "--workers", str(workers)], env, caiep)
+        seconds, cpu = _caiep(["--home", str(home), "sign", "--workers", str(workers)], env, caiep)
         [report] = (home / "jobs").glob("*.json")
         issued = int(json.loads(report.read_text())["issued"])
     finally:
         shutil.rmtree(home)
-    return issued / seconds
+    return Run(issued / seconds, issued / cpu)
 
 
 def node_payload(count: int) -> bytes:
@@ -119,18 +139,16 @@ def node_payload(count: int) -> bytes:
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 
-def run_theirs(node: str, payload: bytes, count: int) -> float:
-    """Credentials per second of one ``node sign-di.mjs`` process, start to exit."""
-    start = time.perf_counter()
-    done = subprocess.run([node, "sign-di.mjs"], cwd=INTEROP, input=payload, capture_output=True, check=False)
-    seconds = time.perf_counter() - start
+def run_theirs(node: str, payload: bytes, count: int) -> Run:
+    """One ``node sign-di.mjs`` process, start to exit."""
+    seconds, cpu, done = _timed([node, "sign-di.mjs"], cwd=INTEROP, input=payload)
     if done.returncode != 0:
         raise SystemExit(f"node sign-di.mjs failed ({done.returncode}):\n{done.stderr.decode()}")
     signed = json.loads(done.stdout)["credentials"]
     errors = [c["error"] for c in signed if "error" in c]
     if len(signed) != count or errors:
         raise SystemExit(f"Digital Bazaar signed {len(signed) - len(errors)} of {count}: {errors[:1]}")
-    return count / seconds
+    return Run(count / seconds, count / cpu)
 
 
 def main() -> None:
@@ -149,26 +167,32 @@ def main() -> None:
     env = {**os.environ, "CAIEP_KEY_PASSPHRASE": secrets.token_urlsafe(18)}
     env.pop("CAIEP_DATABASE_URL", None)  # SQLite in the instance, as `caiep init` sets up by default
     payload = node_payload(args.node_credentials)
-    ours: list[float] = []
-    theirs: list[float] = []
+    ours: list[Run] = []
+    theirs: list[Run] = []
     with tempfile.TemporaryDirectory() as directory:
         template, pending = prepare_instance(Path(directory), args.passes, env, args.caiep)
         print(
             f"{os.cpu_count()} CPUs; ours: `caiep sign --workers {args.workers}` over {pending:,} passes "
             f"(SQLite); theirs: Digital Bazaar over {args.node_credentials:,} credentials; "
-            "each timed as a whole process\n"
+            "each timed as a whole process (per CPU second: the process and its children)\n"
         )
         for round_number in range(1, args.rounds + 1):
             ours.append(run_ours(template, Path(directory), env, args.caiep, args.workers))
             theirs.append(run_theirs(node, payload, args.node_credentials))
             print(
-                f"round {round_number}: ours {ours[-1]:>7,.0f}/s   theirs {theirs[-1]:>5,.0f}/s   "
-                f"ratio {ours[-1] / theirs[-1]:5.1f}x"
+                f"round {round_number}: ours {ours[-1].rate:>7,.0f}/s   theirs {theirs[-1].rate:>5,.0f}/s   "
+                f"ratio {ours[-1].rate / theirs[-1].rate:5.1f}x   "
+                f"(per CPU second: {ours[-1].cpu_rate:,.0f} and {theirs[-1].cpu_rate:,.0f}, "
+                f"{ours[-1].cpu_rate / theirs[-1].cpu_rate:.1f}x)"
             )
-    ours_median, theirs_median = statistics.median(ours), statistics.median(theirs)
+    ours_median = statistics.median(run.rate for run in ours)
+    theirs_median = statistics.median(run.rate for run in theirs)
+    paired = statistics.median(a.rate / b.rate for a, b in zip(ours, theirs, strict=True))
+    cpu = statistics.median(a.cpu_rate for a in ours) / statistics.median(b.cpu_rate for b in theirs)
     print(
         f"\nmedian: ours {ours_median:,.0f}/s, Digital Bazaar {theirs_median:,.0f}/s, "
-        f"ratio {ours_median / theirs_median:.1f}x"
+        f"ratio {ours_median / theirs_median:.1f}x\n"
+        f"median of the rounds' ratios {paired:.1f}x; ratio per CPU second {cpu:.1f}x"
     )
 
 
