@@ -18,7 +18,6 @@ from caiep.errors import InputError
 from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
 from caiep.keys.ed25519 import SigningKey
 from caiep.proofs.dataintegrity import sign
-from caiep.proofs.jose import sign_credential_jwt
 
 FORMATS = ("ldp", "jwt")
 
@@ -67,6 +66,8 @@ def sign_credential(
             "ldp", sign(unsigned, signing_key, verification_method=verification_method, created=now)
         )
     if format == "jwt":
+        from caiep.proofs.jose import sign_credential_jwt  # only for JWTs: ldp jobs start faster
+
         token = sign_credential_jwt(unsigned, signing_key, kid=verification_method)
         return SignedCredential("jwt", unsigned, token)
     raise InputError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")

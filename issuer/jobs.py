@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from caiep.errors import CaiepError
@@ -82,10 +83,16 @@ class Signer:
             result_id=result.result_id or None,
             format=signed.format,
             document=signed.serialize(),
-            valid_from=datetime.fromisoformat(document["validFrom"].replace("Z", "+00:00")),
-            valid_until=datetime.fromisoformat(document["validUntil"].replace("Z", "+00:00")),
+            valid_from=_instant(document["validFrom"]),
+            valid_until=_instant(document["validUntil"]),
             key_id=self.key_id,
         )
+
+
+@lru_cache(maxsize=64)
+def _instant(text: str) -> datetime:
+    """A credential's XSD dateTime as a datetime; remembered, as a job's batch shares a few."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 @dataclass
