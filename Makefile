@@ -48,6 +48,7 @@ bench: $(VENV)/.installed
 
 bench-jobs: $(VENV)/.installed
 	$(PY) bench/jobs.py
+	$(PY) bench/signing_job.py
 
 bench-http: $(VENV)/.installed system-deps
 	$(PY) bench/http_load.py

@@ -24,6 +24,7 @@ from caiep.keys.ed25519 import SigningKey
 from caiep.proofs import dataintegrity
 from caiep.proofs.dataintegrity import sign, verify_proof
 from caiep.proofs.rdf import to_quads
+from caiep.proofs.rdfc import canonicalize
 from caiep.verifier.verify import verify
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,8 +105,8 @@ def main(count: int) -> None:
     general = max(200, count // 10)
     with mock.patch.object(
         dataintegrity,
-        "canonical_quads",
-        lambda d, document_loader: to_quads(d, document_loader=document_loader),
+        "canonical_nquads",
+        lambda d, document_loader: canonicalize(to_quads(d, document_loader=document_loader)),
     ):
         _timed(
             "sign, charter credential (general path)",

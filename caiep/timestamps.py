@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Final, TypeGuard
 
 #: XSD 1.1 dateTime (§3.3.7.2): an optionally signed year of four or more digits, month, day,
@@ -28,6 +29,9 @@ XSD_DATETIME: Final = re.compile(
 )
 
 
+# A pure function of a small value: remembered for the last few instants (a signing job stamps
+# thousands of credentials and proofs with the same ones). lru_cache is bounded and thread-safe.
+@lru_cache(maxsize=64)
 def format_timestamp(moment: datetime) -> str:
     """The XSD dateTimeStamp a credential or proof carries for ``moment``: UTC, seconds, ``Z``.
 

@@ -18,7 +18,6 @@ from caiep.errors import InputError
 from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
 from caiep.keys.ed25519 import SigningKey
 from caiep.proofs.dataintegrity import sign
-from caiep.proofs.jose import sign_credential_jwt
 
 FORMATS = ("ldp", "jwt")
 
@@ -38,13 +37,19 @@ class SignedCredential:
         return serialize_json(self.credential)
 
 
+# What json.dumps(document, ensure_ascii=False, separators=(",", ":")) writes, without building
+# an encoder per call or tracking containers for cycles (a credential is parsed JSON or built
+# from literals, never cyclic): a few microseconds less per credential in signing jobs.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+
+
 def serialize_json(document: Any) -> str:
     """The one JSON form we write credentials in: compact UTF-8, one line, newline-terminated.
 
     Compact because it is what we store and serve byte for byte, and Python's C encoder
     writes it several times faster than an indented form (which signing jobs would feel).
     """
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return _JSON.encode(document) + "\n"
 
 
 def sign_credential(
@@ -61,6 +66,8 @@ def sign_credential(
             "ldp", sign(unsigned, signing_key, verification_method=verification_method, created=now)
         )
     if format == "jwt":
+        from caiep.proofs.jose import sign_credential_jwt  # only for JWTs: ldp jobs start faster
+
         token = sign_credential_jwt(unsigned, signing_key, kid=verification_method)
         return SignedCredential("jwt", unsigned, token)
     raise InputError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")

@@ -7,13 +7,12 @@ batch in flight, which rolls back and stays pending for the next run; see
 :mod:`issuer.registry` for why nothing can be issued twice. Memory is bounded by the batch,
 whatever the number of results.
 
-Signing runs in forked worker processes that inherit the decrypted key from the parent:
-the key is never pickled, written or sent anywhere.
+Signing runs in forked worker processes (:mod:`issuer.workers`) that inherit the decrypted
+key from the parent: the key is never pickled, written or sent anywhere.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import secrets
 import time
 import uuid
@@ -21,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from caiep.errors import CaiepError
@@ -33,6 +33,7 @@ from caiep.issuer.charter import (
 )
 from caiep.issuer.issuance import sign_credential
 from caiep.issuer.registry import IssuedCredential, PendingResult, Registry, charter_number
+from caiep.issuer.workers import ForkedWorkers
 from caiep.keys.ed25519 import SigningKey
 
 Payload = tuple[PendingResult, str, str, datetime]  # result, credential uuid, salt, now
@@ -82,10 +83,16 @@ class Signer:
             result_id=result.result_id or None,
             format=signed.format,
             document=signed.serialize(),
-            valid_from=datetime.fromisoformat(document["validFrom"].replace("Z", "+00:00")),
-            valid_until=datetime.fromisoformat(document["validUntil"].replace("Z", "+00:00")),
+            valid_from=_instant(document["validFrom"]),
+            valid_until=_instant(document["validUntil"]),
             key_id=self.key_id,
         )
+
+
+@lru_cache(maxsize=64)
+def _instant(text: str) -> datetime:
+    """A credential's XSD dateTime as a datetime; remembered, as a job's batch shares a few."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 @dataclass
@@ -140,14 +147,6 @@ class JobReport:
         }
 
 
-_SIGNER: Signer | None = None  # set in the parent just before forking the workers
-
-
-def _sign_in_worker(payload: Payload) -> SigningAttempt:
-    assert _SIGNER is not None
-    return _SIGNER.sign(payload)
-
-
 SignStream = Callable[[list[Payload]], Iterator[list[SigningAttempt]]]
 _RECORD_CHUNK = 250
 
@@ -163,6 +162,22 @@ def _chunks(attempts: Iterator[SigningAttempt], size: int) -> Iterator[list[Sign
         yield chunk
 
 
+def _sign_in_worker(signer: Signer) -> Callable[[Payload], SigningAttempt]:
+    """What a worker does per result: sign, and take the credential's SHA-256 there.
+
+    The digest travels with the credential, so the parent, which records every batch
+    alone, has that much less to do.
+    """
+
+    def sign(payload: Payload) -> SigningAttempt:
+        outcome = signer.sign(payload)
+        if outcome[1] is not None:
+            outcome[1].sha256  # noqa: B018 - computed here, cached on the credential
+        return outcome
+
+    return sign
+
+
 @contextmanager
 def _signing(signer: Signer, workers: int) -> Iterator[SignStream]:
     """Sign payloads, yielding the attempts in chunks as they are ready (in order).
@@ -173,15 +188,11 @@ def _signing(signer: Signer, workers: int) -> Iterator[SignStream]:
     if workers <= 1:
         yield lambda payloads: _chunks((signer.sign(p) for p in payloads), _RECORD_CHUNK)
         return
-    global _SIGNER
-    _SIGNER = signer
-    pool = multiprocessing.get_context("fork").Pool(workers)
+    pool = ForkedWorkers(_sign_in_worker(signer), workers)
     try:
-        yield lambda payloads: _chunks(pool.imap(_sign_in_worker, payloads, chunksize=16), _RECORD_CHUNK)
+        yield lambda payloads: _chunks(pool.map(payloads), _RECORD_CHUNK)
     finally:
-        pool.terminate()
-        pool.join()
-        _SIGNER = None
+        pool.close()
 
 
 def issue_one(registry: Registry, signer: Signer, award: CharterAward, *, now: datetime) -> IssuedCredential:

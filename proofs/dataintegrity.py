@@ -24,7 +24,6 @@ from caiep.keys.base58 import b58decode, b58encode
 from caiep.keys.ed25519 import PublicKey, SigningKey
 from caiep.proofs.nquads import Quad
 from caiep.proofs.rdf import DocumentLoader
-from caiep.proofs.rdfc import canonicalize
 from caiep.proofs.shapes import ShapeCache
 from caiep.schemas.loader import document_loader as pinned_loader
 from caiep.timestamps import format_timestamp, is_xsd_datetime
@@ -62,8 +61,8 @@ def canonical_quads(
 
 
 def canonical_nquads(document: Mapping[str, Any], *, document_loader: DocumentLoader = pinned_loader) -> str:
-    """RDFC-1.0 canonical N-Quads of a JSON-LD document."""
-    return canonicalize(canonical_quads(document, document_loader=document_loader))
+    """RDFC-1.0 canonical N-Quads of a JSON-LD document (compiled shapes first)."""
+    return _cache_for(document_loader).canonical_nquads(document)
 
 
 def proofs_of(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -31,8 +31,8 @@ _NEEDS_ESCAPE = re.compile('[\u0000-\u001f"\\\\\u007f]')
 _ESCAPE_TABLE = {c: _LITERAL_ESCAPES.get(c, f"\\u{c:04X}") for c in (*range(0x20), 0x22, 0x5C, 0x7F)}
 
 # RFC 3987 forbids these in an IRI; N-Quads IRIREF excludes them too (plus controls/space).
-_BAD_IRI_CHARS = re.compile('[\u0000-\u0020<>"{}|^`\\\\\u007f-\u009f]')
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+# An absolute IRI is a scheme and a colon, then none of them (one match does both checks).
+_ABSOLUTE_IRI = re.compile('[A-Za-z][A-Za-z0-9+.\\-]*:[^\u0000-\u0020<>"{}|^`\\\\\u007f-\u009f]*')
 
 
 def escape_literal(value: str) -> str:
@@ -44,7 +44,7 @@ def escape_literal(value: str) -> str:
 
 def is_absolute_iri(value: str) -> bool:
     """True for an absolute IRI with no character that N-Quads or RFC 3987 forbid."""
-    return _SCHEME.match(value) is not None and _BAD_IRI_CHARS.search(value) is None
+    return _ABSOLUTE_IRI.fullmatch(value) is not None
 
 
 def iri(value: str, *, json_pointer: str | None = None) -> str:

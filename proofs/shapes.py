@@ -10,6 +10,10 @@ them as usual. A string whose value the expansion depends on (it is expanded aga
 vocabulary, or is re-written like an ``xsd:double``) becomes part of the shape instead.
 Anything we cannot compile falls back to the general path, so output is always identical
 to :func:`proofs.rdf.to_quads` (tests assert it over thousands of generated documents).
+
+A shape seen recently is recognised by a matcher generated for it (:mod:`proofs.shape_keys`)
+instead of a walk, and :meth:`ShapeCache.canonical_nquads` goes from a template's slot texts
+straight to the canonical text (:mod:`proofs.rdfc_template`) when RDFC-1.0 allows.
 """
 
 from __future__ import annotations
@@ -17,23 +21,25 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from caiep.caches import NamedCache
 from caiep.errors import DataLossError, InvalidIRIError
 from caiep.proofs.nquads import Quad, escape_literal, is_absolute_iri
 from caiep.proofs.rdf import DocumentLoader, to_quads
+from caiep.proofs.rdfc import canonicalize
+from caiep.proofs.rdfc_template import TemplatePlan
+from caiep.proofs.shape_keys import SCHEME, STRUCTURAL_KEYS, Matcher, matcher_for, walk
 from caiep.schemas.loader import document_loader as pinned_loader
 
-_STRUCTURAL_KEYS = frozenset({"@context", "type", "@type", "@language", "@direction", "@version"})
 _PLACEHOLDER = re.compile(r"caiepph(\d+)z")
-_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):(//)?")
 _TRANSFORMED_DATATYPES = (
     "^^<http://www.w3.org/2001/XMLSchema#double>",
     "^^<http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON>",
 )
 _MAX_ATTEMPTS = 6
-_PLAIN = ("s", "")
+_RECENT_SHAPES = 8
 
 Slot = tuple[int, str | None]
 Term = str | int
@@ -47,6 +53,16 @@ class _Template:
     # One entry per quad: each term is a constant string or the index of a slot.
     quads: tuple[tuple[Term, Term, Term, Term], ...]
 
+    @cached_property
+    def last_terms(self) -> list[tuple[str, str] | None]:
+        """Per slot, the last string filled in and its term (see :func:`_slot_texts`)."""
+        return [None] * len(self.slots)
+
+    @cached_property
+    def plan(self) -> TemplatePlan:
+        """RDFC-1.0 of this template's quads, prepared once (see :mod:`proofs.rdfc_template`)."""
+        return TemplatePlan(self.quads, len(self.slots))
+
 
 @dataclass
 class _Family:
@@ -55,47 +71,11 @@ class _Family:
     shape: tuple[Any, ...]
     structural: frozenset[int]
     templates: dict[tuple[str, ...], _Template | None]
-
-
-def _string_token(value: str) -> tuple[str, str]:
-    """What of a string the shape depends on: its IRI scheme (and '//'), if it has one."""
-    if ":" not in value:
-        return _PLAIN
-    match = _SCHEME.match(value)
-    return ("s", match.group(0)) if match else _PLAIN
-
-
-def _walk(node: Any, key: str | None, tokens: list[Any], leaves: list[str]) -> None:
-    """Flatten a document into shape tokens and its placeholder-able strings, in key order."""
-    kind = node.__class__
-    if kind is dict:
-        tokens.append("{")
-        for name in sorted(node):
-            tokens.append(name)
-            value = node[name]
-            if value.__class__ is str and name not in _STRUCTURAL_KEYS:
-                tokens.append(_string_token(value))
-                leaves.append(value)
-            else:
-                _walk(value, name, tokens, leaves)
-        tokens.append("}")
-    elif kind is list:
-        tokens.append("[")
-        for item in node:
-            _walk(item, key, tokens, leaves)
-        tokens.append("]")
-    elif kind is str:
-        if key in _STRUCTURAL_KEYS:
-            tokens.append(("=", node))
-        else:
-            tokens.append(_string_token(node))
-            leaves.append(node)
-    else:
-        tokens.append(("=", kind.__name__, node))
+    matcher: Matcher | None = None  # recognises this shape without a walk (shape_keys)
 
 
 def _placeholder(value: str, index: int) -> str:
-    match = _SCHEME.match(value)
+    match = SCHEME.match(value)
     return f"{match.group(0) if match else ''}caiepph{index}z"
 
 
@@ -105,7 +85,7 @@ def _substitute(node: Any, key: str | None, values: list[str], counter: list[int
         return {name: _substitute(node[name], name, values, counter) for name in sorted(node)}
     if isinstance(node, list):
         return [_substitute(item, key, values, counter) for item in node]
-    if isinstance(node, str) and key not in _STRUCTURAL_KEYS:
+    if isinstance(node, str) and key not in STRUCTURAL_KEYS:
         index = counter[0]
         counter[0] += 1
         return values[index]
@@ -194,6 +174,9 @@ class ShapeCache:
     ) -> None:
         self.document_loader = document_loader
         self._families: NamedCache[int, _Family] = NamedCache("credential_shapes", max_entries=max_shapes)
+        # The matchers of the last few shapes met, newest first, with each shape and its hash.
+        # Replaced whole, never changed in place, so threads sharing this cache see one tuple.
+        self._recent: tuple[tuple[Matcher, tuple[Any, ...], int], ...] = ()
 
     @property
     def max_shapes(self) -> int:
@@ -202,13 +185,53 @@ class ShapeCache:
 
     def to_quads(self, document: Mapping[str, Any]) -> list[Quad]:
         """Same result and errors as :func:`proofs.rdf.to_quads`, compiled shapes first."""
+        template, leaves = self._template_for(document)
+        if template is None:
+            return to_quads(document, document_loader=self.document_loader)
+        return _render(template, leaves)
+
+    def canonical_nquads(self, document: Mapping[str, Any]) -> str:
+        """Same result and errors as RDFC-1.0 over :func:`proofs.rdf.to_quads`, compiled shapes first.
+
+        A compiled shape whose blank nodes its first-degree hashes tell apart (a credential's,
+        always) goes straight from its strings to the canonical text; any other is rendered
+        to quads and canonicalised by :func:`proofs.rdfc.canonicalize`.
+        """
+        template, leaves = self._template_for(document)
+        if template is None:
+            return canonicalize(to_quads(document, document_loader=self.document_loader))
+        texts = _slot_texts(template, leaves)
+        text = template.plan.canonical(texts)
+        return text if text is not None else canonicalize(_fill(template, texts))
+
+    def _recognise(self, document: Mapping[str, Any]) -> tuple[tuple[Any, ...], int, list[str], bool]:
+        """The document's shape, its hash and its strings, and whether a recent shape's matcher
+        knew it (else they come from a walk)."""
+        recent = self._recent
+        for position, (matches, shape, key) in enumerate(recent):
+            leaves: list[str] = []
+            if matches(document, leaves):
+                if position:
+                    self._recent = (recent[position], *recent[:position], *recent[position + 1 :])
+                return shape, key, leaves, True
         tokens: list[Any] = []
-        leaves: list[str] = []
-        _walk(document, None, tokens, leaves)
+        leaves = []
+        walk(document, None, tokens, leaves)
         shape = tuple(tokens)
-        key = hash(shape)  # hashing a long tuple costs microseconds: once per document
+        return shape, hash(shape), leaves, False  # hashing a long tuple costs microseconds: once
+
+    def _remember(
+        self, document: Mapping[str, Any], shape: tuple[Any, ...], key: int, family: _Family
+    ) -> None:
+        """Put a compiled shape's matcher (built once per family) first among the recent ones."""
+        if family.matcher is None:
+            family.matcher = matcher_for(document)
+        self._recent = ((family.matcher, shape, key), *self._recent)[:_RECENT_SHAPES]
+
+    def _template_for(self, document: Mapping[str, Any]) -> tuple[_Template | None, list[str]]:
+        shape, key, leaves, matched = self._recognise(document)
         family = self._families.get(key)
-        if family is None or family.shape != shape:
+        if family is None or (family.shape is not shape and family.shape != shape):
             family = _Family(shape, frozenset(), {})
         fixed = tuple(leaves[i] for i in sorted(family.structural))
         template = family.templates.get(fixed, False)
@@ -220,10 +243,10 @@ class ShapeCache:
                 fixed = tuple(leaves[i] for i in sorted(family.structural))
             family.templates[fixed] = template
             self._families.put(key, family)
-        if template is None:
-            return to_quads(document, document_loader=self.document_loader)
-        assert isinstance(template, _Template)
-        return _render(template, leaves)
+        assert template is None or isinstance(template, _Template)
+        if template is not None and not matched:
+            self._remember(document, shape, key, family)
+        return template, leaves
 
     def shape_count(self) -> int:
         """How many shapes are cached (for tests and diagnostics)."""
@@ -231,15 +254,37 @@ class ShapeCache:
 
 
 def _render(template: _Template, leaves: list[str]) -> list[Quad]:
+    return _fill(template, _slot_texts(template, leaves))
+
+
+def _slot_texts(template: _Template, leaves: list[str]) -> list[str]:
+    """Each slot's N-Quads term for these strings; InvalidIRIError for a malformed IRI.
+
+    Most strings of a shape are the same in every document (issuer, achievement, contexts):
+    each slot remembers its last string and term, so only the ones that change are checked
+    and escaped again.
+    """
     texts: list[str] = []
-    for index, suffix in template.slots:
+    append = texts.append
+    last = template.last_terms
+    for position, (index, suffix) in enumerate(template.slots):
         value = leaves[index]
+        known = last[position]
+        if known is not None and known[0] == value:
+            append(known[1])
+            continue
         if suffix is None:
             if not is_absolute_iri(value):
                 raise InvalidIRIError(f"not a valid absolute IRI: {value!r}", iri=value)
-            texts.append(f"<{value}>")
+            text = f"<{value}>"
         else:
-            texts.append(f'"{escape_literal(value)}"{suffix}')
+            text = f'"{escape_literal(value)}"{suffix}'
+        last[position] = (value, text)
+        append(text)
+    return texts
+
+
+def _fill(template: _Template, texts: list[str]) -> list[Quad]:
     return [
         (
             s if isinstance(s, str) else texts[s],
