@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from caiep.errors import CaiepError
+from caiep.issuer import recording
 from caiep.issuer.charter import (
     CharterAward,
     IssuerProfile,
@@ -215,7 +216,7 @@ def issue_one(registry: Registry, signer: Signer, award: CharterAward, *, now: d
             pathway=award.pathway or "",
         )
         issued = signer.make((result, credential_uuid, secrets.token_hex(16), now))
-        registry.record_batch(connection, job_id=None, issued=[issued], failed=[], now=now)
+        recording.record_batch(connection, job_id=None, issued=[issued], failed=[], now=now)
     return issued
 
 
@@ -258,7 +259,7 @@ def run_signing_job(
                         failed = [
                             (rid, error) for rid, c, error in attempts if c is None and error is not None
                         ]
-                        registry.record_batch(
+                        recording.record_batch(
                             connection, job_id=job_id, issued=issued, failed=failed, now=now
                         )
                         progress.issued += len(issued)

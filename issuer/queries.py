@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -49,39 +50,44 @@ class CredentialStream(Iterator[CredentialRecord], AbstractContextManager["Crede
         self._rows.close()
 
 
-def list_credentials(
-    engine: Engine,
-    *,
-    holder_email: str | None = None,
-    valid_until_before: datetime | None = None,
-    valid_at: datetime | None = None,
-    limit: int | None = None,
-    after: str | None = None,
-) -> CredentialStream:
+@dataclass(frozen=True)
+class CredentialFilter:
+    """Which credentials a listing returns (each field None: no condition), and which page."""
+
+    holder_email: str | None = None
+    valid_until_before: datetime | None = None
+    valid_at: datetime | None = None
+    limit: int | None = None
+    after: str | None = None
+
+
+def list_credentials(engine: Engine, wanted: CredentialFilter) -> CredentialStream:
     """Credentials, newest first, filtered; at most ``limit``, starting after credential ``after``.
 
     ``after`` is the uuid of the last credential of the previous page; an unknown one is an
     :class:`InputError`, raised here rather than on the first item.
     """
-    if limit is not None and limit < 0:
-        raise InputError(f"the number of credentials to list cannot be negative: {limit}")
+    if wanted.limit is not None and wanted.limit < 0:
+        raise InputError(f"the number of credentials to list cannot be negative: {wanted.limit}")
     query = _record_query().order_by(credentials.c.issued_at.desc(), credentials.c.id.desc())
-    if holder_email is not None:
-        query = query.where(holders.c.email == holder_email)
-    if valid_until_before is not None:
-        query = query.where(credentials.c.valid_until <= valid_until_before)
-    if valid_at is not None:
-        query = query.where(credentials.c.valid_until >= valid_at)
-    if after is not None:
+    if wanted.holder_email is not None:
+        query = query.where(holders.c.email == wanted.holder_email)
+    if wanted.valid_until_before is not None:
+        query = query.where(credentials.c.valid_until <= wanted.valid_until_before)
+    if wanted.valid_at is not None:
+        query = query.where(credentials.c.valid_until >= wanted.valid_at)
+    if wanted.after is not None:
         with engine.connect() as connection:
             anchor = connection.execute(
-                select(credentials.c.issued_at, credentials.c.id).where(credentials.c.id == after.strip())
+                select(credentials.c.issued_at, credentials.c.id).where(
+                    credentials.c.id == wanted.after.strip()
+                )
             ).first()
         if anchor is None:
-            raise InputError(f"no credential {after!r} in this registry to list after")
+            raise InputError(f"no credential {wanted.after!r} in this registry to list after")
         query = query.where(tuple_(credentials.c.issued_at, credentials.c.id) < tuple(anchor))
-    if limit is not None:
-        query = query.limit(limit)
+    if wanted.limit is not None:
+        query = query.limit(wanted.limit)
     return CredentialStream(engine, query)
 
 

@@ -133,18 +133,6 @@ class Registry:
         with self.read() as connection:
             return recording.count_pending(connection)
 
-    def record_batch(
-        self,
-        connection: Connection,
-        *,
-        job_id: str | None,
-        issued: Sequence[IssuedCredential],
-        failed: Sequence[tuple[int, str]],
-        now: datetime,
-    ) -> None:
-        """Store a batch's credentials, job items, result statuses and audit entries."""
-        recording.record_batch(connection, job_id=job_id, issued=issued, failed=failed, now=now)
-
     # --- queries -------------------------------------------------------------------------
 
     def credentials(
@@ -163,14 +151,8 @@ class Registry:
         of the previous page). Use ``with`` when the loop may stop early; see
         :class:`~caiep.issuer.queries.CredentialStream`.
         """
-        return queries.list_credentials(
-            self.engine,
-            holder_email=holder_email,
-            valid_until_before=valid_until_before,
-            valid_at=valid_at,
-            limit=limit,
-            after=after,
-        )
+        wanted = queries.CredentialFilter(holder_email, valid_until_before, valid_at, limit, after)
+        return queries.list_credentials(self.engine, wanted)
 
     def credential(self, id_or_url: str) -> tuple[CredentialRecord, str]:
         """One credential by uuid or by URL, with its exact signed document."""

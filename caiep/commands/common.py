@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -72,60 +73,46 @@ class Invocation:
 pass_invocation = click.make_pass_decorator(Invocation)
 
 
-class _DateType(_ParamType):
-    name = "YYYY-MM-DD"
+class _ParsedType(_ParamType):
+    """A flag whose text one function turns into a value (ValueError: refused, with ``expected``)."""
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
-        if isinstance(value, date):
-            return value
+    def __init__(self, name: str, parse: Callable[[str], Any], expected: str) -> None:
+        self.name = name
+        self._parse = parse
+        self._expected = expected
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value  # a default already of the right type
         try:
-            return date.fromisoformat(str(value))
+            return self._parse(value)
         except ValueError:
-            self.fail(f"not a date (YYYY-MM-DD): {value!r}", param, ctx)
+            self.fail(f"{self._expected}: {value!r}", param, ctx)
 
 
-class _MomentType(_ParamType):
-    name = "ISO-8601"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        try:
-            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            self.fail(f"not an ISO 8601 date-time: {value!r}", param, ctx)
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-class _DurationType(_ParamType):
-    name = "90d"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> timedelta:
-        if isinstance(value, timedelta):
-            return value
-        match = re.fullmatch(r"(\d+)([dw])", str(value).strip())
-        if not match:
-            self.fail(f"not a duration like 90d or 12w: {value!r}", param, ctx)
-        return timedelta(days=int(match.group(1)) * (7 if match.group(2) == "w" else 1))
+def _duration(text: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)([dw])", text.strip())
+    if not match:
+        raise ValueError(text)
+    return timedelta(days=int(match.group(1)) * (7 if match.group(2) == "w" else 1))
 
 
-class _PositiveType(_ParamType):
-    name = "N"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-            return value
-        text = str(value)
-        number = int(text) if text.isdigit() else 0
-        if number < 1:
-            self.fail(f"must be a whole number of at least 1: {value!r}", param, ctx)
-        return number
+def _positive(text: str) -> int:
+    number = int(text) if text.isdigit() else 0
+    if number < 1:
+        raise ValueError(text)
+    return number
 
 
-DATE = _DateType()
-MOMENT = _MomentType()
-DURATION = _DurationType()
-POSITIVE = _PositiveType()
+DATE = _ParsedType("YYYY-MM-DD", date.fromisoformat, "not a date (YYYY-MM-DD)")
+MOMENT = _ParsedType("ISO-8601", _moment, "not an ISO 8601 date-time")
+DURATION = _ParsedType("90d", _duration, "not a duration like 90d or 12w")
+POSITIVE = _ParsedType("N", _positive, "must be a whole number of at least 1")
 FILE_PATH = click.Path(path_type=Path, dir_okay=False)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="print the result as JSON")

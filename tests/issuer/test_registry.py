@@ -21,7 +21,7 @@ from sqlalchemy import event
 
 from bench.make_results import write_results
 from caiep.errors import InputError
-from caiep.issuer import audit
+from caiep.issuer import audit, recording
 from caiep.issuer.importing import CHUNK
 from caiep.issuer.jobs import Signer, run_signing_job
 from caiep.issuer.registry import ImportSummary, Registry, charter_number
@@ -289,7 +289,7 @@ def test_two_writers_claim_disjoint_results(db: Any, now: datetime) -> None:
             assert worker.is_alive(), "the second writer did not wait"
             assert events == []
         failed = [(rid, "held by the first writer") for rid in first_claim]
-        registry.record_batch(connection, job_id=None, issued=[], failed=failed, now=now)
+        recording.record_batch(connection, job_id=None, issued=[], failed=failed, now=now)
         events.append("first writer commits")
     worker.join(10)
     assert not worker.is_alive()
@@ -311,7 +311,7 @@ def test_record_batch_marks_results_issued_or_failed(db: Any, signer: Signer, no
         claimed = registry.claim_pending(connection, 4)
         issued = [signer.make((r, str(uuid.uuid4()), "ab" * 16, now)) for r in claimed[:2]]
         failed = [(claimed[2].result_id, "reason two"), (claimed[3].result_id, "reason three")]
-        registry.record_batch(connection, job_id="job-1", issued=issued, failed=failed, now=now)
+        recording.record_batch(connection, job_id="job-1", issued=issued, failed=failed, now=now)
 
     statuses = dict(db.rows("SELECT id, status FROM exam_results"))
     assert [statuses[r.result_id] for r in claimed] == ["issued", "issued", "failed", "failed"]
@@ -340,7 +340,7 @@ def test_a_batch_whose_transaction_fails_leaves_nothing_behind(
         with registry.write() as connection:
             claimed = registry.claim_pending(connection, 3)
             issued = [signer.make((r, str(uuid.uuid4()), "ab" * 16, now)) for r in claimed]
-            registry.record_batch(connection, job_id=None, issued=issued, failed=[], now=now)
+            recording.record_batch(connection, job_id=None, issued=issued, failed=[], now=now)
             raise RuntimeError("killed before commit")
 
     with pytest.raises(RuntimeError, match="killed"):
@@ -357,7 +357,7 @@ def test_retry_failed_puts_failed_results_back_in_the_queue(db: Any, now: dateti
     db.import_examples(now=now)
     passes = _pass_ids(db)
     with registry.write() as connection:
-        registry.record_batch(
+        recording.record_batch(
             connection, job_id=None, issued=[], failed=[(passes[0], "x"), (passes[4], "y")], now=now
         )
     assert registry.count_pending() == EXAMPLE_PASSES - 2
