@@ -48,6 +48,7 @@ bench: $(VENV)/.installed
 
 bench-jobs: $(VENV)/.installed
 	$(PY) bench/jobs.py
+	$(PY) bench/jobs.py --import-rows 200000 --list 200000
 	$(PY) bench/signing_job.py
 
 bench-http: $(VENV)/.installed system-deps
