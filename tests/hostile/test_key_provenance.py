@@ -8,6 +8,7 @@ within the fetcher's failure lifetime.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
@@ -261,3 +262,36 @@ def test_a_remembered_failure_is_reported_as_unknown_like_the_first(
     assert _check(first, "proof")[0] is Outcome.UNKNOWN
     assert first.verdict is Verdict.UNVERIFIABLE
     assert asked == ["/.well-known/did.json"]
+
+
+# --- what the page and the API show ----------------------------------------------------------
+
+
+def test_the_api_and_the_page_show_a_foreign_key_as_invalid_without_a_fetch() -> None:
+    from flask import Flask
+
+    from caiep.verifier.web import VerifierServices, create_blueprint
+
+    fetcher = Recording()
+    app = Flask(__name__)
+    app.register_blueprint(
+        create_blueprint(
+            VerifierServices(
+                find_document=lambda _: None, fetcher=fetcher, issuer_id=ISSUER_DID, clock=lambda: NOW
+            )
+        )
+    )
+    forged = sign(_unsigned("Mallory Doe"), ATTACKER_KEY, verification_method=ATTACKER_VM, created=NOW)
+    client = app.test_client()
+
+    answer = client.post("/api/v1/verify", json=forged)
+    page = client.post("/verify", data={"credential": json.dumps(forged)})
+
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["status"] == "invalid"
+    proof = next(check for check in body["checks"] if check["name"] == "proof")
+    assert (proof["outcome"], proof["code"]) == ("invalid", "key_not_issuers")
+    assert page.status_code == 200
+    assert "did:web:attacker.invalid" in page.get_data(as_text=True)
+    assert fetcher.requested == []
