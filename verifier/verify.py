@@ -4,6 +4,12 @@ Order follows OB 3.0 §9.1: structure and schema, contexts, proof (with key prov
 validity window, status. A bad credential never raises: each failed or undecidable check is
 recorded and verification goes on, so the result says everything that is wrong. Only bugs
 propagate.
+
+Nothing is fetched on behalf of a credential that already failed: after a failed structure or
+contexts check no key document is fetched (the proof check says so), a key under another DID
+than the issuer's is refused before any fetch (:mod:`caiep.verifier.proofset`), and status
+lists are fetched only once structure, contexts and proof all hold (else the status check is
+``unknown``, code ``status_not_checked``).
 """
 
 from __future__ import annotations
