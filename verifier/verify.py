@@ -135,6 +135,12 @@ def _integrity_ldp(
     return (structure, contexts, check_ldp_proof(credential, resolver, document_hash)), credential
 
 
+class _NotFetched(ResolutionError):
+    """A document not fetched because the credential already failed a check."""
+
+    code = "not_fetched"
+
+
 class _NoFetch(Fetcher):
     """The fetcher of a credential that already failed a check: nothing is asked of the network."""
 
@@ -143,7 +149,7 @@ class _NoFetch(Fetcher):
 
     def get_json(self, url: str) -> Any:
         """Always a :class:`ResolutionError`: the credential failed a check that needs no network."""
-        raise ResolutionError(f"not fetched: the credential already failed its {self._failed} check", url=url)
+        raise _NotFetched(f"not fetched: the credential already failed its {self._failed} check", url=url)
 
 
 def _gated(resolver: KeyResolver, checks: tuple[Check, ...]) -> KeyResolver:

@@ -133,6 +133,7 @@ def test_nothing_is_fetched_for_a_credential_whose_structure_failed() -> None:
     result = verify(credential, now=NOW, fetcher=fetcher)
 
     assert _check(result, "structure")[0] is Outcome.INVALID
+    assert _check(result, "proof")[:2] == (Outcome.UNKNOWN, "not_fetched")
     assert result.verdict is Verdict.INVALID
     assert fetcher.requested == []
 
