@@ -156,7 +156,7 @@ def previous_proof_ids(proof: Mapping[str, Any]) -> list[str]:
         return []
     names = previous if isinstance(previous, list) else [previous]
     if not names or not all(isinstance(name, str) and name for name in names):
-        raise _ProofError("proof_malformed", "previousProof must be a proof id or a list of proof ids")
+        raise _ProofError("proof_malformed", "previousProof must name a proof id or a list of proof ids")
     return list(names)
 
 

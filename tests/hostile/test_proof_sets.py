@@ -273,6 +273,26 @@ def test_proofs_naming_each_other_are_invalid() -> None:
     _assert_invalid(verify(credential, now=LATER), "previous_proof_cycle")
 
 
+@pytest.mark.parametrize("value", [42, [], ["urn:uuid:p1", 7], ""])
+def test_a_malformed_previous_proof_is_invalid(value: Any) -> None:
+    credential = _chain()
+    credential["proof"][1]["previousProof"] = value
+
+    message = _assert_invalid(verify(credential, now=LATER), "proof_set_member_invalid")
+
+    assert "previousProof must name a proof id or a list of proof ids" in message
+
+
+def test_two_proofs_with_one_id_are_invalid() -> None:
+    credential = sign(
+        _first(), ISSUER_KEY, verification_method=ISSUER_VM, created=LATER, proof_id="urn:uuid:p1"
+    )
+
+    message = _assert_invalid(verify(credential, now=LATER), "proof_malformed")
+
+    assert "'urn:uuid:p1'" in message
+
+
 def test_signing_a_chain_to_a_missing_proof_is_refused() -> None:
     with pytest.raises(Exception, match="no proof of the set has that id"):
         create_proof(
