@@ -60,6 +60,11 @@ CACHE_LIMITS: Final[Mapping[str, CacheLimit]] = MappingProxyType(
             ttl=300.0,
             holds="verifier: DID documents, controller documents and status lists, by URL",
         ),
+        "fetch_failures": CacheLimit(
+            max_entries=1024,
+            ttl=30.0,
+            holds="verifier: failed fetches, by URL, so a dead host is not asked again at once",
+        ),
         "did_key_documents": CacheLimit(
             max_entries=4096, holds="verifier: did:key DID documents, by DID (a pure function of the DID)"
         ),

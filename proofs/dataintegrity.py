@@ -121,20 +121,66 @@ def create_proof(
     created: datetime | None,
     proof_purpose: str = "assertionMethod",
     document_loader: DocumentLoader = pinned_loader,
+    proof_id: str | None = None,
+    previous_proof: str | list[str] | None = None,
 ) -> dict[str, Any]:
     """An ``eddsa-rdfc-2022`` DataIntegrityProof over ``document`` (its proofs excluded).
 
     vc-di-eddsa §3.3.1 Create Proof. ``created`` is a parameter so output is reproducible.
+    ``proof_id`` sets the proof's ``id``; ``previous_proof`` names (by ``id``) proofs already
+    in ``document`` that this one chains to: they are signed with the document (VC Data
+    Integrity 1.0 §4.2, proof chains). Raises ProofInvalid when a named proof is missing.
     """
     options: dict[str, Any] = {"type": DATA_INTEGRITY_PROOF, "cryptosuite": CRYPTOSUITE}
+    if proof_id is not None:
+        options["id"] = proof_id
     if created is not None:
         options["created"] = format_timestamp(created)
     options["verificationMethod"] = verification_method
     options["proofPurpose"] = proof_purpose
-    body = unsecured(document)
+    if previous_proof is not None:
+        options["previousProof"] = previous_proof
+    body = chained_document(document, options)
     config = {**options, "@context": body.get("@context")}
     signature = signing_key.sign(hash_data(body, config, document_loader=document_loader))
     return {**options, "proofValue": "z" + b58encode(signature)}
+
+
+def previous_proof_ids(proof: Mapping[str, Any]) -> list[str]:
+    """The ids a proof's ``previousProof`` names (a string or a list of strings), maybe none.
+
+    Raises ProofInvalid (``proof_malformed``) for any other value.
+    """
+    previous = proof.get("previousProof")
+    if previous is None:
+        return []
+    names = previous if isinstance(previous, list) else [previous]
+    if not names or not all(isinstance(name, str) and name for name in names):
+        raise _ProofError("proof_malformed", "previousProof must name a proof id or a list of proof ids")
+    return list(names)
+
+
+def chained_document(document: Mapping[str, Any], proof: Mapping[str, Any]) -> dict[str, Any]:
+    """The document a proof covers: without proofs, plus those its ``previousProof`` names.
+
+    VC Data Integrity 1.0 §4.2/§4.6: a chained proof signs the document with the proofs it
+    follows as its ``proof``. Raises ProofInvalid (``previous_proof_missing``) when a named
+    proof is not in the document.
+    """
+    body = unsecured(document)
+    names = previous_proof_ids(proof)
+    if not names:
+        return body
+    existing = proofs_of(document)
+    matching: list[Mapping[str, Any]] = []
+    for name in names:
+        found = [item for item in existing if item.get("id") == name]
+        if not found:
+            raise _ProofError(
+                "previous_proof_missing", f"previousProof names {name!r}, but no proof of the set has that id"
+            )
+        matching.extend(found)
+    return {**body, "proof": matching}
 
 
 def sign(
@@ -144,11 +190,14 @@ def sign(
     verification_method: str,
     created: datetime | None,
     document_loader: DocumentLoader = pinned_loader,
+    proof_id: str | None = None,
+    previous_proof: str | list[str] | None = None,
 ) -> dict[str, Any]:
     """The document with an ``eddsa-rdfc-2022`` proof added to its ``proof`` array.
 
     ``proof`` is always an array, as the 1EdTech OB 3.0 JSON Schema requires; an existing
-    proof is kept, making a proof set (VC Data Integrity §2.1.2).
+    proof is kept, making a proof set (VC Data Integrity §2.1.2), or a chain when
+    ``previous_proof`` names existing proofs by id.
     """
     proof = create_proof(
         document,
@@ -156,6 +205,8 @@ def sign(
         verification_method=verification_method,
         created=created,
         document_loader=document_loader,
+        proof_id=proof_id,
+        previous_proof=previous_proof,
     )
     return {**unsecured(document), "proof": [*proofs_of(document), proof]}
 
@@ -172,11 +223,14 @@ def verify_proof(
     """Check one proof of ``document`` with ``public_key``; raise ProofInvalid if it fails.
 
     VC Data Integrity §4.4 Verify Proof with vc-di-eddsa §3.3.2; the document is taken
-    without any of its proofs (proof sets, §4.5). ``document_hash`` may carry the SHA-256 of
-    the canonical unsecured document when several proofs are checked against it.
+    without any of its proofs (proof sets, §4.5), except those a ``previousProof`` names
+    (chains, §4.6). ``document_hash`` may carry the SHA-256 of the canonical unsecured
+    document when several proofs are checked against it (unused for a chained proof).
     """
     check_proof_shape(proof, expected_purpose=expected_purpose)
-    body = unsecured(document)
+    body = chained_document(document, proof)
+    if "proof" in body:
+        document_hash = None
     proof_context = proof.get("@context")
     if proof_context is not None:
         document_context = body.get("@context")

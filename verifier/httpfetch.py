@@ -15,10 +15,12 @@ import ipaddress
 import socket
 import ssl
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from caiep.caches import NamedCache
 from caiep.errors import ConfigurationError, InputError, ResolutionError
 from caiep.strictjson import loads_strict
 from caiep.verifier.netguard import (
@@ -71,6 +73,12 @@ class HttpFetcher:
       finish within ``timeout`` seconds. Name resolution is outside that bound.
     * No proxy is used and nothing is read from the environment.
 
+    A failed fetch is remembered by URL for ``failure_ttl`` seconds (the ``fetch_failures``
+    cache of :mod:`caiep.caches`; 0 turns it off): within that time the same URL is not asked
+    again and the same :class:`ResolutionError` (same message, same URL) is raised at once, so
+    a dead host costs one timeout per lifetime, not one per credential or per status entry.
+    ``clock`` (monotonic seconds) is injectable for tests.
+
     ``allow_http_base="http://127.0.0.1:PORT"`` serves a local copy of the web for tests and
     the CLI's ``--allow-http-base``: ``https://<any host>/<path>?<query>`` is fetched from
     ``http://127.0.0.1:PORT/<path>?<query>``, and loopback is allowed for that base only.
@@ -85,6 +93,8 @@ class HttpFetcher:
         allow_private: bool = False,
         user_agent: str = DEFAULT_USER_AGENT,
         ssl_context: ssl.SSLContext | None = None,
+        failure_ttl: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not timeout > 0:
             raise ConfigurationError("the fetch timeout must be a positive number of seconds")
@@ -96,12 +106,30 @@ class HttpFetcher:
         self._user_agent = user_agent
         self._base = parse_http_base(allow_http_base) if allow_http_base is not None else None
         self._ssl_context = ssl_context if ssl_context is not None else ssl.create_default_context()
+        if failure_ttl < 0:
+            raise ConfigurationError("the failure memory of the fetcher cannot be negative")
+        self._failures: NamedCache[str, str] | None = (
+            NamedCache("fetch_failures", ttl=failure_ttl, clock=clock) if failure_ttl > 0 else None
+        )
 
     def get_json(self, url: str) -> Any:
-        """The JSON document at ``url`` (https only); :class:`ResolutionError` otherwise."""
-        target = self._target(url)
-        addresses = self._vetted_addresses(target, url)
-        return _parse_json_body(self._fetch(target, addresses, url), url)
+        """The JSON document at ``url`` (https only); :class:`ResolutionError` otherwise.
+
+        A URL that failed within ``failure_ttl`` seconds fails again at once, with the same
+        message, without a request.
+        """
+        if self._failures is not None:
+            remembered = self._failures.get(url)
+            if remembered is not None:
+                raise ResolutionError(remembered, url=url)
+        try:
+            target = self._target(url)
+            addresses = self._vetted_addresses(target, url)
+            return _parse_json_body(self._fetch(target, addresses, url), url)
+        except ResolutionError as exc:
+            if self._failures is not None:
+                self._failures.put(url, exc.message)
+            raise
 
     def _target(self, url: str) -> _Target:
         """Check the URL's form and work out where the request goes."""

@@ -60,8 +60,11 @@ def read_presented(data: bytes | str, *, source: str = "input") -> Presented:
         return Presented("ldp", document)
     if text.startswith('"'):
         inner = parse_json(text, source=source)
-        if isinstance(inner, str):
-            return read_presented(inner, source=source)
+        if isinstance(inner, str) and _COMPACT_JWS.match(inner.strip()):
+            return Presented("jwt", None, token=inner.strip())
+        raise InputError(
+            "neither a JSON credential nor a compact JWS: a JSON string may hold only a JWS", source=source
+        )
     if len(text) > MAX_BYTES:
         raise InputError(f"larger than {MAX_BYTES} bytes", source=source)
     if _COMPACT_JWS.match(text):

@@ -31,6 +31,35 @@ def _did_key_document(did: str) -> Mapping[str, Any]:
     return _did_key_documents.get_or_compute(did, lambda: resolve_did_key(did))
 
 
+class KeyNotIssuers(VerificationMethodInvalid):
+    """A DID URL names a key of some DID other than the credential's issuer."""
+
+    code = "key_not_issuers"
+
+
+def check_key_owner(method_id: str, issuer: str | None) -> None:
+    """Refuse, before anything is fetched, a DID URL key that is not the issuer's.
+
+    Controlled Identifiers 1.0 §3.3 and OB 3.0 key provenance: the DID before the
+    ``#fragment`` of a DID URL is the key's controller, so it must be the issuer's id. An
+    https method is checked after its controller document is fetched (its ``controller``).
+    Raises :class:`KeyNotIssuers` (or VerificationMethodInvalid when there is no issuer id).
+    """
+    if not issuer:
+        # Key provenance (OB 3.0 implementation guide) is never skipped: with no issuer id
+        # there is nobody the key could belong to.
+        raise VerificationMethodInvalid(
+            "the credential names no issuer id, so no key can be shown to be the issuer's",
+            verification_method=method_id,
+        )
+    controller, _ = urldefrag(method_id)
+    if method_id.startswith("did:") and controller != issuer:
+        raise KeyNotIssuers(
+            f"the key {method_id} belongs to {controller}, not to the credential's issuer {issuer}",
+            verification_method=method_id,
+        )
+
+
 def issuer_id(credential: Mapping[str, Any]) -> str | None:
     """The credential's issuer id (``issuer`` is a URL or a Profile object)."""
     issuer = credential.get("issuer")
@@ -83,17 +112,13 @@ class KeyResolver:
     ) -> PublicKey:
         """The key of ``method_id`` after every CID §3.3 and key-provenance check.
 
-        Raises VerificationMethodInvalid (the key is not the issuer's to use),
+        A DID URL of another DID than the issuer is refused before any fetch
+        (:func:`check_key_owner`). Raises VerificationMethodInvalid (the key is not the
+        issuer's to use),
         ResolutionError (the controller document could not be fetched: undecidable) or
         EncodingError (a malformed key).
         """
-        if not issuer:
-            # Key provenance (OB 3.0 implementation guide) is never skipped: with no issuer id
-            # there is nobody the key could belong to.
-            raise VerificationMethodInvalid(
-                "the credential names no issuer id, so no key can be shown to be the issuer's",
-                verification_method=method_id,
-            )
+        check_key_owner(method_id, issuer)
         controller, fragment = urldefrag(method_id)
         if controller.startswith("did:key:") and not fragment:
             method_id = f"{controller}#{controller.removeprefix('did:key:')}"

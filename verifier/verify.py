@@ -4,6 +4,12 @@ Order follows OB 3.0 §9.1: structure and schema, contexts, proof (with key prov
 validity window, status. A bad credential never raises: each failed or undecidable check is
 recorded and verification goes on, so the result says everything that is wrong. Only bugs
 propagate.
+
+Nothing is fetched on behalf of a credential that already failed: after a failed structure or
+contexts check no key document is fetched (the proof check says so), a key under another DID
+than the issuer's is refused before any fetch (:mod:`caiep.verifier.proofset`), and status
+lists are fetched only once structure, contexts and proof all hold (else the status check is
+``unknown``, code ``status_not_checked``).
 """
 
 from __future__ import annotations
@@ -16,7 +22,6 @@ from typing import Any
 
 from caiep.caches import content_digest
 from caiep.errors import (
-    CaiepError,
     CanonicalizationError,
     CredentialInvalid,
     DocumentLoaderError,
@@ -24,12 +29,13 @@ from caiep.errors import (
     InputError,
     ResolutionError,
 )
-from caiep.proofs.dataintegrity import canonical_nquads, proofs_of, sort_proofs, verify_proof
+from caiep.proofs.dataintegrity import canonical_nquads
 from caiep.schemas.loader import is_known_context
 from caiep.verifier.cache import IntegrityCache
 from caiep.verifier.dates import parse_datetime
 from caiep.verifier.fetch import Fetcher
 from caiep.verifier.inputs import Presented, read_presented
+from caiep.verifier.proofset import check_ldp_proof
 from caiep.verifier.resolve import KeyResolver, issuer_id
 from caiep.verifier.result import Check, Outcome, VerificationResult
 from caiep.verifier.statuscheck import check_status
@@ -91,9 +97,26 @@ def verify(
     checks = (
         *integrity,
         _check_validity(credential, options),
-        check_status(credential, options.now, resolver, verify_list_proof=_list_proof_checker(resolver)),
+        _status(credential, integrity, options, resolver),
     )
     return VerificationResult(checks, credential, item.format)
+
+
+def _status(
+    credential: Mapping[str, Any], integrity: tuple[Check, ...], options: VerifyOptions, resolver: KeyResolver
+) -> Check:
+    """The status check, run (and its lists fetched) only once structure, contexts and proof hold."""
+    if "credentialStatus" in credential:
+        failed = next((check for check in integrity if check.outcome is not Outcome.VALID), None)
+        if failed is not None:
+            return Check(
+                "status",
+                Outcome.UNKNOWN,
+                "status_not_checked",
+                f"status not checked: the credential's {failed.name} check did not pass, "
+                "so its status list was not fetched",
+            )
+    return check_status(credential, options.now, resolver, verify_list_proof=_list_proof_checker(resolver))
 
 
 def _cache_key(item: Presented) -> str:
@@ -106,12 +129,33 @@ def _cache_key(item: Presented) -> str:
 def _integrity_ldp(
     credential: dict[str, Any], resolver: KeyResolver
 ) -> tuple[tuple[Check, ...], dict[str, Any]]:
+    structure = check_structure(credential)
     contexts, document_hash = _check_contexts(credential, canonicalize=True)
-    return (
-        check_structure(credential),
-        contexts,
-        _check_ldp_proof(credential, resolver, document_hash),
-    ), credential
+    resolver = _gated(resolver, (structure, contexts))
+    return (structure, contexts, check_ldp_proof(credential, resolver, document_hash)), credential
+
+
+class _NotFetched(ResolutionError):
+    """A document not fetched because the credential already failed a check."""
+
+    code = "not_fetched"
+
+
+class _NoFetch(Fetcher):
+    """The fetcher of a credential that already failed a check: nothing is asked of the network."""
+
+    def __init__(self, failed: str) -> None:
+        self._failed = failed
+
+    def get_json(self, url: str) -> Any:
+        """Always a :class:`ResolutionError`: the credential failed a check that needs no network."""
+        raise _NotFetched(f"not fetched: the credential already failed its {self._failed} check", url=url)
+
+
+def _gated(resolver: KeyResolver, checks: tuple[Check, ...]) -> KeyResolver:
+    """``resolver``, or one that fetches nothing when one of ``checks`` already failed."""
+    failed = next((check.name for check in checks if check.outcome is Outcome.INVALID), None)
+    return resolver if failed is None or resolver.fetcher is None else KeyResolver(_NoFetch(failed))
 
 
 def _integrity_jwt(
@@ -130,6 +174,9 @@ def _integrity_jwt(
         k: v for k, v in claimed.items() if k not in ("iss", "sub", "nbf", "exp", "jti", "iat", "aud")
     }
     issuer = issuer_id(credential)
+    resolver = _gated(
+        resolver, (check_structure(credential), _check_contexts(credential, canonicalize=False)[0])
+    )
     proof: Check
     try:
         verified = verify_credential_jwt(token, lambda header: _jwt_key(header, issuer, resolver), now=now)
@@ -197,57 +244,13 @@ def _check_contexts(credential: Mapping[str, Any], *, canonicalize: bool) -> tup
     )
 
 
-def _check_ldp_proof(
-    credential: Mapping[str, Any], resolver: KeyResolver, document_hash: bytes | None
-) -> Check:
-    try:
-        proofs = proofs_of(credential)
-    except CredentialInvalid as exc:
-        return Check("proof", Outcome.INVALID, exc.code, exc.message)
-    if not proofs:
-        return Check("proof", Outcome.INVALID, "proof_missing", "the credential carries no proof")
-    if document_hash is None:
-        return Check(
-            "proof",
-            Outcome.INVALID,
-            "not_canonicalizable",
-            "the credential cannot be canonicalised, so no proof can hold",
-        )
-    issuer = issuer_id(credential)
-    failures: list[Check] = []
-    for proof in sort_proofs(proofs):
-        method = proof.get("verificationMethod")
-        try:
-            key = resolver.public_key(str(method), issuer=issuer, purpose="assertionMethod")
-            verify_proof(credential, proof, key, document_hash=document_hash)
-        except ResolutionError as exc:
-            failures.append(
-                Check(
-                    "proof",
-                    Outcome.UNKNOWN,
-                    exc.code,
-                    f"the issuer's key could not be retrieved: {exc.message}",
-                )
-            )
-            continue
-        except (CredentialInvalid, EncodingError, CaiepError) as exc:
-            failures.append(Check("proof", Outcome.INVALID, exc.code, exc.message))
-            continue
-        suite = proof.get("cryptosuite") or proof.get("type")
-        return Check(
-            "proof", Outcome.VALID, "signature_valid", f"signed ({suite}) by {method}, a key of the issuer"
-        )
-    invalid = [c for c in failures if c.outcome is Outcome.INVALID]
-    return invalid[0] if invalid else failures[0]
-
-
 def _list_proof_checker(resolver: KeyResolver) -> Any:
     def check(list_credential: Mapping[str, Any]) -> Check:
         """Contexts and proof of a status list credential, as the status check needs them."""
         contexts, document_hash = _check_contexts(list_credential, canonicalize=True)
         if contexts.outcome is not Outcome.VALID:
             return contexts
-        return _check_ldp_proof(list_credential, resolver, document_hash)
+        return check_ldp_proof(list_credential, resolver, document_hash)
 
     return check
 

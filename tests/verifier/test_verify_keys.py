@@ -86,7 +86,7 @@ def test_key_of_a_different_did_than_the_issuer_is_invalid(did_web_issuer: Issue
 
     result = verify(credential, now=NOW, fetcher=did_web_issuer.fetcher())
 
-    assert code_of(result, "proof") == "verification_method_invalid"
+    assert code_of(result, "proof") == "key_not_issuers"
     assert_invalid(result)
 
 
