@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from caiep.commands import config, instance, records, registry, verify
+from caiep.commands import config, instance, jobs, records, registry, verify
 from caiep.commands.common import EXIT_INVALID, EXIT_OK, EXIT_UNDECIDED, Invocation
 from caiep.errors import CaiepError, ConfigurationError, InputError, KeyMaterialError
 
@@ -77,6 +77,7 @@ for _command in (
     instance.serve,
     registry.results,
     registry.sign,
+    jobs.jobs,
     records.credentials,
     records.audit,
     records.keys,

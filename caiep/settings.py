@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from caiep import atomicfile
 from caiep.caches import CACHE_LIMITS, CacheLimit
 from caiep.errors import ConfigurationError, InputError
+from caiep.filemodes import PRIVATE_FILE, check_not_writable_by_others
 
 SETTINGS_FILE = "settings.json"
 PASSPHRASE_VARIABLE = "CAIEP_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
@@ -282,9 +283,11 @@ def _from_file(setting: Setting, stored: Mapping[str, Any] | None, path: Path) -
 
 
 def _read_file(path: Path) -> dict[str, Any] | None:
-    """The settings.json object, None when there is no file; unknown keys are refused."""
+    """The settings.json object, None when there is no file; unknown keys are refused, and so is
+    a file another user owns or may write (it names the database and the issuer)."""
     if not path.is_file():
         return None
+    check_not_writable_by_others(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -331,8 +334,8 @@ def save_settings(home: Path, settings: Settings) -> None:
     write_atomic(home / SETTINGS_FILE, json.dumps(asdict(settings), indent=2) + "\n")
 
 
-def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    """Write a file so that readers see the old or the new content, never a part."""
+def write_atomic(path: Path, text: str, mode: int = PRIVATE_FILE) -> None:
+    """Write a file so that readers see the old or the new content, never a part (mode 0600)."""
     atomicfile.write_atomic(path, text.encode("utf-8"), mode=mode)
 
 

@@ -12,20 +12,33 @@ PostgreSQL with ``SELECT … FOR UPDATE SKIP LOCKED``, SQLite by serialising wri
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from caiep.issuer import audit
+from caiep.issuer import audit, jobstatus
 from caiep.issuer.database import insert_rows
 from caiep.issuer.records import IssuedCredential, PendingResult, charter_number
 from caiep.issuer.tables import credentials, exam_results, holders, job_items, jobs
 
 
-def start_job(connection: Connection, job_id: str, *, workers: int, now: datetime) -> None:
-    """Record a signing job as running, and log its start."""
+def start_job(
+    connection: Connection,
+    job_id: str,
+    *,
+    workers: int,
+    now: datetime,
+    runner: Mapping[str, Any] | None = None,
+) -> None:
+    """Record a signing job as running, with the process that runs it, and log its start.
+
+    ``runner`` is that process's identity (default: this process, :func:`jobstatus.this_process`),
+    kept in the report column until the job ends, so that a listing can tell a job whose
+    process died from one still at work.
+    """
+    runner = jobstatus.this_process() if runner is None else runner
     connection.execute(
         insert(jobs),
         {
@@ -36,6 +49,7 @@ def start_job(connection: Connection, job_id: str, *, workers: int, now: datetim
             "workers": workers,
             "issued": 0,
             "failed": 0,
+            "report": json.dumps({"runner": dict(runner)}),
         },
     )
     audit.append(connection, [audit.AuditEntry("job.started", job_id, {"workers": workers})], now=now)

@@ -22,8 +22,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from caiep.issuer import audit, importing, queries, recording
+from caiep.issuer import audit, importing, jobstatus, queries, recording
 from caiep.issuer.database import check_revision, connect, upgrade_database
+from caiep.issuer.jobstatus import JobRecord
 from caiep.issuer.queries import CredentialStream
 from caiep.issuer.records import (
     CredentialRecord,
@@ -38,6 +39,7 @@ __all__ = [
     "CredentialStream",
     "ImportSummary",
     "IssuedCredential",
+    "JobRecord",
     "PendingResult",
     "Registry",
     "charter_number",
@@ -127,6 +129,11 @@ class Registry:
         """Put results that failed to sign back in the queue; how many."""
         with self.write() as connection:
             return recording.retry_failed(connection, now=now)
+
+    def jobs(self) -> list[JobRecord]:
+        """Every signing job, newest first; a ``running`` job whose process died is ``interrupted``."""
+        with self.read() as connection:
+            return jobstatus.list_jobs(connection)
 
     def count_pending(self) -> int:
         """How many passes wait for a credential."""

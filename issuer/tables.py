@@ -85,11 +85,12 @@ jobs = Table(
     Column("kind", String(16), nullable=False),  # signing
     Column("started_at", UtcDateTime(), nullable=False),
     Column("finished_at", UtcDateTime()),
-    Column("status", String(16), nullable=False),  # running | finished | failed
+    # running | finished | failed; a running job whose process died is listed as interrupted
+    Column("status", String(16), nullable=False),
     Column("workers", Integer, nullable=False),
     Column("issued", Integer, nullable=False, default=0),
     Column("failed", Integer, nullable=False, default=0),
-    Column("report", Text),
+    Column("report", Text),  # while running: the process that runs it (issuer.jobstatus); then the report
 )
 
 credentials = Table(

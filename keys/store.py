@@ -29,6 +29,7 @@ from typing import Any
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from caiep.errors import CaiepError, ConfigurationError, InputError, KeyMaterialError, PassphraseError
+from caiep.filemodes import check_not_writable_by_others, check_private
 from caiep.keys.base64url import b64url_decode, b64url_encode
 from caiep.keys.ed25519 import PublicKey, SigningKey
 from caiep.keys.securefile import OWNER_ONLY_DIRECTORY, read_owner_only, write_atomic
@@ -102,8 +103,15 @@ class KeyStore:
     @classmethod
     def open(cls, directory: Path) -> KeyStore:
         """Open an existing store; :class:`~caiep.errors.ConfigurationError` if its index is
-        missing or corrupt."""
+        missing or corrupt, or its files are not the owner's alone.
+
+        The directory and the index must not be writable by other users (whoever may write
+        the index chooses the key the issuer signs with), and no key file may be readable by
+        them; each refusal names the file and the ``chmod`` that fixes it.
+        """
         path = directory / INDEX_FILE
+        check_not_writable_by_others(directory)
+        check_not_writable_by_others(path)
         try:
             document = json.loads(path.read_bytes())
         except FileNotFoundError as exc:
@@ -114,6 +122,8 @@ class KeyStore:
             entries = _parse_index(document)
         except (CaiepError, AttributeError, KeyError, TypeError, ValueError) as exc:
             raise ConfigurationError(f"the key store index {path} is corrupt") from exc
+        for entry in entries:
+            check_private(directory / entry.record.file)
         return cls(directory, entries)
 
     def records(self) -> list[KeyRecord]:

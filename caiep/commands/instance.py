@@ -37,31 +37,32 @@ def init(invocation: Invocation, issuer_name: str, issuer_url: str, did_method: 
 
     from caiep.addresses import ServiceAddresses
     from caiep.settings import check_issuer_url, read_passphrase
-    from caiep.wiring import init_instance, upgrade_configured_database
+    from caiep.wiring import init_instance, init_lock, upgrade_configured_database
 
     home = invocation.home
     url = check_issuer_url(issuer_url)
     configuration = invocation.configuration()  # a bad setting stops init before it writes anything
     passphrase = read_passphrase(confirm=True)
-    settings = init_instance(
-        home,
-        issuer_name=issuer_name,
-        issuer_url=url,
-        did_method=did_method,
-        passphrase=passphrase,
-        now=datetime.now(UTC),
-    )
-    print(f"Created {home} for {settings.issuer_name}, issuer {settings.issuer_id}")
-    if settings.did_method == "web":
-        print(f"Publish {home / 'did.json'} at {ServiceAddresses(url).did_document()}")
-    try:
-        revision = upgrade_configured_database(configuration)
-    except Exception:
-        print(
-            "The instance is made but its registry is not: fix it, then run 'caiep db upgrade'",
-            file=sys.stderr,
+    with init_lock(home):  # held until the registry is made: a concurrent init changes nothing
+        settings = init_instance(
+            home,
+            issuer_name=issuer_name,
+            issuer_url=url,
+            did_method=did_method,
+            passphrase=passphrase,
+            now=datetime.now(UTC),
         )
-        raise
+        print(f"Created {home} for {settings.issuer_name}, issuer {settings.issuer_id}")
+        if settings.did_method == "web":
+            print(f"Publish {home / 'did.json'} at {ServiceAddresses(url).did_document()}")
+        try:
+            revision = upgrade_configured_database(configuration)
+        except Exception:
+            print(
+                "The instance is made but its registry is not: fix it, then run 'caiep db upgrade'",
+                file=sys.stderr,
+            )
+            raise
     print(f"Registry ready (schema revision {revision})")
     return EXIT_OK
 

@@ -107,7 +107,7 @@ def sign(invocation: Invocation, workers: int, limit: int | None, batch_size: in
             on_progress=ProgressDisplay(),
         )
     jobs = instance.home / "jobs"
-    jobs.mkdir(exist_ok=True)
+    jobs.mkdir(mode=0o700, exist_ok=True)  # reports name results and their failures: owner only
     write_atomic(jobs / f"{report.job_id}.json", json.dumps(report.to_json(), indent=2) + "\n")
     rate = f" ({report.issued / report.seconds:,.0f}/s)" if report.seconds > 0 and report.issued else ""
     print(

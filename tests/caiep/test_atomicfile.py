@@ -9,7 +9,7 @@ import pytest
 
 from caiep.atomicfile import write_atomic
 from caiep.keys import securefile
-from caiep.settings import write_atomic as write_public
+from caiep.settings import write_atomic as write_instance_file
 
 
 def mode_of(path: Path) -> int:
@@ -26,9 +26,9 @@ def test_replacing_keeps_the_target_mode_given_not_the_old_one(tmp_path: Path) -
     target = tmp_path / "did.json"
     target.write_text("old")
     target.chmod(0o666)
-    write_public(target, "new\n")
+    write_instance_file(target, "new\n")  # the instance's files are owner-only (0600)
     assert target.read_text() == "new\n"
-    assert mode_of(target) == 0o644
+    assert mode_of(target) == 0o600
 
 
 def test_the_key_store_writer_is_the_same_writer_with_owner_only_mode(tmp_path: Path) -> None:

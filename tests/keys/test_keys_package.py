@@ -44,8 +44,10 @@ def test_imports_only_the_standard_library_cryptography_pynacl_and_errors() -> N
                     path.name,
                     name,
                 )
-                if root == "caiep":  # the project's own: errors, the atomic writer, and keys itself
-                    assert name in ("caiep.errors", "caiep.atomicfile") or name.startswith("caiep.keys."), (
+                if root == "caiep":  # the project's own: errors, the file writer and checks, and keys itself
+                    assert name in ("caiep.errors", "caiep.atomicfile", "caiep.filemodes") or name.startswith(
+                        "caiep.keys."
+                    ), (
                         path.name,
                         name,
                     )
