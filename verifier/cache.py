@@ -4,19 +4,20 @@ Structure, contexts and proof (with key provenance) give the same answer for the
 as long as the issuer's DID document does not change, so a service that sees the same
 credential again (the page behind a QR code is opened many times) may reuse them for a
 while. Validity and status depend on the time and on the status list: they are always
-checked afresh. Undecided answers (a key that could not be fetched) are never remembered.
+checked afresh. Only verdicts are kept, never a parsed document (a few hundred bytes an
+entry, whatever the credential's size): the credential comes from the bytes presented again.
+Undecided answers (a key that could not be fetched) are never remembered.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 from caiep.caches import NamedCache
 from caiep.verifier.result import Check, Outcome
 
-Entry = tuple[tuple[Check, ...], dict[str, Any] | None]
+Entry = tuple[Check, ...]
 
 
 class IntegrityCache:
@@ -50,11 +51,11 @@ class IntegrityCache:
         return self._entries.max_entries
 
     def get(self, key: str) -> Entry | None:
-        """The checks and credential remembered for ``key`` while fresh, else None."""
+        """The integrity checks remembered for ``key`` while fresh, else None."""
         return self._entries.get(key)
 
-    def put(self, key: str, checks: tuple[Check, ...], credential: dict[str, Any] | None) -> None:
+    def put(self, key: str, checks: tuple[Check, ...]) -> None:
         """Remember decided checks for ``key``; a set with any undecided check is not kept."""
         if any(check.outcome is Outcome.UNKNOWN for check in checks):
             return
-        self._entries.put(key, (checks, credential))
+        self._entries.put(key, checks)

@@ -54,6 +54,9 @@ class VerifyOptions:
     max_clock_skew: timedelta = timedelta(minutes=5)
 
 
+_JWT_CLAIMS = frozenset({"iss", "sub", "nbf", "exp", "jti", "iat", "aud"})
+
+
 def verify(
     presented: Mapping[str, Any] | str | bytes | Presented,
     *,
@@ -81,8 +84,9 @@ def verify(
     resolver = KeyResolver(fetcher)
     key = _cache_key(item) if cache is not None else None
     remembered = cache.get(key) if cache is not None and key is not None else None
+    credential: dict[str, Any] | None
     if remembered is not None:
-        integrity, credential = remembered
+        integrity, credential = remembered, _credential_again(item, remembered)
     else:
         if item.format == "jwt":
             assert item.token is not None
@@ -90,8 +94,8 @@ def verify(
         else:
             assert item.credential is not None
             integrity, credential = _integrity_ldp(item.credential, resolver)
-        if cache is not None and key is not None:
-            cache.put(key, integrity, credential)
+        if cache is not None and key is not None and credential is not None:
+            cache.put(key, integrity)
     if credential is None:
         return VerificationResult(integrity, None, item.format)
     checks = (
@@ -117,6 +121,21 @@ def _status(
                 "so its status list was not fetched",
             )
     return check_status(credential, options.now, resolver, verify_list_proof=_list_proof_checker(resolver))
+
+
+def _credential_again(item: Presented, integrity: tuple[Check, ...]) -> dict[str, Any]:
+    """The credential of bytes whose integrity checks are remembered (the cache keeps verdicts only)."""
+    if item.token is None:
+        assert item.credential is not None
+        return item.credential
+    from caiep.proofs.jose import credential_of_checked_token, decode_unverified
+
+    if all(check.outcome is Outcome.VALID for check in integrity):
+        return credential_of_checked_token(item.token)
+    _, payload = decode_unverified(item.token)  # as _integrity_jwt shows a failed token's claims
+    inner = payload.get("vc")
+    claimed: Mapping[str, Any] = inner if isinstance(inner, Mapping) else payload
+    return {k: v for k, v in claimed.items() if k not in _JWT_CLAIMS}
 
 
 def _cache_key(item: Presented) -> str:
@@ -170,9 +189,7 @@ def _integrity_jwt(
         return (Check("structure", Outcome.INVALID, exc.code, exc.message),), None
     inner = payload.get("vc")
     claimed: Mapping[str, Any] = inner if isinstance(inner, Mapping) else payload
-    credential = {
-        k: v for k, v in claimed.items() if k not in ("iss", "sub", "nbf", "exp", "jti", "iat", "aud")
-    }
+    credential = {k: v for k, v in claimed.items() if k not in _JWT_CLAIMS}
     issuer = issuer_id(credential)
     resolver = _gated(
         resolver, (check_structure(credential), _check_contexts(credential, canonicalize=False)[0])

@@ -115,3 +115,21 @@ def test_an_equal_credential_in_another_object_and_key_order_shares_the_entry(si
     assert reordered is not credential
     assert verify(reordered, now=now, fetcher=fetcher, cache=cache).outcome is Outcome.VALID
     assert fetcher.requests == requests
+
+
+def test_the_cache_keeps_verdicts_never_documents(signing_key, now):
+    from caiep.verifier.inputs import Presented
+    from caiep.verifier.result import Check
+    from caiep.verifier.verify import _cache_key
+
+    fetcher, cache = CountingFetcher(signing_key), IntegrityCache()
+    for fmt in ("ldp", "jwt"):
+        signed = _signed(signing_key, now, fmt)
+        first = verify(signed, now=now, fetcher=fetcher, cache=cache)
+        again = verify(signed, now=now, fetcher=fetcher, cache=cache)
+        assert again.credential == first.credential
+        assert again.outcome is Outcome.VALID
+        item = Presented("jwt", None, signed) if fmt == "jwt" else Presented("ldp", signed)
+        entry = cache.get(_cache_key(item))
+        assert entry is not None
+        assert all(isinstance(check, Check) for check in entry)  # the verdicts only, no document
