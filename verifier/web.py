@@ -92,9 +92,7 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
         body = _read_at_most(request.environ["wsgi.input"], MAX_BYTES + 1)
         if len(body) > MAX_BYTES:
             raise RequestEntityTooLarge()
-        request.environ["wsgi.input"] = io.BytesIO(body)
-        request.environ["CONTENT_LENGTH"] = str(len(body))
-        request.environ.pop("wsgi.input_terminated", None)
+        request.environ["wsgi.input"] = io.BytesIO(body)  # still "terminated": it ends here
 
     def judge(presented: Any) -> VerificationResult:
         """Verify what was presented, now, with the service's fetcher and cache."""
