@@ -15,12 +15,11 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from flask.testing import FlaskClient
+from hostile_documents import Live, Site
 
 from caiep.app import AppConfig, create_app
 from caiep.issuer.charter import CharterAward
@@ -31,15 +30,6 @@ from caiep.wiring import Instance, init_instance, upgrade_configured_database
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PASSPHRASE = "a throwaway test passphrase"
-
-
-@dataclass(frozen=True)
-class Site:
-    """An instance, the test client of its app, and the exact bytes of its valid credential."""
-
-    client: FlaskClient
-    home: Path
-    credential: bytes
 
 
 @pytest.fixture(scope="session")
@@ -73,12 +63,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     )
     yield Site(app.test_client(), home, issued.document.encode("utf-8"))
     app.extensions["caiep.registry"].dispose()
-
-
-@dataclass(frozen=True)
-class Live:
-    host: str
-    port: int
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import http.client
 import io
 import json
 
-from conftest import Live, Site
+from hostile_documents import Live, Site
 
 from caiep.verifier.inputs import MAX_BYTES
 

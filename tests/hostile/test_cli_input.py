@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import Site
+from hostile_documents import Site
 
 from caiep.verifier.inputs import MAX_BYTES
 

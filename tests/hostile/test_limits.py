@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Site
-from documents import EXTERNAL, count_values, worst_inside_limits
+from hostile_documents import EXTERNAL, Site, count_values, worst_inside_limits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

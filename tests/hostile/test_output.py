@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from documents import sign_did_key, unsigned_credential
+from hostile_documents import sign_did_key, unsigned_credential
 from hypothesis import given
 from hypothesis import strategies as st
 

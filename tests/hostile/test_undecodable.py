@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Site
+from hostile_documents import Site
 
 BIN = Path(sys.executable).parent
 

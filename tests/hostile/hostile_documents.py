@@ -1,4 +1,7 @@
-"""Hostile documents for the input limits: the worst credential inside every limit, and ones just over.
+"""Hostile documents for the input limits, and what the hostile-input tests share.
+
+``Site`` and ``Live`` describe the fixtures of this folder's conftest (an instance with its
+test client, and the same instance under gunicorn).
 
 The costliest shape for RDF canonicalization is many identical blank nodes under one predicate
 (RDFC-1.0 §4.8 must tell them apart by n-degree hashing), so :func:`worst_inside_limits` fills
@@ -8,11 +11,13 @@ and signs the result with a did:key so that verification runs every check to the
 
 from __future__ import annotations
 
-import copy
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from flask.testing import FlaskClient
 
 from caiep.keys.did import did_key_for, verification_method_id
 from caiep.keys.ed25519 import SigningKey
@@ -36,6 +41,21 @@ _ARRAYS = (
     (("credentialSubject", "achievement"), "related", "Related", "version"),
     (("credentialSubject", "achievement", "creator"), "otherIdentifier", "IdentifierEntry", "identifier"),
 )
+
+
+@dataclass(frozen=True)
+class Site:
+    """An instance, the test client of its app, and the exact bytes of its valid credential."""
+
+    client: FlaskClient
+    home: Path
+    credential: bytes
+
+
+@dataclass(frozen=True)
+class Live:
+    host: str
+    port: int
 
 
 def count_values(document: Any) -> int:
@@ -80,10 +100,3 @@ def worst_inside_limits(*, signed: bool = True) -> dict[str, Any]:
         parent[member] = [{"type": kind, inner: "same"} for _ in range(items)]
         room -= 1 + 3 * items
     return sign_did_key(document) if signed else document
-
-
-def with_items(document: dict[str, Any], member: str, count: int) -> dict[str, Any]:
-    """A copy of ``document`` with ``count`` distinct items in ``member`` at its top level."""
-    changed = copy.deepcopy(document)
-    changed[member] = [{"id": f"urn:example:{member}:{index}"} for index in range(count)]
-    return changed
