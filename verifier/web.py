@@ -9,6 +9,7 @@ arrives as parameters; it reads no settings and imports nothing of the issuer.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,13 +18,15 @@ from importlib import resources
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from caiep.addresses import PAGE_ROUTE, STATUS_ROUTE
 from caiep.baking import extract_credential
 from caiep.errors import InputError
 from caiep.verifier.cache import IntegrityCache
 from caiep.verifier.fetch import Fetcher
-from caiep.verifier.inputs import read_presented
+from caiep.verifier.inputs import MAX_BYTES, read_presented
+from caiep.verifier.limits import LimitExceeded
 from caiep.verifier.report import summary
 from caiep.verifier.result import Verdict, VerificationResult
 from caiep.verifier.verify import verify
@@ -74,6 +77,23 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
     """The verification pages and JSON API, given what they need from the application."""
     blueprint = Blueprint("verifier", __name__, template_folder="templates", static_folder="static")
 
+    @blueprint.before_request
+    def bound_streamed_body() -> None:
+        """Read a body sent without Content-Length (chunked) through the cap: 413 past it.
+
+        Werkzeug checks ``max_content_length`` against Content-Length only, and cuts a streamed
+        body at the limit without saying so, which would verify a truncated document. Read at
+        most one byte past the cap and refuse if it arrives; keep what was read for the route.
+        """
+        if request.method != "POST" or request.content_length is not None:
+            return
+        if not request.environ.get("wsgi.input_terminated"):
+            return  # without a length or a server that ends the stream, Werkzeug reads nothing
+        body = _read_at_most(request.environ["wsgi.input"], MAX_BYTES + 1)
+        if len(body) > MAX_BYTES:
+            raise RequestEntityTooLarge()
+        request.environ["wsgi.input"] = io.BytesIO(body)  # still "terminated": it ends here
+
     def judge(presented: Any) -> VerificationResult:
         """Verify what was presented, now, with the service's fetcher and cache."""
         return verify(presented, now=services.clock(), fetcher=services.fetcher, cache=services.cache)
@@ -109,21 +129,24 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
 
     @blueprint.post("/verify")
     def verify_submitted() -> Response:
-        """POST /verify: the page for a pasted or uploaded credential (400 for unreadable input)."""
+        """POST /verify: the page for a pasted or uploaded credential (400 unreadable, 422 over a limit)."""
         try:
             presented = _presented_from_request(form=True)
         except InputError as exc:
             body = render_template("verifier/verify.html", error=str(exc.message))
-            return Response(body, status=400, mimetype="text/html")
+            return Response(body, status=_status_of(exc), mimetype="text/html")
         return page(judge(presented), credential_id=None)
 
     @blueprint.post("/api/v1/verify")
     def api_verify() -> Response:
-        """POST /api/v1/verify: the JSON result for a credential in the body or an upload."""
+        """POST /api/v1/verify: the JSON result for a credential in the body or an upload.
+
+        400 ``invalid_input`` for unreadable input, 422 ``limit_exceeded`` over a structural limit.
+        """
         try:
             presented = _presented_from_request(form=False)
         except InputError as exc:
-            return _json_error(400, exc.code, exc.message)
+            return _json_error(_status_of(exc), exc.code, exc.message)
         return _json(_api_result(judge(presented)))
 
     @blueprint.get(STATUS_ROUTE)
@@ -178,6 +201,24 @@ def _presented_from_request(*, form: bool) -> Any:
         "send the credential as application/json, as text/plain (a VC-JWT), "
         "or as a multipart upload named 'file'"
     )
+
+
+def _status_of(exc: InputError) -> int:
+    """422 for a readable document over a structural limit, 400 for anything unreadable."""
+    return 422 if isinstance(exc, LimitExceeded) else 400
+
+
+def _read_at_most(stream: Any, limit: int) -> bytes:
+    """Up to ``limit`` bytes of ``stream``, read in pieces (a chunked stream may return short reads)."""
+    pieces: list[bytes] = []
+    remaining = limit
+    while remaining > 0:
+        piece = stream.read(min(remaining, 65_536))
+        if not piece:
+            break
+        pieces.append(piece)
+        remaining -= len(piece)
+    return b"".join(pieces)
 
 
 def _api_result(result: VerificationResult) -> dict[str, Any]:

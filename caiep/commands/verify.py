@@ -31,36 +31,62 @@ LOCAL_NOTE = "issuer key read from this instance's did.json (not from the web)"
 @json_option
 @click.option("--now", type=MOMENT, help="verify as of this ISO 8601 time")
 @click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="read at most N bytes of the credential (default 1 MiB); larger input is refused",
+)
+@click.option(
     "--allow-http-base",
     metavar="http://127.0.0.1:PORT",
     help="fetch the issuer's https URLs from this local server (testing did:web and status lists)",
 )
 @pass_invocation
 def verify_command(
-    invocation: Invocation, file: str, as_json: bool, now: datetime | None, allow_http_base: str | None
+    invocation: Invocation,
+    file: str,
+    as_json: bool,
+    now: datetime | None,
+    max_bytes: int | None,
+    allow_http_base: str | None,
 ) -> int:
     """Verify an OB 3.0 credential (JSON or VC-JWT).
 
     FILE is the credential, or - for standard input. Exit 0 valid, 1 invalid, 2 cannot be
-    decided or unreadable. With an instance (--home or CAIEP_HOME), its issuer's DID document
-    is read from its did.json.
+    decided, unreadable, or refused (over the size cap or a structural limit). With an
+    instance (--home or CAIEP_HOME), its issuer's DID document is read from its did.json.
     """
     import json
     from datetime import UTC
 
     from caiep.errors import InputError
     from caiep.trust import verifier_fetcher
-    from caiep.verifier.inputs import read_presented
-    from caiep.verifier.report import render_text
+    from caiep.verifier.inputs import MAX_BYTES, read_bounded, read_presented
+    from caiep.verifier.limits import LimitExceeded
+    from caiep.verifier.report import printable, render_text
     from caiep.verifier.result import Outcome
     from caiep.verifier.verify import verify
 
     source = "standard input" if file == "-" else file
+    cap = max_bytes or MAX_BYTES
     try:
-        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+        if file == "-":
+            data = read_bounded(sys.stdin.buffer, cap, source=source)
+        else:
+            with Path(file).open("rb") as stream:
+                data = read_bounded(stream, cap, source=source)
+        presented = read_presented(data, source=source, max_bytes=cap)
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", source=source) from exc
-    presented = read_presented(data, source=source)
+        print(printable(f"caiep: {source}: cannot read: {exc.strerror}"), file=sys.stderr)
+        return EXIT_UNDECIDED
+    except LimitExceeded as exc:
+        print(printable(f"caiep: refused: {exc}"), file=sys.stderr)
+        return EXIT_UNDECIDED
+    except InputError as exc:
+        hint = " (raise the cap with --max-bytes)" if exc.message.startswith("larger than") else ""
+        print(printable(f"caiep: {exc}{hint}"), file=sys.stderr)
+        return EXIT_UNDECIDED
     home = _instance_home(invocation)
     fetcher = verifier_fetcher(home, allow_http_base=allow_http_base)
     result = verify(presented, now=now or datetime.now(UTC), fetcher=fetcher)

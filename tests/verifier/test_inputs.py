@@ -100,7 +100,9 @@ def test_cli_verify_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def _json_of_size(size: int) -> bytes:
-    head, tail = b'{"padding": "', b'"}'
+    """A JSON object of exactly ``size`` bytes, its padding in strings of 100,000 characters."""
+    strings = [b'"p%d": "%s"' % (index, b"x" * 100_000) for index in range(size // 100_050)]
+    head, tail = b"{" + b"".join(item + b", " for item in strings) + b'"padding": "', b'"}'
     return head + b"x" * (size - len(head) - len(tail)) + tail
 
 
@@ -142,7 +144,7 @@ def test_sixty_four_levels_are_read() -> None:
 
 
 def test_sixty_five_levels_are_refused() -> None:
-    with pytest.raises(InputError, match="nested deeper than 64 levels"):
+    with pytest.raises(InputError, match=r"nested too deep: over the limit 'depth' \(64\)"):
         read_presented(_nested(65))
 
 
