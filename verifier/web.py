@@ -27,6 +27,7 @@ from caiep.verifier.cache import IntegrityCache
 from caiep.verifier.fetch import Fetcher
 from caiep.verifier.inputs import MAX_BYTES, read_presented
 from caiep.verifier.limits import LimitExceeded
+from caiep.verifier.public import public_result
 from caiep.verifier.report import summary
 from caiep.verifier.result import Verdict, VerificationResult
 from caiep.verifier.verify import verify
@@ -96,7 +97,8 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
 
     def judge(presented: Any) -> VerificationResult:
         """Verify what was presented, now, with the service's fetcher and cache."""
-        return verify(presented, now=services.clock(), fetcher=services.fetcher, cache=services.cache)
+        result = verify(presented, now=services.clock(), fetcher=services.fetcher, cache=services.cache)
+        return public_result(result)  # a fetch's details stay in the server log
 
     def page(result: VerificationResult, *, credential_id: str | None, status: int = 200) -> Response:
         """The HTML page of one verification result."""
