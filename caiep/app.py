@@ -151,6 +151,7 @@ def create_app(config: AppConfig | None = None) -> Flask:
                 find_document=find_document,
                 fetcher=fetcher,
                 issuer_id=settings.issuer_id,
+                issuer_name=settings.issuer_name,
                 clock=lambda: datetime.now(UTC),
                 cache=IntegrityCache(ttl=config.integrity_cache_seconds)
                 if config.integrity_cache_seconds > 0

@@ -72,6 +72,7 @@ class VerifierServices:
     issuer_id: str  # ours: other issuers are shown as such
     clock: Callable[[], datetime]
     cache: IntegrityCache | None = None  # signature and key checks reused for identical bytes
+    issuer_name: str = "this issuer"  # ours, named when a document claiming to be ours fails
 
 
 def create_blueprint(services: VerifierServices) -> Blueprint:
@@ -111,6 +112,7 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
             verdict_class=result.verdict.value,
             titles=CHECK_TITLES,
             ours=facts.get("issuerId") == services.issuer_id,
+            issuer_name=services.issuer_name,
             credential_id=credential_id,
             checked_at=services.clock(),
         )
@@ -223,8 +225,16 @@ def _read_at_most(stream: Any, limit: int) -> bytes:
     return b"".join(pieces)
 
 
+#: Verdicts whose credential's statements cannot be relied on: shown as the document's claims.
+CLAIMED_ONLY = frozenset({Verdict.INVALID, Verdict.UNVERIFIABLE})
+
+
 def _api_result(result: VerificationResult) -> dict[str, Any]:
-    return {**result.to_json(), "credential": summary(result.credential)}
+    """The API answer: the result, and the credential's facts marked ``verified`` or ``claimed``."""
+    facts = summary(result.credential)
+    if facts:
+        facts["standing"] = "claimed" if result.verdict in CLAIMED_ONLY else "verified"
+    return {**result.to_json(), "credential": facts}
 
 
 def _json(payload: dict[str, Any], status: int = 200) -> Response:

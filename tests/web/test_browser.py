@@ -208,6 +208,10 @@ def test_tampered_credential_page(
     assert page.locator("h1").inner_text() == "Invalid"
     assert "invalid" in (page.get_attribute("section.verdict", "class") or "").split()
     assert "altered" in page.locator(".verdict .lead").inner_text()
+    assert (
+        "This is not a valid credential of CAiEP Certification Board."
+        in page.locator(".verdict .lead").inner_text()
+    )
     # The forged details are shown only as unverified claims, without the post-nominal.
     assert page.locator("#holder").inner_text() == "What this credential claims (not verified)"
     assert issued.tampered_name in page.locator("dl.unverified").inner_text()
