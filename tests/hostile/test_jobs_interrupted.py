@@ -109,6 +109,8 @@ def test_a_job_killed_mid_way_is_listed_as_interrupted(
     job = instance.start("sign", "--workers", str(workers), "--batch-size", str(BATCH))
     try:
         _wait_for_credentials(database_url, job, 3 * BATCH)
+        # Held still while it is listed, so a fast job cannot finish between the two looks.
+        os.killpg(job.pid, signal.SIGSTOP)
         (running,) = instance.jobs()
         assert job.poll() is None, "the job must still run while it is listed"
         assert running["status"] == "running"
