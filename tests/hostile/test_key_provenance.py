@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import pytest
 
 from caiep.errors import ResolutionError
-from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
 from caiep.keys.did import build_controller_document, did_web_document_url, verification_method_id
 from caiep.keys.ed25519 import SigningKey
 from caiep.proofs.dataintegrity import sign
@@ -26,6 +25,7 @@ from caiep.proofs.jose import sign_credential_jwt
 from caiep.verifier.fetch import HttpFetcher, MappingFetcher
 from caiep.verifier.result import Outcome, Verdict, VerificationResult
 from caiep.verifier.verify import verify
+from support import unsigned_charter
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 BASE = "https://credentials.caiep.example"
@@ -55,22 +55,6 @@ class Recording(MappingFetcher):
         return super().get_json(url)
 
 
-def _unsigned(holder: str = "Jane Doe") -> dict[str, Any]:
-    profile = IssuerProfile(id=ISSUER_DID, name="CAiEP Certification Board", url=BASE, base_url=BASE)
-    award = CharterAward(
-        name=holder,
-        email="jane.doe@example.org",
-        exam_date=date(2025, 2, 14),
-        charter_number="CAIEP-6B1F8C3E",
-        score="82",
-        exam_version="2025.1",
-        pathway="experience",
-    )
-    return build_charter_credential(
-        profile, award, credential_uuid="6b1f8c3e-2d4a-4e5f-9a7b-0c1d2e3f4a5b", now=NOW, salt="5c0ffee5" * 4
-    )
-
-
 def _check(result: VerificationResult, name: str) -> tuple[Outcome, str, str]:
     check = result.check(name)
     assert check is not None
@@ -83,13 +67,25 @@ def _check(result: VerificationResult, name: str) -> tuple[Outcome, str, str]:
 def test_our_credential_is_valid_with_our_key() -> None:
     fetcher = Recording()
     assert verify(
-        sign(_unsigned(), ISSUER_KEY, verification_method=ISSUER_VM, created=NOW), now=NOW, fetcher=fetcher
+        sign(
+            unsigned_charter(ISSUER_DID, now=NOW, base_url=BASE),
+            ISSUER_KEY,
+            verification_method=ISSUER_VM,
+            created=NOW,
+        ),
+        now=NOW,
+        fetcher=fetcher,
     ).verified
     assert fetcher.requested == [DID_DOCUMENT_URL]
 
 
 def test_an_attackers_did_key_on_our_credential_is_invalid_without_a_fetch() -> None:
-    forged = sign(_unsigned("Mallory Doe"), ATTACKER_KEY, verification_method=ATTACKER_VM, created=NOW)
+    forged = sign(
+        unsigned_charter(ISSUER_DID, now=NOW, holder="Mallory Doe", base_url=BASE),
+        ATTACKER_KEY,
+        verification_method=ATTACKER_VM,
+        created=NOW,
+    )
     fetcher = Recording()
 
     result = verify(forged, now=NOW, fetcher=fetcher)
@@ -103,7 +99,11 @@ def test_an_attackers_did_key_on_our_credential_is_invalid_without_a_fetch() -> 
 
 
 def test_a_vc_jwt_whose_kid_is_another_did_is_invalid_without_a_fetch() -> None:
-    token = sign_credential_jwt(_unsigned("Mallory Doe"), ATTACKER_KEY, kid=ATTACKER_VM)
+    token = sign_credential_jwt(
+        unsigned_charter(ISSUER_DID, now=NOW, holder="Mallory Doe", base_url=BASE),
+        ATTACKER_KEY,
+        kid=ATTACKER_VM,
+    )
     fetcher = Recording()
 
     result = verify(token, now=NOW, fetcher=fetcher)
@@ -114,7 +114,12 @@ def test_a_vc_jwt_whose_kid_is_another_did_is_invalid_without_a_fetch() -> None:
 
 
 def test_a_did_url_with_a_query_is_not_the_issuers_did() -> None:
-    forged = sign(_unsigned(), ISSUER_KEY, verification_method=f"{ISSUER_DID}?versionId=9#key-1", created=NOW)
+    forged = sign(
+        unsigned_charter(ISSUER_DID, now=NOW, base_url=BASE),
+        ISSUER_KEY,
+        verification_method=f"{ISSUER_DID}?versionId=9#key-1",
+        created=NOW,
+    )
     fetcher = Recording()
 
     assert _check(verify(forged, now=NOW, fetcher=fetcher), "proof")[:2] == (
@@ -125,7 +130,7 @@ def test_a_did_url_with_a_query_is_not_the_issuers_did() -> None:
 
 
 def test_nothing_is_fetched_for_a_credential_whose_structure_failed() -> None:
-    unsigned = _unsigned()
+    unsigned = unsigned_charter(ISSUER_DID, now=NOW, base_url=BASE)
     del unsigned["validFrom"]  # required by the OB 3.0 schema
     credential = sign(unsigned, ISSUER_KEY, verification_method=ISSUER_VM, created=NOW)
     fetcher = Recording()
@@ -153,7 +158,12 @@ def _with_status(unsigned: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_no_status_list_is_fetched_when_the_proof_is_invalid() -> None:
-    credential = sign(_with_status(_unsigned()), ISSUER_KEY, verification_method=ISSUER_VM, created=NOW)
+    credential = sign(
+        _with_status(unsigned_charter(ISSUER_DID, now=NOW, base_url=BASE)),
+        ISSUER_KEY,
+        verification_method=ISSUER_VM,
+        created=NOW,
+    )
     credential["credentialSubject"]["name"] = "Mallory Doe"  # tampered after signing
     fetcher = Recording()
 
@@ -165,7 +175,12 @@ def test_no_status_list_is_fetched_when_the_proof_is_invalid() -> None:
 
 
 def test_status_lists_are_fetched_once_the_proof_verified() -> None:
-    credential = sign(_with_status(_unsigned()), ISSUER_KEY, verification_method=ISSUER_VM, created=NOW)
+    credential = sign(
+        _with_status(unsigned_charter(ISSUER_DID, now=NOW, base_url=BASE)),
+        ISSUER_KEY,
+        verification_method=ISSUER_VM,
+        created=NOW,
+    )
     fetcher = Recording()
 
     result = verify(credential, now=NOW, fetcher=fetcher)
@@ -255,7 +270,12 @@ def test_a_remembered_failure_is_reported_as_unknown_like_the_first(
 ) -> None:
     base, asked = dead_server
     fetcher = HttpFetcher(allow_http_base=base, timeout=2.0)
-    credential = sign(_unsigned(), ISSUER_KEY, verification_method=ISSUER_VM, created=NOW)
+    credential = sign(
+        unsigned_charter(ISSUER_DID, now=NOW, base_url=BASE),
+        ISSUER_KEY,
+        verification_method=ISSUER_VM,
+        created=NOW,
+    )
 
     first, second = (verify(credential, now=NOW, fetcher=fetcher) for _ in range(2))
 
@@ -282,7 +302,12 @@ def test_the_api_and_the_page_show_a_foreign_key_as_invalid_without_a_fetch() ->
             )
         )
     )
-    forged = sign(_unsigned("Mallory Doe"), ATTACKER_KEY, verification_method=ATTACKER_VM, created=NOW)
+    forged = sign(
+        unsigned_charter(ISSUER_DID, now=NOW, holder="Mallory Doe", base_url=BASE),
+        ATTACKER_KEY,
+        verification_method=ATTACKER_VM,
+        created=NOW,
+    )
     client = app.test_client()
 
     answer = client.post("/api/v1/verify", json=forged)

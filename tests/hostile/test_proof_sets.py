@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from caiep.errors import InputError
-from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
 from caiep.keys.base58 import b58encode
 from caiep.keys.did import did_key_for, verification_method_id
 from caiep.keys.ed25519 import SigningKey
@@ -24,6 +23,7 @@ from caiep.proofs.dataintegrity import create_proof, hash_data, sign, unsecured
 from caiep.verifier.inputs import read_presented
 from caiep.verifier.result import Outcome, Verdict, VerificationResult
 from caiep.verifier.verify import verify
+from support import unsigned_charter
 
 SEED_ISSUER = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
 SEED_OTHER = bytes.fromhex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb")
@@ -38,26 +38,9 @@ ISSUER_VM = verification_method_id(ISSUER_DID, ISSUER_KEY.public_key)
 OTHER_VM = verification_method_id(OTHER_DID, OTHER_KEY.public_key)
 
 
-def _unsigned() -> dict[str, Any]:
-    base = "https://credentials.caiep.example"
-    profile = IssuerProfile(id=ISSUER_DID, name="CAiEP Certification Board", url=base, base_url=base)
-    award = CharterAward(
-        name="Jane Doe",
-        email="jane.doe@example.org",
-        exam_date=date(2025, 2, 14),
-        charter_number="CAIEP-6B1F8C3E",
-        score="82",
-        exam_version="2025.1",
-        pathway="experience",
-    )
-    return build_charter_credential(
-        profile, award, credential_uuid="6b1f8c3e-2d4a-4e5f-9a7b-0c1d2e3f4a5b", now=NOW, salt="5c0ffee5" * 4
-    )
-
-
 def _issued() -> dict[str, Any]:
     """The credential with one valid proof by the issuer's key."""
-    return sign(_unsigned(), ISSUER_KEY, verification_method=ISSUER_VM, created=NOW)
+    return sign(unsigned_charter(ISSUER_DID, now=NOW), ISSUER_KEY, verification_method=ISSUER_VM, created=NOW)
 
 
 def _with_proofs(document: dict[str, Any], *proofs: dict[str, Any]) -> dict[str, Any]:
@@ -165,7 +148,13 @@ def test_a_proof_without_verification_method_says_so() -> None:
 
 def _first() -> dict[str, Any]:
     """The credential with the issuer's proof ``urn:uuid:p1``."""
-    return sign(_unsigned(), ISSUER_KEY, verification_method=ISSUER_VM, created=NOW, proof_id="urn:uuid:p1")
+    return sign(
+        unsigned_charter(ISSUER_DID, now=NOW),
+        ISSUER_KEY,
+        verification_method=ISSUER_VM,
+        created=NOW,
+        proof_id="urn:uuid:p1",
+    )
 
 
 def _chain() -> dict[str, Any]:
@@ -232,7 +221,7 @@ def test_previous_proof_naming_a_missing_id_in_a_single_proof_is_invalid() -> No
         "proofPurpose": "assertionMethod",
         "previousProof": "urn:uuid:gone",
     }
-    unsigned = _unsigned()
+    unsigned = unsigned_charter(ISSUER_DID, now=NOW)
     credential = {**unsigned, "proof": [_signed_ignoring_chain(unsigned, options, ISSUER_KEY)]}
 
     message = _assert_invalid(verify(credential, now=NOW), "previous_proof_missing")

@@ -7,10 +7,9 @@ changed. Where the two differ, ours is the stricter one: every proof of a set mu
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
 from caiep.keys.base58 import b58encode
 from caiep.keys.did import did_key_for, verification_method_id
 from caiep.keys.ed25519 import SigningKey
@@ -18,6 +17,7 @@ from caiep.proofs.dataintegrity import sign
 from caiep.verifier.result import Verdict
 from caiep.verifier.verify import verify
 from node import run_node
+from support import unsigned_charter
 
 KEY = SigningKey.from_seed(bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
 DID = did_key_for(KEY.public_key)
@@ -27,28 +27,10 @@ CHAINED = datetime(2025, 3, 2, 12, 0, 0, tzinfo=UTC)
 NOW = datetime(2025, 3, 3, 0, 0, 0, tzinfo=UTC)
 
 
-def _unsigned() -> dict[str, Any]:
-    base = "https://credentials.caiep.example"
-    award = CharterAward(
-        name="Jane Doe",
-        email="jane.doe@example.org",
-        exam_date=date(2025, 2, 14),
-        charter_number="CAIEP-6B1F8C3E",
-        score="82",
-        exam_version="2025.1",
-        pathway="experience",
-    )
-    return build_charter_credential(
-        IssuerProfile(id=DID, name="CAiEP Certification Board", url=base, base_url=base),
-        award,
-        credential_uuid="6b1f8c3e-2d4a-4e5f-9a7b-0c1d2e3f4a5b",
-        now=SIGNED,
-        salt="5c0ffee5" * 4,
-    )
-
-
 def _chain() -> dict[str, Any]:
-    first = sign(_unsigned(), KEY, verification_method=VM, created=SIGNED, proof_id="urn:uuid:p1")
+    first = sign(
+        unsigned_charter(DID, now=SIGNED), KEY, verification_method=VM, created=SIGNED, proof_id="urn:uuid:p1"
+    )
     return sign(
         first,
         KEY,
@@ -63,7 +45,7 @@ def test_our_proof_chain_and_set_with_digital_bazaar_and_ours(contexts: dict[str
     chain = _chain()
     changed_first = _chain()
     changed_first["proof"][0]["created"] = "2025-03-01T12:00:01Z"
-    one_bad = sign(_unsigned(), KEY, verification_method=VM, created=SIGNED)
+    one_bad = sign(unsigned_charter(DID, now=SIGNED), KEY, verification_method=VM, created=SIGNED)
     one_bad = sign(one_bad, KEY, verification_method=VM, created=CHAINED)
     one_bad["proof"][1]["proofValue"] = "z" + b58encode(KEY.sign(b"other bytes"))
 

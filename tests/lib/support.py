@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,3 +30,31 @@ def create_registry(url: str) -> Registry:
 
     upgrade_database(url)
     return open_registry(url)
+
+
+def unsigned_charter(
+    issuer_id: str,
+    *,
+    now: datetime,
+    holder: str = "Jane Doe",
+    base_url: str = "https://credentials.caiep.example",
+) -> dict[str, Any]:
+    """The test charter credential of ``holder`` from ``issuer_id``, valid from ``now``, unsigned.
+
+    Fixed uuid, salt, exam and charter number, so the same arguments give the same bytes.
+    """
+    from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
+
+    profile = IssuerProfile(id=issuer_id, name="CAiEP Certification Board", url=base_url, base_url=base_url)
+    award = CharterAward(
+        name=holder,
+        email="jane.doe@example.org",
+        exam_date=date(2025, 2, 14),
+        charter_number="CAIEP-6B1F8C3E",
+        score="82",
+        exam_version="2025.1",
+        pathway="experience",
+    )
+    return build_charter_credential(
+        profile, award, credential_uuid="6b1f8c3e-2d4a-4e5f-9a7b-0c1d2e3f4a5b", now=now, salt="5c0ffee5" * 4
+    )

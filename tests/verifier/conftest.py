@@ -11,12 +11,12 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
+from caiep.issuer.charter import IssuerProfile
 from caiep.keys.did import (
     build_controller_document,
     did_key_for,
@@ -27,6 +27,7 @@ from caiep.keys.ed25519 import SigningKey
 from caiep.proofs.dataintegrity import sign
 from caiep.proofs.jose import sign_credential_jwt
 from caiep.verifier.fetch import MappingFetcher
+from support import unsigned_charter
 
 # RFC 8032 §7.1 TEST 1 and TEST 2 secret keys: public, fixed, and unrelated to each other.
 SEED_A = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
@@ -72,18 +73,7 @@ class Issuer:
 
     def unsigned(self) -> dict[str, Any]:
         """The charter credential for Jane Doe, valid from NOW for five years, not yet signed."""
-        award = CharterAward(
-            name="Jane Doe",
-            email="jane.doe@example.org",
-            exam_date=date(2025, 2, 14),
-            charter_number="CAIEP-6B1F8C3E",
-            score="82",
-            exam_version="2025.1",
-            pathway="experience",
-        )
-        return build_charter_credential(
-            self.profile, award, credential_uuid=CREDENTIAL_UUID, now=NOW, salt=SALT
-        )
+        return unsigned_charter(self.did, now=NOW, base_url=BASE_URL)
 
     def sign(
         self, unsigned: Mapping[str, Any], *, key: SigningKey | None = None, vm: str | None = None
