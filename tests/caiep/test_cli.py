@@ -1,4 +1,6 @@
-"""The ``caiep`` command: init, issue, verify, did; exit codes; nothing secret ever printed or written.
+"""The ``caiep`` command: init, issue, did; exit codes; nothing secret ever printed or written.
+
+``caiep verify`` has its own module, test_cli_verify.py.
 
 Most tests call ``caiep.cli.main`` in process (see conftest.py). One test runs the installed
 console script in subprocesses, end to end, verifying a did:web credential against a real
@@ -15,9 +17,10 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+from cli_support import HOLDER, ISSUER_URL, WEB_DID, init_issuer
 from conftest_registry import Site, did_web_site_fixture  # noqa: F401 - registers the did_web_site fixture
 
 from caiep.keys.base64url import b64url_encode
@@ -31,18 +34,6 @@ from caiep.verifier.verify import verify
 if TYPE_CHECKING:
     from conftest import CLI
 
-ISSUER_URL = "https://credentials.caiep.example"
-WEB_DID = "did:web:credentials.caiep.example"
-HOLDER = ["--name", "Jane Doe", "--email", "jane.doe@example.org", "--exam-date", "2025-01-15"]
-
-
-def _init(cli: CLI, method: str = "web") -> Any:
-    run = cli(
-        "init", "--issuer-name", "CAiEP Certification Board", "--issuer-url", ISSUER_URL, "--did", method
-    )
-    assert run.code == 0, run.err
-    return run
-
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
@@ -54,27 +45,11 @@ def _did_web_fetcher(home: Path) -> MappingFetcher:
     return MappingFetcher({did_web_document_url(document["id"]): document})
 
 
-@pytest.fixture
-def offline_did_web(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
-    """``caiep verify`` reaches no network: only the instance's own did.json can vouch for its key.
-
-    The fetcher behind the instance's documents serves nothing; records the flag it was made with.
-    """
-    asked: list[str | None] = []
-
-    def make_fetcher(*, allow_http_base: str | None) -> MappingFetcher:
-        asked.append(allow_http_base)
-        return MappingFetcher({})
-
-    monkeypatch.setattr("caiep.trust.make_fetcher", make_fetcher)
-    return asked
-
-
 # --- init ------------------------------------------------------------------------------------
 
 
 def test_init_did_web(cli: CLI, home: Path, passphrase: str) -> None:
-    run = _init(cli, "web")
+    run = init_issuer(cli, "web")
 
     settings = json.loads((home / "settings.json").read_text(encoding="utf-8"))
     assert settings == {
@@ -104,7 +79,7 @@ def test_init_did_web(cli: CLI, home: Path, passphrase: str) -> None:
 
 
 def test_init_did_key(cli: CLI, home: Path, passphrase: str) -> None:
-    run = _init(cli, "key")
+    run = init_issuer(cli, "key")
 
     settings = json.loads((home / "settings.json").read_text(encoding="utf-8"))
     did = settings["issuer_id"]
@@ -121,7 +96,7 @@ def test_init_did_key(cli: CLI, home: Path, passphrase: str) -> None:
 
 
 def test_second_init_refuses_and_changes_nothing(cli: CLI, home: Path, passphrase: str) -> None:
-    _init(cli, "web")
+    init_issuer(cli, "web")
     before = {p.relative_to(home): p.read_bytes() for p in home.rglob("*") if p.is_file()}
 
     run = cli(
@@ -190,7 +165,7 @@ def test_home_from_environment(
 def test_issue_without_passphrase_names_the_variable(
     cli: CLI, home: Path, passphrase: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _init(cli, "key")
+    init_issuer(cli, "key")
     monkeypatch.delenv("CAIEP_KEY_PASSPHRASE")
     run = cli("issue", *HOLDER)
     assert run.code == 2
@@ -201,7 +176,7 @@ def test_issue_without_passphrase_names_the_variable(
 def test_issue_with_a_wrong_passphrase_is_a_usage_error(
     cli: CLI, home: Path, passphrase: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _init(cli, "key")
+    init_issuer(cli, "key")
     monkeypatch.setenv("CAIEP_KEY_PASSPHRASE", "not the passphrase at all")
     run = cli("issue", *HOLDER)
     assert run.code == 2  # 1 means "the credential is invalid"; nothing was verified here
@@ -219,7 +194,7 @@ def test_issue_with_a_wrong_passphrase_is_a_usage_error(
 def test_issue_refuses_bad_holder_data(
     cli: CLI, home: Path, passphrase: str, args: list[str], message: str
 ) -> None:
-    _init(cli, "key")
+    init_issuer(cli, "key")
     run = cli("issue", *args)
     assert run.code == 2
     assert message in run.err
@@ -228,7 +203,7 @@ def test_issue_refuses_bad_holder_data(
 
 @pytest.mark.parametrize("method", ["key", "web"])
 def test_issue_ldp_to_a_file(cli: CLI, home: Path, passphrase: str, method: str) -> None:
-    _init(cli, method)
+    init_issuer(cli, method)
     out = home / "jane.credential.json"
 
     run = cli("issue", *HOLDER, "--out", str(out))
@@ -248,7 +223,7 @@ def test_issue_ldp_to_a_file(cli: CLI, home: Path, passphrase: str, method: str)
 
 @pytest.mark.parametrize("method", ["key", "web"])
 def test_issue_jwt_to_stdout(cli: CLI, home: Path, passphrase: str, method: str) -> None:
-    _init(cli, method)
+    init_issuer(cli, method)
 
     run = cli("issue", *HOLDER, "--format", "jwt")
 
@@ -263,7 +238,7 @@ def test_issue_jwt_to_stdout(cli: CLI, home: Path, passphrase: str, method: str)
 
 
 def test_issue_ldp_to_stdout_and_jwt_to_a_file(cli: CLI, home: Path, passphrase: str) -> None:
-    _init(cli, "key")
+    init_issuer(cli, "key")
 
     ldp = cli("issue", *HOLDER, "--score", "82", "--pathway", "experience")
     jwt_file = home / "jane.jwt"
@@ -280,183 +255,9 @@ def test_issue_ldp_to_stdout_and_jwt_to_a_file(cli: CLI, home: Path, passphrase:
 # --- verify ----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def issued(cli: CLI, home: Path, passphrase: str) -> dict[str, Path]:
-    """A did:web instance with one credential in each format."""
-    _init(cli, "web")
-    paths = {"ldp": home / "jane.credential.json", "jwt": home / "jane.credential.jwt"}
-    for fmt, path in paths.items():
-        assert cli("issue", *HOLDER, "--format", fmt, "--out", str(path)).code == 0
-    return paths
-
-
-@pytest.mark.parametrize("fmt", ["ldp", "jwt"])
-def test_verify_valid_exits_0(
-    cli: CLI, issued: dict[str, Path], offline_did_web: list[str | None], fmt: str
-) -> None:
-    run = cli("verify", str(issued[fmt]), "--json")
-
-    assert run.code == 0, run.out
-    report = json.loads(run.out)
-    assert (report["verified"], report["status"], report["format"]) == (True, "valid", fmt)
-    assert [c["name"] for c in report["checks"]] == ["structure", "contexts", "proof", "validity", "status"]
-    assert offline_did_web == [None]  # no --allow-http-base given, none passed on
-
-
-def test_verify_text_report(cli: CLI, issued: dict[str, Path], offline_did_web: list[str | None]) -> None:
-    run = cli("verify", str(issued["ldp"]))
-    assert run.code == 0
-    assert run.out.startswith("VALID\n")
-    assert "held by Jane Doe, CAiEP" in run.out
-    assert WEB_DID in run.out
-
-
-def test_verify_from_stdin(cli: CLI, issued: dict[str, Path], offline_did_web: list[str | None]) -> None:
-    run = cli("verify", "-", "--json", stdin=issued["jwt"].read_bytes())
-    assert run.code == 0
-    assert json.loads(run.out)["status"] == "valid"
-
-
-def test_verify_tampered_exits_1(
-    cli: CLI, issued: dict[str, Path], home: Path, offline_did_web: list[str | None]
-) -> None:
-    credential = json.loads(issued["ldp"].read_text(encoding="utf-8"))
-    credential["credentialSubject"]["name"] = "Mallory"
-    forged = home / "forged.json"
-    forged.write_text(json.dumps(credential), encoding="utf-8")
-
-    run = cli("verify", str(forged), "--json")
-
-    assert run.code == 1
-    report = json.loads(run.out)
-    assert (report["verified"], report["status"]) == (False, "invalid")
-    assert {c["name"]: c["outcome"] for c in report["checks"]}["proof"] == "invalid"
-    text = cli("verify", str(forged))
-    assert text.code == 1
-    assert text.out.startswith("INVALID\n")
-
-
-def test_verify_undecidable_exits_2(
-    cli: CLI, issued: dict[str, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """No instance named and the issuer's DID document cannot be fetched: neither valid nor invalid."""
-    monkeypatch.setattr("caiep.trust.make_fetcher", lambda *, allow_http_base: MappingFetcher({}))
-
-    run = cli("verify", str(issued["ldp"]), "--json", home_dir=None)
-
-    assert run.code == 2
-    report = json.loads(run.out)
-    assert (report["verified"], report["status"], report["outcome"]) == (
-        False,
-        "cannot_be_verified",
-        "unknown",
-    )
-    assert "localIssuerDocument" not in report
-    text = cli("verify", str(issued["ldp"]), home_dir=None)
-    assert (text.code, text.out.splitlines()[0]) == (2, "CANNOT BE VERIFIED")
-    assert "did.json" not in text.out
-
-
-# --- local trust: an unpublished did:web issuer verifies its own credentials -----------------
-
-
-@pytest.mark.parametrize("fmt", ["ldp", "jwt"])
-def test_verify_with_home_reads_the_instance_did_document(
-    cli: CLI, issued: dict[str, Path], home: Path, did_web_site: Site, fmt: str
-) -> None:
-    """Nothing is published on the (loopback) web; the instance's did.json vouches for the key."""
-    base = did_web_site.base
-
-    text = cli("verify", str(issued[fmt]), "--allow-http-base", base)
-    report = json.loads(cli("verify", str(issued[fmt]), "--json", "--allow-http-base", base).out)
-
-    assert text.code == 0, text.out
-    assert text.out.startswith("VALID\n")
-    assert "issuer key read from this instance's did.json (not from the web)" in text.out
-    assert (report["verified"], report["status"]) == (True, "valid")
-    assert report["localIssuerDocument"] == {"path": str(home / "did.json"), "used": True}
-    assert did_web_site.requested == []
-
-
-def test_verify_with_home_from_the_environment(
-    cli: CLI, issued: dict[str, Path], home: Path, did_web_site: Site, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CAIEP_HOME", str(home))
-    run = cli("verify", str(issued["ldp"]), "--json", "--allow-http-base", did_web_site.base, home_dir=None)
-    assert run.code == 0, run.out
-    assert json.loads(run.out)["localIssuerDocument"]["used"] is True
-
-
-def test_verify_without_home_does_not_trust_the_instance(
-    cli: CLI, issued: dict[str, Path], did_web_site: Site
-) -> None:
-    """The same credential, no instance named: its issuer's document is looked for on the web (absent)."""
-    run = cli("verify", str(issued["ldp"]), "--json", "--allow-http-base", did_web_site.base, home_dir=None)
-
-    assert run.code == 2
-    report = json.loads(run.out)
-    assert report["status"] == "cannot_be_verified"
-    assert "localIssuerDocument" not in report
-    assert did_web_site.requested == ["/.well-known/did.json"]
-
-
-def test_verify_with_home_of_another_issuer_still_fetches(
-    cli: CLI, issued: dict[str, Path], tmp_path: Path, did_web_site: Site, passphrase: str
-) -> None:
-    """An instance vouches only for its own DID: another instance's home changes nothing."""
-    other = tmp_path / "other-home"
-    made = cli("init", "--issuer-name", "Other", "--issuer-url", "https://other.example", home_dir=other)
-    assert made.code == 0, made.err
-
-    run = cli("verify", str(issued["ldp"]), "--json", "--allow-http-base", did_web_site.base, home_dir=other)
-
-    assert run.code == 2
-    assert json.loads(run.out)["localIssuerDocument"]["used"] is False
-
-
-def test_verify_with_a_home_that_is_no_instance_says_so(
-    cli: CLI, issued: dict[str, Path], tmp_path: Path, did_web_site: Site
-) -> None:
-    run = cli(
-        "verify", str(issued["ldp"]), "--allow-http-base", did_web_site.base, home_dir=tmp_path / "nothing"
-    )
-    assert run.code == 2
-    assert "not an instance directory" in run.err
-
-
-@pytest.mark.parametrize(
-    ("now", "status"), [("2100-01-01T00:00:00Z", "expired"), ("2001-01-01T00:00:00+01:00", "not_yet_valid")]
-)
-@pytest.mark.parametrize("fmt", ["ldp", "jwt"])
-def test_verify_now_outside_the_validity_window_exits_1(
-    cli: CLI, issued: dict[str, Path], offline_did_web: list[str | None], fmt: str, now: str, status: str
-) -> None:
-    run = cli("verify", str(issued[fmt]), "--json", "--now", now)
-
-    assert run.code == 1
-    report = json.loads(run.out)
-    assert report["status"] == status
-    assert {c["name"]: c["code"] for c in report["checks"]}["validity"] == status
-
-
-def test_verify_bad_now_flag(cli: CLI, issued: dict[str, Path]) -> None:
-    with pytest.raises(SystemExit) as caught:
-        cli("verify", str(issued["ldp"]), "--now", "next tuesday")
-    assert caught.value.code == 2
-
-
-def test_verify_refuses_a_bad_http_base(cli: CLI, issued: dict[str, Path]) -> None:
-    run = cli("verify", str(issued["ldp"]), "--allow-http-base", "ftp://127.0.0.1:21")
-    assert run.code == 2
-    assert "allow_http_base" in run.err
-
-
-# --- did -------------------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize("method", ["web", "key"])
 def test_did_prints_the_did_document(cli: CLI, home: Path, passphrase: str, method: str) -> None:
-    _init(cli, method)
+    init_issuer(cli, method)
     run = cli("did")
     assert run.code == 0
     assert json.loads(run.out) == json.loads((home / "did.json").read_text(encoding="utf-8"))
@@ -483,7 +284,7 @@ def _secret_forms(seed: bytes) -> list[bytes]:
 def test_no_output_or_file_holds_the_passphrase_or_the_private_key(
     cli: CLI, home: Path, passphrase: str, method: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    runs = [_init(cli, method)]
+    runs = [init_issuer(cli, method)]
     fetcher = _did_web_fetcher(home) if method == "web" else MappingFetcher({})
     monkeypatch.setattr("caiep.trust.make_fetcher", lambda *, allow_http_base: fetcher)
     runs.append(cli("issue", *HOLDER, "--out", str(home / "jane.json")))
