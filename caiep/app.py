@@ -66,6 +66,7 @@ class AppConfig:
     rate_per_minute: int = 600
     burst: int = 120
     integrity_cache_seconds: float = 300.0  # 0 turns the integrity cache off
+    verify_time_budget: float = 5.0  # seconds per verification, fetches included
     origins: Mapping[str, str] = field(default_factory=dict)
     cache_limits: Mapping[str, CacheLimit] = field(default_factory=dict)  # by name; empty: the defaults
 
@@ -82,6 +83,7 @@ class AppConfig:
             rate_per_minute=c.require("rate_per_minute", int),
             burst=c.require("rate_burst", int),
             integrity_cache_seconds=c.require("integrity_cache_seconds", float),
+            verify_time_budget=c.require("verify_time_budget", float),
             origins={"database_url": database_origin(c)},
             cache_limits=c.cache_limits(),
         )
@@ -156,6 +158,7 @@ def create_app(config: AppConfig | None = None) -> Flask:
                 cache=IntegrityCache(ttl=config.integrity_cache_seconds)
                 if config.integrity_cache_seconds > 0
                 else None,
+                time_budget=config.verify_time_budget,
             )
         )
     )

@@ -16,6 +16,7 @@ the JSON API) and the data that explains it as fields, never pasted into the mes
     │   ├── DataLossError             terms that do not expand (Data Integrity §2.4.3)
     │   └── InvalidIRIError           a malformed IRI that would be signed
     ├── ResolutionError               a DID, key or status list could not be fetched
+    ├── TimeBudgetExceeded            a verification ran out of its time budget
     └── CredentialInvalid             the credential is invalid: an answer, not a crash
         ├── ProofInvalid              the proof is malformed or the signature does not verify
         └── VerificationMethodInvalid the key is not the issuer's to sign with
@@ -147,6 +148,17 @@ class ResolutionError(CaiepError):
     def __init__(self, message: str, *, url: str) -> None:
         super().__init__(message)
         self.url = url
+
+
+class TimeBudgetExceeded(CaiepError):
+    """A verification's time budget ran out before it could decide (the answer is "cannot be
+    verified", never "invalid"); ``seconds`` is the budget it had."""
+
+    code = "took_too_long"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__("cannot be verified: took too long")
+        self.seconds = seconds
 
 
 class CredentialInvalid(CaiepError):

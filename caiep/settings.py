@@ -74,6 +74,14 @@ def non_negative_seconds(value: object) -> float:
     return float(value)
 
 
+def positive_seconds(value: object) -> float:
+    """A number of seconds above 0 (a JSON number, or its text)."""
+    seconds = non_negative_seconds(value)
+    if not seconds > 0:
+        raise ValueError("must be a number of seconds above 0")
+    return seconds
+
+
 def http_base(value: object) -> str:
     """``http://HOST:PORT`` with nothing after it (the fetcher checks the rest)."""
     parts = urlsplit(text(value))
@@ -129,6 +137,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rate_per_minute", "CAIEP_RATE_PER_MINUTE", "rate_per_minute", positive_whole, 600, "web service: verifications per client and minute, sustained"),  # noqa: E501
     Setting("rate_burst", "CAIEP_RATE_BURST", "rate_burst", positive_whole, 120, "web service: verifications per client at once"),  # noqa: E501
     Setting("integrity_cache_seconds", "CAIEP_INTEGRITY_CACHE_SECONDS", "integrity_cache_seconds", non_negative_seconds, 300.0, "web service: how long a checked signature is remembered; 0 turns it off"),  # noqa: E501
+    Setting("verify_time_budget", "CAIEP_VERIFY_TIME_BUDGET", "verify_time_budget", positive_seconds, 5.0, "seconds one verification may take, fetches included; past it: cannot be verified (took too long)"),  # noqa: E501
     Setting("issuer_name", None, "issuer_name", text, None, "the issuer's name in its credentials", default_doc="written by init"),  # noqa: E501
     Setting("issuer_url", None, "issuer_url", text, None, "the issuer's public https base URL", default_doc="written by init"),  # noqa: E501
     Setting("did_method", None, "did_method", did_method, None, "the issuer's DID method: web or key", default_doc="written by init"),  # noqa: E501
@@ -302,6 +311,13 @@ def _read_file(path: Path) -> dict[str, Any] | None:
                 raise ConfigurationError(f"{path}: {key} cannot be stored here; set {named.env}")
             raise ConfigurationError(f"{path}: unknown setting {key!r}")
     return data
+
+
+def environment_value(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """Setting ``name`` from the environment, else its default (for commands without an instance)."""
+    setting = BY_NAME[name]
+    found = _from_environment(setting, os.environ if environ is None else environ)
+    return setting.default if found is None else found.value
 
 
 def default_home() -> Path:

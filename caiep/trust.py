@@ -43,13 +43,13 @@ class _OnFirstUse(Fetcher):
         self._fetcher: Fetcher | None = None
         self._lock = threading.Lock()
 
-    def get_json(self, url: str) -> Any:
+    def get_json(self, url: str, timeout: float | None = None) -> Any:
         """The document at ``url``, through the fetcher made on first use."""
         with self._lock:
             if self._fetcher is None:
                 self._fetcher = self._make()
             fetcher = self._fetcher
-        return fetcher.get_json(url)
+        return fetcher.get_json(url, timeout=timeout)
 
 
 def own_documents(home: Path) -> dict[str, Any]:
@@ -80,11 +80,11 @@ class RecordingFetcher(Fetcher):
         self._inner = LocalFirstFetcher(lambda: self._local, fallback)
         self.served_locally: list[str] = []
 
-    def get_json(self, url: str) -> Any:
+    def get_json(self, url: str, timeout: float | None = None) -> Any:
         """The document at ``url``: the local copy when there is one, else the fallback's."""
         if url in self._local:
             self.served_locally.append(url)
-        return self._inner.get_json(url)
+        return self._inner.get_json(url, timeout=timeout)
 
 
 def verifier_fetcher(home: Path | None, *, allow_http_base: str | None) -> RecordingFetcher:

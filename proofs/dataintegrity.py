@@ -24,6 +24,7 @@ from caiep.keys.base58 import b58decode, b58encode
 from caiep.keys.ed25519 import PublicKey, SigningKey
 from caiep.proofs.nquads import Quad
 from caiep.proofs.rdf import DocumentLoader
+from caiep.proofs.rdfc import Deadline
 from caiep.proofs.shapes import ShapeCache
 from caiep.schemas.loader import document_loader as pinned_loader
 from caiep.timestamps import format_timestamp, is_xsd_datetime
@@ -60,9 +61,17 @@ def canonical_quads(
     return _cache_for(document_loader).to_quads(document)
 
 
-def canonical_nquads(document: Mapping[str, Any], *, document_loader: DocumentLoader = pinned_loader) -> str:
-    """RDFC-1.0 canonical N-Quads of a JSON-LD document (compiled shapes first)."""
-    return _cache_for(document_loader).canonical_nquads(document)
+def canonical_nquads(
+    document: Mapping[str, Any],
+    *,
+    document_loader: DocumentLoader = pinned_loader,
+    deadline: Deadline | None = None,
+) -> str:
+    """RDFC-1.0 canonical N-Quads of a JSON-LD document (compiled shapes first).
+
+    With a ``deadline``, canonicalisation stops when ``deadline.check()`` raises.
+    """
+    return _cache_for(document_loader).canonical_nquads(document, deadline=deadline)
 
 
 def proofs_of(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -87,12 +96,15 @@ def hash_data(
     *,
     document_loader: DocumentLoader = pinned_loader,
     document_hash: bytes | None = None,
+    deadline: Deadline | None = None,
 ) -> bytes:
     """vc-di-eddsa §3.3.4: SHA-256 of the canonical proof configuration, then of the document."""
     proof_hash = _proof_hash(proof_config, document_loader)
     if document_hash is None:
         document_hash = hashlib.sha256(
-            canonical_nquads(unsecured_document, document_loader=document_loader).encode("utf-8")
+            canonical_nquads(unsecured_document, document_loader=document_loader, deadline=deadline).encode(
+                "utf-8"
+            )
         ).digest()
     return proof_hash + document_hash
 
@@ -219,13 +231,15 @@ def verify_proof(
     expected_purpose: str = "assertionMethod",
     document_loader: DocumentLoader = pinned_loader,
     document_hash: bytes | None = None,
+    deadline: Deadline | None = None,
 ) -> None:
     """Check one proof of ``document`` with ``public_key``; raise ProofInvalid if it fails.
 
     VC Data Integrity §4.4 Verify Proof with vc-di-eddsa §3.3.2; the document is taken
     without any of its proofs (proof sets, §4.5), except those a ``previousProof`` names
     (chains, §4.6). ``document_hash`` may carry the SHA-256 of the canonical unsecured
-    document when several proofs are checked against it (unused for a chained proof).
+    document when several proofs are checked against it (unused for a chained proof). A
+    ``deadline`` bounds the canonicalisation of a chained document (see :func:`canonical_nquads`).
     """
     check_proof_shape(proof, expected_purpose=expected_purpose)
     body = chained_document(document, proof)
@@ -246,7 +260,9 @@ def verify_proof(
         raise _ProofError("proof_value_malformed", "proofValue is not valid base58btc") from exc
     if len(signature) != 64:
         raise _ProofError("proof_value_malformed", f"proofValue holds {len(signature)} bytes, not 64")
-    data = hash_data(body, config, document_loader=document_loader, document_hash=document_hash)
+    data = hash_data(
+        body, config, document_loader=document_loader, document_hash=document_hash, deadline=deadline
+    )
     try:
         public_key.verify(signature, data)
     except ProofInvalid as exc:

@@ -11,11 +11,20 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from caiep.errors import CanonicalizationError
 from caiep.proofs.nquads import Quad, serialize_quad
 
 _POSITIONS = ("s", "o", "g")
+
+
+class Deadline(Protocol):
+    """When to stop: ``check()`` raises (:class:`caiep.errors.TimeBudgetExceeded`) once it has passed."""
+
+    def check(self) -> None:
+        """Raise once the deadline has passed; return otherwise."""
+        ...
 
 
 class _Issuer:
@@ -50,9 +59,10 @@ def _sha256(text: str) -> str:
 
 
 class _Canonicalizer:
-    def __init__(self, quads: Sequence[Quad], max_work_factor: int) -> None:
+    def __init__(self, quads: Sequence[Quad], max_work_factor: int, deadline: Deadline | None) -> None:
         self.quads = quads
         self.max_work_factor = max_work_factor
+        self.deadline = deadline
         self.remaining_deep_iterations = 0
         self.bnode_quads: dict[str, list[Quad]] = {}
         for quad in quads:
@@ -98,6 +108,8 @@ class _Canonicalizer:
                 "the document's blank nodes are too symmetric to canonicalise within the work limit"
             )
         self.remaining_deep_iterations -= 1
+        if self.deadline is not None:
+            self.deadline.check()
         related_by_hash: dict[str, list[str]] = {}
         for quad in self.bnode_quads[node]:
             for position, term in zip(_POSITIONS, (quad[0], quad[2], quad[3]), strict=True):
@@ -179,11 +191,13 @@ class _Canonicalizer:
         return sorted(lines)
 
 
-def canonicalize(quads: Iterable[Quad], *, max_work_factor: int = 1) -> str:
+def canonicalize(quads: Iterable[Quad], *, max_work_factor: int = 1, deadline: Deadline | None = None) -> str:
     """The RDFC-1.0 canonical N-Quads document (UTF-8 text, one line per quad, sorted).
 
     Raises CanonicalizationError when telling the blank nodes apart would take more than
-    (number of blank nodes sharing a first-degree hash) ** ``max_work_factor`` n-degree hashes.
+    (number of blank nodes sharing a first-degree hash) ** ``max_work_factor`` n-degree hashes,
+    and lets ``deadline.check()`` raise (it is asked before every n-degree hash, the only
+    step whose count grows faster than the document) once the caller's time is up.
     """
     unique = list(dict.fromkeys(quads))
-    return "".join(_Canonicalizer(unique, max_work_factor).run())
+    return "".join(_Canonicalizer(unique, max_work_factor, deadline).run())

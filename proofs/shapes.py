@@ -28,7 +28,7 @@ from caiep.caches import NamedCache
 from caiep.errors import DataLossError, InvalidIRIError
 from caiep.proofs.nquads import Quad, escape_literal, is_absolute_iri
 from caiep.proofs.rdf import DocumentLoader, to_quads
-from caiep.proofs.rdfc import canonicalize
+from caiep.proofs.rdfc import Deadline, canonicalize
 from caiep.proofs.rdfc_template import TemplatePlan
 from caiep.proofs.shape_keys import SCHEME, STRUCTURAL_KEYS, Matcher, matcher_for, walk
 from caiep.schemas.loader import document_loader as pinned_loader
@@ -190,19 +190,19 @@ class ShapeCache:
             return to_quads(document, document_loader=self.document_loader)
         return _render(template, leaves)
 
-    def canonical_nquads(self, document: Mapping[str, Any]) -> str:
+    def canonical_nquads(self, document: Mapping[str, Any], *, deadline: Deadline | None = None) -> str:
         """Same result and errors as RDFC-1.0 over :func:`proofs.rdf.to_quads`, compiled shapes first.
 
         A compiled shape whose blank nodes its first-degree hashes tell apart (a credential's,
         always) goes straight from its strings to the canonical text; any other is rendered
-        to quads and canonicalised by :func:`proofs.rdfc.canonicalize`.
+        to quads and canonicalised by :func:`proofs.rdfc.canonicalize` (within ``deadline``).
         """
         template, leaves = self._template_for(document)
         if template is None:
-            return canonicalize(to_quads(document, document_loader=self.document_loader))
+            return canonicalize(to_quads(document, document_loader=self.document_loader), deadline=deadline)
         texts = _slot_texts(template, leaves)
         text = template.plan.canonical(texts)
-        return text if text is not None else canonicalize(_fill(template, texts))
+        return text if text is not None else canonicalize(_fill(template, texts), deadline=deadline)
 
     def _recognise(self, document: Mapping[str, Any]) -> tuple[tuple[Any, ...], int, list[str], bool]:
         """The document's shape, its hash and its strings, and whether a recent shape's matcher

@@ -45,10 +45,12 @@ class Fetcher(Protocol):
     """What the verifier needs from the network: the parsed JSON at a URL.
 
     Use it for did:web documents, https controller documents and status list credentials.
-    ``get_json`` returns the parsed document or raises :class:`ResolutionError`.
+    ``get_json`` returns the parsed document or raises :class:`ResolutionError`; a
+    ``timeout`` (seconds) asks it to give up sooner than its own limit, as a verification's
+    time budget does (:mod:`caiep.verifier.budget`). A fetcher that never waits ignores it.
     """
 
-    def get_json(self, url: str) -> Any:
+    def get_json(self, url: str, timeout: float | None = None) -> Any:
         """The JSON document at ``url``; :class:`ResolutionError` when it cannot be had."""
         ...
 
@@ -63,7 +65,7 @@ class MappingFetcher(Fetcher):
     def __init__(self, documents: Mapping[str, Any]) -> None:
         self._documents = dict(documents)
 
-    def get_json(self, url: str) -> Any:
+    def get_json(self, url: str, timeout: float | None = None) -> Any:
         """The document stored for ``url``; :class:`ResolutionError` if there is none."""
         try:
             document = self._documents[url]
@@ -97,12 +99,12 @@ class CachingFetcher(Fetcher):
             "fetched_documents", max_entries=max_entries, ttl=ttl, clock=clock
         )
 
-    def get_json(self, url: str) -> Any:
+    def get_json(self, url: str, timeout: float | None = None) -> Any:
         """The cached document for ``url`` while fresh, otherwise the inner fetcher's answer."""
         document = self._entries.get(url)
         if document is not None:
             return copy.deepcopy(document)
-        fetched = self._inner.get_json(url)
+        fetched = self._inner.get_json(url, timeout=timeout)
         self._entries.put(url, copy.deepcopy(fetched))
         return fetched
 
@@ -122,9 +124,9 @@ class LocalFirstFetcher(Fetcher):
         self._local = local
         self._fallback = fallback
 
-    def get_json(self, url: str) -> Any:
+    def get_json(self, url: str, timeout: float | None = None) -> Any:
         """The local document for ``url`` if there is one, else what ``fallback`` fetches."""
         documents = self._local()
         if url in documents:
             return copy.deepcopy(documents[url])
-        return self._fallback.get_json(url)
+        return self._fallback.get_json(url, timeout=timeout)

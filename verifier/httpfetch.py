@@ -51,6 +51,10 @@ class _Target:
     loopback_allowed: bool
 
 
+class _TimedOut(ResolutionError):
+    """The exchange did not finish within its time limit."""
+
+
 def _parse_json_body(body: bytes, url: str) -> Any:
     """Parse a fetched body as JSON (RFC 8259); :class:`ResolutionError` when it is not."""
     try:
@@ -112,22 +116,28 @@ class HttpFetcher:
             NamedCache("fetch_failures", ttl=failure_ttl, clock=clock) if failure_ttl > 0 else None
         )
 
-    def get_json(self, url: str) -> Any:
+    def get_json(self, url: str, timeout: float | None = None) -> Any:
         """The JSON document at ``url`` (https only); :class:`ResolutionError` otherwise.
 
         A URL that failed within ``failure_ttl`` seconds fails again at once, with the same
-        message, without a request.
+        message, without a request. ``timeout`` shortens this fetcher's own time limit for
+        one call (a verification's remaining time budget); a fetch that runs out of such a
+        shortened time is not remembered as a failure of the URL.
         """
         if self._failures is not None:
             remembered = self._failures.get(url)
             if remembered is not None:
                 raise ResolutionError(remembered, url=url)
+        limit = self._timeout if timeout is None else min(self._timeout, timeout)
         try:
+            if not limit > 0:
+                raise _TimedOut(f"no complete answer within {limit:g} s", url=url)
             target = self._target(url)
             addresses = self._vetted_addresses(target, url)
-            return _parse_json_body(self._fetch(target, addresses, url), url)
+            return _parse_json_body(self._fetch(target, addresses, url, limit), url)
         except ResolutionError as exc:
-            if self._failures is not None:
+            cut_short = isinstance(exc, _TimedOut) and limit < self._timeout
+            if self._failures is not None and not cut_short:
                 self._failures.put(url, exc.message)
             raise
 
@@ -178,21 +188,21 @@ class HttpFetcher:
         return addresses
 
     def _connection(
-        self, target: _Target, addresses: Sequence[str]
+        self, target: _Target, addresses: Sequence[str], timeout: float
     ) -> PinnedHTTPSConnection | PinnedHTTPConnection:
         if target.scheme == "https":
             return PinnedHTTPSConnection(
                 target.host,
                 target.port,
                 addresses=addresses,
-                timeout=self._timeout,
+                timeout=timeout,
                 context=self._ssl_context,
             )
-        return PinnedHTTPConnection(target.host, target.port, addresses=addresses, timeout=self._timeout)
+        return PinnedHTTPConnection(target.host, target.port, addresses=addresses, timeout=timeout)
 
-    def _fetch(self, target: _Target, addresses: Sequence[str], url: str) -> bytes:
-        """GET the target and return the body, enforcing status, size and the overall deadline."""
-        connection = self._connection(target, addresses)
+    def _fetch(self, target: _Target, addresses: Sequence[str], url: str, timeout: float) -> bytes:
+        """GET the target and return the body, enforcing status, size and ``timeout`` for it all."""
+        connection = self._connection(target, addresses, timeout)
         # Socket timeouts bound each read, not the exchange: a server that drips one byte at a
         # time would never trip them. A watchdog shuts the socket down at the deadline instead.
         lock = threading.Lock()
@@ -212,7 +222,7 @@ class HttpFetcher:
                         # under the reading thread's feet.
                         socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
-        watchdog = threading.Timer(self._timeout, abort)
+        watchdog = threading.Timer(timeout, abort)
         watchdog.daemon = True
         watchdog.start()
         try:
@@ -231,11 +241,11 @@ class HttpFetcher:
                 response.close()
         except ResolutionError:
             if expired.is_set():
-                raise ResolutionError(f"no complete answer within {self._timeout:g} s", url=url) from None
+                raise _TimedOut(f"no complete answer within {timeout:g} s", url=url) from None
             raise
         except (OSError, http.client.HTTPException) as exc:
             if expired.is_set():
-                raise ResolutionError(f"no complete answer within {self._timeout:g} s", url=url) from exc
+                raise _TimedOut(f"no complete answer within {timeout:g} s", url=url) from exc
             raise ResolutionError(describe_failure(exc), url=url) from exc
         finally:
             with lock:
@@ -243,7 +253,7 @@ class HttpFetcher:
             watchdog.cancel()
             connection.close()
         if expired.is_set():
-            raise ResolutionError(f"no complete answer within {self._timeout:g} s", url=url)
+            raise _TimedOut(f"no complete answer within {timeout:g} s", url=url)
         return body
 
     def _read_body(self, response: http.client.HTTPResponse, url: str) -> bytes:

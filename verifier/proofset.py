@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from caiep.errors import CaiepError, CredentialInvalid, EncodingError, ResolutionError
+from caiep.errors import CaiepError, CredentialInvalid, EncodingError, ResolutionError, TimeBudgetExceeded
 from caiep.keys.ed25519 import PublicKey
 from caiep.proofs.dataintegrity import check_proof_shape, previous_proof_ids, proofs_of, verify_proof
-from caiep.verifier.resolve import KeyResolver, check_key_owner, issuer_id
+from caiep.verifier.budget import Deadline, fetch_all
+from caiep.verifier.resolve import KeyResolver, check_key_owner, document_url, issuer_id
 from caiep.verifier.result import Check, Outcome
 
 #: Codes kept as they are when a member of a set fails (they say more than "a member failed").
@@ -35,13 +36,18 @@ class _ChainError(CredentialInvalid):
 
 
 def check_ldp_proof(
-    credential: Mapping[str, Any], resolver: KeyResolver, document_hash: bytes | None
+    credential: Mapping[str, Any],
+    resolver: KeyResolver,
+    document_hash: bytes | None,
+    *,
+    deadline: Deadline | None = None,
 ) -> Check:
     """The ``proof`` check: valid only when every proof verifies with a key of the issuer.
 
     ``document_hash`` is the SHA-256 of the canonical credential without proofs (None when it
     could not be canonicalised: then no proof can hold). Invalid as soon as one proof fails;
-    unknown when a key could not be retrieved and nothing failed.
+    unknown when a key could not be retrieved and nothing failed. The proofs' key documents
+    are fetched at once; :class:`TimeBudgetExceeded` propagates when ``deadline`` passes.
     """
     try:
         proofs = proofs_of(credential)
@@ -65,6 +71,7 @@ def check_ldp_proof(
         return failure.check
     except _ChainError as exc:
         return Check("proof", Outcome.INVALID, exc.code, exc.message)
+    fetch_all(resolver.fetcher, (document_url(str(proofs[index]["verificationMethod"])) for index in order))
     keys: dict[str, PublicKey] = {}
     checked: set[int] = set()
     undecided: Check | None = None
@@ -76,7 +83,9 @@ def check_ldp_proof(
         try:
             if method not in keys:
                 keys[method] = resolver.public_key(method, issuer=issuer, purpose="assertionMethod")
-            verify_proof(credential, proof, keys[method], document_hash=document_hash)
+            verify_proof(credential, proof, keys[method], document_hash=document_hash, deadline=deadline)
+        except TimeBudgetExceeded:
+            raise
         except ResolutionError as exc:
             undecided = undecided or Check(
                 "proof", Outcome.UNKNOWN, exc.code, f"the issuer's key could not be retrieved: {exc.message}"

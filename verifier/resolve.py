@@ -60,6 +60,17 @@ def check_key_owner(method_id: str, issuer: str | None) -> None:
         )
 
 
+def document_url(method_id: str) -> str | None:
+    """The URL a verification method's controller document is fetched from (None: not fetched)."""
+    controller, _ = urldefrag(method_id)
+    if controller.startswith("did:web:"):
+        try:
+            return did_web_document_url(controller)
+        except EncodingError:
+            return None  # malformed: refused when the key is asked for
+    return controller if controller.startswith("https://") else None
+
+
 def issuer_id(credential: Mapping[str, Any]) -> str | None:
     """The credential's issuer id (``issuer`` is a URL or a Profile object)."""
     issuer = credential.get("issuer")

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from caiep.errors import InputError, ResolutionError
+from caiep.verifier.budget import fetch_all
 from caiep.verifier.dates import parse_datetime
 from caiep.verifier.resolve import KeyResolver, issuer_id
 from caiep.verifier.result import Check, Outcome
@@ -28,6 +29,8 @@ def check_status(
 
     Not applicable without ``credentialStatus``; ``unknown`` when a list cannot be fetched or
     decided (never reported as valid); ``invalid`` when a revocation or suspension bit is set.
+    The lists are fetched at once; :class:`caiep.errors.TimeBudgetExceeded` propagates when the
+    verification's time budget runs out.
     """
     status = credential.get("credentialStatus")
     if status is None:
@@ -35,6 +38,14 @@ def check_status(
             "status", Outcome.NOT_APPLICABLE, "no_status", "the credential has no status information"
         )
     entries = status if isinstance(status, list) else [status]
+    fetch_all(
+        resolver.fetcher,
+        (
+            entry.get("statusListCredential")
+            for entry in entries
+            if isinstance(entry, Mapping) and entry.get("type") == "BitstringStatusListEntry"
+        ),
+    )
     results = [_check_one(entry, credential, now, resolver, verify_list_proof) for entry in entries]
     for outcome in (Outcome.INVALID, Outcome.UNKNOWN):
         for result in results:

@@ -10,6 +10,10 @@ contexts check no key document is fetched (the proof check says so), a key under
 than the issuer's is refused before any fetch (:mod:`caiep.verifier.proofset`), and status
 lists are fetched only once structure, contexts and proof all hold (else the status check is
 ``unknown``, code ``status_not_checked``).
+
+With a ``deadline`` (:mod:`caiep.verifier.budget`) every fetch gets the time that is left, the
+documents of one step are fetched at once, and canonicalisation stops at the deadline: a check
+cut short says "cannot be verified: took too long" (``unknown``, code ``took_too_long``).
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ from caiep.errors import (
     EncodingError,
     InputError,
     ResolutionError,
+    TimeBudgetExceeded,
 )
 from caiep.proofs.dataintegrity import canonical_nquads
 from caiep.schemas.loader import is_known_context
+from caiep.verifier.budget import BudgetFetcher, Deadline, took_too_long
 from caiep.verifier.cache import IntegrityCache
 from caiep.verifier.dates import parse_datetime
 from caiep.verifier.fetch import Fetcher
@@ -47,11 +53,13 @@ VCDM1 = "https://www.w3.org/2018/credentials/v1"
 
 @dataclass(frozen=True)
 class VerifyOptions:
-    """What verification may use: the time, the network (through a fetcher), the clock skew."""
+    """What verification may use: the time, the network (through a fetcher), the clock skew, and
+    the deadline it must answer by (None: only the fetcher's own time limits apply)."""
 
     now: datetime
     fetcher: Fetcher | None = None
     max_clock_skew: timedelta = timedelta(minutes=5)
+    deadline: Deadline | None = None
 
 
 _JWT_CLAIMS = frozenset({"iss", "sub", "nbf", "exp", "jti", "iat", "aud"})
@@ -64,17 +72,21 @@ def verify(
     fetcher: Fetcher | None = None,
     max_clock_skew: timedelta = timedelta(minutes=5),
     cache: IntegrityCache | None = None,
+    deadline: Deadline | None = None,
 ) -> VerificationResult:
     """Verify an OB 3.0 credential (JSON with embedded proof, or a compact JWS).
 
     Raises InputError only when the input cannot be read as either; everything about the
     credential itself is in the returned result. With a ``cache``, structure, contexts and
     proof results are reused for identical bytes (see :mod:`verifier.cache`); validity and
-    status are always checked afresh.
+    status are always checked afresh. ``deadline`` bounds everything that can wait (make it
+    where the request arrives: ``Deadline(seconds)``).
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    options = VerifyOptions(now=now, fetcher=fetcher, max_clock_skew=max_clock_skew)
+    if fetcher is not None:
+        fetcher = BudgetFetcher(fetcher, deadline)
+    options = VerifyOptions(now=now, fetcher=fetcher, max_clock_skew=max_clock_skew, deadline=deadline)
     if isinstance(presented, Presented):
         item = presented
     elif isinstance(presented, Mapping):
@@ -93,7 +105,7 @@ def verify(
             integrity, credential = _integrity_jwt(item.token, resolver, options.now)
         else:
             assert item.credential is not None
-            integrity, credential = _integrity_ldp(item.credential, resolver)
+            integrity, credential = _integrity_ldp(item.credential, resolver, deadline)
         if cache is not None and key is not None and credential is not None:
             cache.put(key, integrity)
     if credential is None:
@@ -120,7 +132,11 @@ def _status(
                 f"status not checked: the credential's {failed.name} check did not pass, "
                 "so its status list was not fetched",
             )
-    return check_status(credential, options.now, resolver, verify_list_proof=_list_proof_checker(resolver))
+    checker = _list_proof_checker(resolver, options.deadline)
+    try:
+        return check_status(credential, options.now, resolver, verify_list_proof=checker)
+    except TimeBudgetExceeded:
+        return took_too_long("status")
 
 
 def _credential_again(item: Presented, integrity: tuple[Check, ...]) -> dict[str, Any]:
@@ -146,12 +162,19 @@ def _cache_key(item: Presented) -> str:
 
 
 def _integrity_ldp(
-    credential: dict[str, Any], resolver: KeyResolver
+    credential: dict[str, Any], resolver: KeyResolver, deadline: Deadline | None
 ) -> tuple[tuple[Check, ...], dict[str, Any]]:
     structure = check_structure(credential)
-    contexts, document_hash = _check_contexts(credential, canonicalize=True)
+    try:
+        contexts, document_hash = _check_contexts(credential, canonicalize=True, deadline=deadline)
+    except TimeBudgetExceeded:
+        return (structure, took_too_long("contexts"), took_too_long("proof")), credential
     resolver = _gated(resolver, (structure, contexts))
-    return (structure, contexts, check_ldp_proof(credential, resolver, document_hash)), credential
+    try:
+        proof = check_ldp_proof(credential, resolver, document_hash, deadline=deadline)
+    except TimeBudgetExceeded:
+        proof = took_too_long("proof")
+    return (structure, contexts, proof), credential
 
 
 class _NotFetched(ResolutionError):
@@ -166,7 +189,7 @@ class _NoFetch(Fetcher):
     def __init__(self, failed: str) -> None:
         self._failed = failed
 
-    def get_json(self, url: str) -> Any:
+    def get_json(self, url: str, timeout: float | None = None) -> Any:
         """Always a :class:`ResolutionError`: the credential failed a check that needs no network."""
         raise _NotFetched(f"not fetched: the credential already failed its {self._failed} check", url=url)
 
@@ -204,6 +227,8 @@ def _integrity_jwt(
             "signature_valid",
             f"signed (VC-JWT, {verified.header.get('alg')}) by a key of {issuer}",
         )
+    except TimeBudgetExceeded:
+        proof = took_too_long("proof")
     except ResolutionError as exc:
         proof = Check(
             "proof", Outcome.UNKNOWN, exc.code, f"the issuer's key could not be retrieved: {exc.message}"
@@ -224,7 +249,11 @@ def _jwt_key(header: Mapping[str, Any], issuer: str | None, resolver: KeyResolve
     raise CredentialInvalid("the JWS names no key (kid); a key given inline cannot be tied to the issuer")
 
 
-def _check_contexts(credential: Mapping[str, Any], *, canonicalize: bool) -> tuple[Check, bytes | None]:
+def _check_contexts(
+    credential: Mapping[str, Any], *, canonicalize: bool, deadline: Deadline | None = None
+) -> tuple[Check, bytes | None]:
+    """The ``contexts`` check and, when ``canonicalize``, the SHA-256 of the canonical document
+    without its proofs; :class:`TimeBudgetExceeded` propagates once ``deadline`` passes."""
     contexts = credential.get("@context")
     if contexts is None:
         return Check("contexts", Outcome.INVALID, "context_missing", "the credential has no @context"), None
@@ -247,7 +276,7 @@ def _check_contexts(credential: Mapping[str, Any], *, canonicalize: bool) -> tup
     if not canonicalize:
         return Check("contexts", Outcome.VALID, "contexts_pinned", "all contexts are pinned copies"), None
     try:
-        nquads = canonical_nquads({k: v for k, v in credential.items() if k != "proof"})
+        nquads = canonical_nquads({k: v for k, v in credential.items() if k != "proof"}, deadline=deadline)
     except (CanonicalizationError, DocumentLoaderError) as exc:
         return Check("contexts", Outcome.INVALID, exc.code, exc.message), None
     return (
@@ -261,13 +290,13 @@ def _check_contexts(credential: Mapping[str, Any], *, canonicalize: bool) -> tup
     )
 
 
-def _list_proof_checker(resolver: KeyResolver) -> Any:
+def _list_proof_checker(resolver: KeyResolver, deadline: Deadline | None) -> Any:
     def check(list_credential: Mapping[str, Any]) -> Check:
         """Contexts and proof of a status list credential, as the status check needs them."""
-        contexts, document_hash = _check_contexts(list_credential, canonicalize=True)
+        contexts, document_hash = _check_contexts(list_credential, canonicalize=True, deadline=deadline)
         if contexts.outcome is not Outcome.VALID:
             return contexts
-        return check_ldp_proof(list_credential, resolver, document_hash)
+        return check_ldp_proof(list_credential, resolver, document_hash, deadline=deadline)
 
     return check
 

@@ -23,6 +23,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from caiep.addresses import PAGE_ROUTE, STATUS_ROUTE
 from caiep.baking import extract_credential
 from caiep.errors import InputError
+from caiep.verifier.budget import Deadline
 from caiep.verifier.cache import IntegrityCache
 from caiep.verifier.fetch import Fetcher
 from caiep.verifier.inputs import MAX_BYTES, read_presented
@@ -73,6 +74,7 @@ class VerifierServices:
     clock: Callable[[], datetime]
     cache: IntegrityCache | None = None  # signature and key checks reused for identical bytes
     issuer_name: str = "this issuer"  # ours, named when a document claiming to be ours fails
+    time_budget: float | None = None  # seconds per verification; None: the fetcher's own limits only
 
 
 def create_blueprint(services: VerifierServices) -> Blueprint:
@@ -97,8 +99,11 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
         request.environ["wsgi.input"] = io.BytesIO(body)  # still "terminated": it ends here
 
     def judge(presented: Any) -> VerificationResult:
-        """Verify what was presented, now, with the service's fetcher and cache."""
-        result = verify(presented, now=services.clock(), fetcher=services.fetcher, cache=services.cache)
+        """Verify what was presented, now, with the service's fetcher and cache, within the time budget."""
+        deadline = Deadline(services.time_budget) if services.time_budget is not None else None
+        result = verify(
+            presented, now=services.clock(), fetcher=services.fetcher, cache=services.cache, deadline=deadline
+        )
         return public_result(result)  # a fetch's details stay in the server log
 
     def page(result: VerificationResult, *, credential_id: str | None, status: int = 200) -> Response:

@@ -54,7 +54,8 @@ def verify_command(
     """Verify an OB 3.0 credential (JSON or VC-JWT).
 
     FILE is the credential, or - for standard input. Exit 0 valid, 1 invalid, 2 cannot be
-    decided, unreadable, or refused (over the size cap or a structural limit). With an
+    decided (a fetch failed, or the check took longer than CAIEP_VERIFY_TIME_BUDGET
+    seconds), unreadable, or refused (over the size cap or a structural limit). With an
     instance (--home or CAIEP_HOME), its issuer's DID document is read from its did.json.
     """
     import json
@@ -62,6 +63,7 @@ def verify_command(
 
     from caiep.errors import InputError
     from caiep.trust import verifier_fetcher
+    from caiep.verifier.budget import Deadline
     from caiep.verifier.inputs import MAX_BYTES, read_bounded, read_presented
     from caiep.verifier.limits import LimitExceeded
     from caiep.verifier.report import printable, render_text
@@ -89,7 +91,8 @@ def verify_command(
         return EXIT_UNDECIDED
     home = _instance_home(invocation)
     fetcher = verifier_fetcher(home, allow_http_base=allow_http_base)
-    result = verify(presented, now=now or datetime.now(UTC), fetcher=fetcher)
+    deadline = Deadline(_time_budget(home))
+    result = verify(presented, now=now or datetime.now(UTC), fetcher=fetcher, deadline=deadline)
     if as_json:
         report = result.to_json()
         if home is not None:
@@ -105,6 +108,15 @@ def verify_command(
     if result.outcome is Outcome.VALID:
         return EXIT_OK
     return EXIT_INVALID if result.outcome is Outcome.INVALID else EXIT_UNDECIDED
+
+
+def _time_budget(home: Path | None) -> float:
+    """``verify_time_budget``: the instance's setting, else the environment's, else the default."""
+    from caiep.settings import environment_value, read_configuration
+
+    if home is not None:
+        return read_configuration(home).require("verify_time_budget", float)
+    return float(environment_value("verify_time_budget"))
 
 
 def _instance_home(invocation: Invocation) -> Path | None:

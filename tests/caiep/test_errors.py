@@ -20,6 +20,7 @@ TREE = {
     "DataLossError": "CanonicalizationError",
     "InvalidIRIError": "CanonicalizationError",
     "ResolutionError": "CaiepError",
+    "TimeBudgetExceeded": "CaiepError",
     "CredentialInvalid": "CaiepError",
     "ProofInvalid": "CredentialInvalid",
     "VerificationMethodInvalid": "CredentialInvalid",

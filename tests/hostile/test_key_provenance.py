@@ -50,7 +50,7 @@ class Recording(MappingFetcher):
         super().__init__({DID_DOCUMENT_URL: document, **dict(extra or {})})
         self.requested: list[str] = []
 
-    def get_json(self, url: str) -> Any:
+    def get_json(self, url: str, timeout: float | None = None) -> Any:
         self.requested.append(url)
         return super().get_json(url)
 

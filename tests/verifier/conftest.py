@@ -49,7 +49,7 @@ class RecordingFetcher(MappingFetcher):
         super().__init__(documents)
         self.requested: list[str] = []
 
-    def get_json(self, url: str) -> Any:
+    def get_json(self, url: str, timeout: float | None = None) -> Any:
         self.requested.append(url)
         return super().get_json(url)
 

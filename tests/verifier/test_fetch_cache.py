@@ -20,7 +20,7 @@ class CountingFetcher:
         self.calls: list[str] = []
         self.failing = set(failing or ())
 
-    def get_json(self, url: str) -> Any:
+    def get_json(self, url: str, timeout: float | None = None) -> Any:
         self.calls.append(url)
         if url in self.failing:
             self.failing.discard(url)

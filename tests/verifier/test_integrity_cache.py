@@ -26,7 +26,7 @@ class CountingFetcher:
         self.requests = 0
         self.failing = False
 
-    def get_json(self, url: str) -> Any:
+    def get_json(self, url: str, timeout: float | None = None) -> Any:
         self.requests += 1
         if self.failing:
             raise ResolutionError("down for the test", url=url)

@@ -70,7 +70,7 @@ def test_did_key_without_fragment_is_its_single_key(key_a: SigningKey) -> None:
 
 def test_did_key_never_touches_the_fetcher(key_a: SigningKey) -> None:
     class Refusing:
-        def get_json(self, url: str) -> Any:
+        def get_json(self, url: str, timeout: float | None = None) -> Any:
             raise AssertionError(f"fetched {url}")
 
     did = did_key_for(key_a.public_key)
@@ -124,7 +124,7 @@ class Recording(MappingFetcher):
         super().__init__(documents)
         self.requested: list[str] = []
 
-    def get_json(self, url: str) -> Any:
+    def get_json(self, url: str, timeout: float | None = None) -> Any:
         self.requested.append(url)
         return super().get_json(url)
 
@@ -361,7 +361,7 @@ def test_fetched_documents_are_not_shared_between_calls(key_a: SigningKey) -> No
     pristine = copy.deepcopy(document)
 
     class Same:
-        def get_json(self, url: str) -> Any:
+        def get_json(self, url: str, timeout: float | None = None) -> Any:
             return document
 
     resolver = KeyResolver(Same())

@@ -120,7 +120,7 @@ class _FailingFetcher:
     def __init__(self) -> None:
         self.calls = 0
 
-    def get_json(self, url: str) -> Any:
+    def get_json(self, url: str, timeout: float | None = None) -> Any:
         self.calls += 1
         raise ResolutionError("the server refused the connection", url=url)
 
