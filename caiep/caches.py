@@ -5,6 +5,10 @@ Every cache of the product is a :class:`NamedCache`. Its name picks its default 
 overridden when the cache is built. A cache:
 
 * holds at most ``max_entries`` entries; past that the least recently used one goes;
+* where it holds values whose size the sender chooses (fetched documents) or many values of
+  some size (integrity verdicts), holds at most ``max_bytes`` bytes as well, measured by
+  :func:`deep_size` (or the cache's own size function): past that the least recently used
+  entries go, and a value larger than the whole bound is not kept at all;
 * forgets an entry ``ttl`` seconds after it was stored, when it has a lifetime (the integrity
   checks and fetched documents do: what they remember can change at its source);
 * is safe to share between threads: one lock guards every read and write, and a value is
@@ -22,11 +26,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import threading
 import time
 import weakref
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from types import MappingProxyType
 from typing import Any, Final, Generic, TypeVar
 
@@ -40,11 +46,16 @@ V = TypeVar("V")
 
 @dataclass(frozen=True)
 class CacheLimit:
-    """The default limits of one named cache: entries, a lifetime in seconds (or None), what it holds."""
+    """The default limits of one named cache: entries, a lifetime in seconds (or None), what it
+    holds, and bytes (or None where the entry count alone bounds it: small values of our own)."""
 
     max_entries: int
     ttl: float | None = None
     holds: str = ""
+    max_bytes: int | None = None
+
+
+MIB = 1_048_576
 
 
 #: Default limits, by cache name. Each is a constructor parameter of the cache that uses it.
@@ -54,11 +65,13 @@ CACHE_LIMITS: Final[Mapping[str, CacheLimit]] = MappingProxyType(
             max_entries=10_000,
             ttl=300.0,
             holds="verifier: structure, context and proof checks of identical credential bytes",
+            max_bytes=8 * MIB,
         ),
         "fetched_documents": CacheLimit(
             max_entries=1024,
             ttl=300.0,
             holds="verifier: DID documents, controller documents and status lists, by URL",
+            max_bytes=8 * MIB,
         ),
         "fetch_failures": CacheLimit(
             max_entries=1024,
@@ -96,10 +109,12 @@ CACHE_LIMITS: Final[Mapping[str, CacheLimit]] = MappingProxyType(
 class NamedCache(Generic[K, V]):
     """A bounded, thread-safe cache with a name; limits default to :data:`CACHE_LIMITS`.
 
-    ``max_entries`` and ``ttl`` override the table's defaults (``ttl`` in seconds; the table
-    says which caches have one). ``clock`` (seconds, monotonic) is injectable for tests of
-    lifetimes. Raises :class:`ConfigurationError` for an unknown name or a limit below 1
-    entry or 0 seconds.
+    ``max_entries``, ``ttl`` and ``max_bytes`` override the table's defaults (``ttl`` in
+    seconds; the table says which caches have a lifetime and which a byte bound). ``size``
+    measures a value in bytes for the byte bound (default :func:`deep_size`). ``clock``
+    (seconds, monotonic) is injectable for tests of lifetimes. Raises
+    :class:`ConfigurationError` for an unknown name or a limit below 1 entry, 1 byte or 0
+    seconds.
     """
 
     def __init__(
@@ -108,6 +123,8 @@ class NamedCache(Generic[K, V]):
         *,
         max_entries: int | None = None,
         ttl: float | None = None,
+        max_bytes: int | None = None,
+        size: Callable[[V], int] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if name not in CACHE_LIMITS:
@@ -116,26 +133,44 @@ class NamedCache(Generic[K, V]):
         self.name = name
         self.max_entries = limit.max_entries if max_entries is None else max_entries
         self.ttl = limit.ttl if ttl is None else ttl
-        _check(name, self.max_entries, self.ttl)
+        self.max_bytes = limit.max_bytes if max_bytes is None else max_bytes
+        _check(name, self.max_entries, self.ttl, self.max_bytes)
+        self._size: Callable[[V], int] = size or deep_size
         self._clock = clock
         self._data: Cache[K, V] = self._storage()
         self._lock = threading.Lock()
         _live.add(self)
 
     def _storage(self) -> Cache[K, V]:
-        """Empty cachetools storage with this cache's limits."""
+        """Empty cachetools storage with this cache's limits.
+
+        With a byte bound, cachetools counts bytes (its ``maxsize`` is ``max_bytes`` and each
+        value weighs its size) and :meth:`put` keeps the entry count; without, it counts entries.
+        """
+        if self.max_bytes is None:
+            if self.ttl is None:
+                return LRUCache(maxsize=self.max_entries)
+            return TTLCache(maxsize=self.max_entries, ttl=self.ttl, timer=self._clock)
         if self.ttl is None:
-            return LRUCache(maxsize=self.max_entries)
-        return TTLCache(maxsize=self.max_entries, ttl=self.ttl, timer=self._clock)
+            return LRUCache(maxsize=self.max_bytes, getsizeof=self._size)
+        return TTLCache(maxsize=self.max_bytes, ttl=self.ttl, timer=self._clock, getsizeof=self._size)
+
+    @property
+    def bytes_held(self) -> int:
+        """The size of the values held, in bytes (a byte-bounded cache), else the entry count."""
+        with self._lock:
+            return int(self._data.currsize)
 
     def set_limits(self, limit: CacheLimit) -> None:
         """Apply new limits (a lifetime of None keeps none); the entries held are dropped.
 
-        Raises :class:`ConfigurationError` for a limit below 1 entry or 0 seconds.
+        A ``max_bytes`` of None keeps this cache's byte bound. Raises
+        :class:`ConfigurationError` for a limit below 1 entry, 1 byte or 0 seconds.
         """
-        _check(self.name, limit.max_entries, limit.ttl)
+        max_bytes = self.max_bytes if limit.max_bytes is None else limit.max_bytes
+        _check(self.name, limit.max_entries, limit.ttl, max_bytes)
         with self._lock:
-            self.max_entries, self.ttl = limit.max_entries, limit.ttl
+            self.max_entries, self.ttl, self.max_bytes = limit.max_entries, limit.ttl, max_bytes
             self._data = self._storage()
 
     def get(self, key: K) -> V | None:
@@ -147,9 +182,24 @@ class NamedCache(Generic[K, V]):
                 return None
 
     def put(self, key: K, value: V) -> None:
-        """Store ``value`` for ``key``, evicting the least recently used entry when full."""
+        """Store ``value`` for ``key``, evicting the least recently used entries when full.
+
+        A value larger than the whole byte bound is not kept (and an older value for ``key``
+        is forgotten).
+        """
         with self._lock:
+            self._store(key, value)
+
+    def _store(self, key: K, value: V) -> None:
+        """Store under the lock: cachetools evicts by bytes (or entries), this by entries too."""
+        try:
             self._data[key] = value
+        except ValueError:  # cachetools: "value too large" for the whole cache
+            self._data.pop(key, None)
+            return
+        if self.max_bytes is not None:
+            while len(self._data) > self.max_entries:
+                self._data.popitem()
 
     def __setitem__(self, key: K, value: V) -> None:
         """Mapping-style :meth:`put`, for libraries that take a cache object (pyld's resolver)."""
@@ -169,7 +219,7 @@ class NamedCache(Generic[K, V]):
             try:
                 return self._data[key]
             except KeyError:
-                self._data[key] = value
+                self._store(key, value)
                 return value
 
     def values(self) -> list[V]:
@@ -194,25 +244,27 @@ _live: weakref.WeakSet[NamedCache[Any, Any]] = weakref.WeakSet()
 _configured: dict[str, CacheLimit] = {}
 
 
-def _check(name: str, max_entries: int, ttl: float | None) -> None:
+def _check(name: str, max_entries: int, ttl: float | None, max_bytes: int | None = None) -> None:
     if max_entries < 1:
         raise ConfigurationError(f"the {name} cache must hold at least one entry")
     if ttl is not None and not ttl > 0:
         raise ConfigurationError(f"the {name} cache lifetime must be a positive number of seconds")
+    if max_bytes is not None and max_bytes < 1:
+        raise ConfigurationError(f"the {name} cache must hold at least one byte")
 
 
 def apply_cache_limits(limits: Mapping[str, CacheLimit]) -> None:
     """Give every live cache of each named kind new limits, e.g. from settings at start-up.
 
-    Names are those of :data:`CACHE_LIMITS`; an unknown name, or a limit below 1 entry or 0
-    seconds, is a :class:`ConfigurationError` and nothing is changed. Entries already held by
+    Names are those of :data:`CACHE_LIMITS`; an unknown name, or a limit below 1 entry, 1 byte
+    or 0 seconds, is a :class:`ConfigurationError` and nothing is changed. Entries already held by
     the caches concerned are dropped. Caches built later take these limits too, unless their
     constructor is given others.
     """
     for name, limit in limits.items():
         if name not in CACHE_LIMITS:
             raise ConfigurationError(f"there is no cache named {name!r}")
-        _check(name, limit.max_entries, limit.ttl)
+        _check(name, limit.max_entries, limit.ttl, limit.max_bytes)
     _configured.update(limits)
     for cache in list(_live):
         if cache.name in limits:
@@ -229,3 +281,28 @@ def content_digest(value: Any) -> bytes:
     """
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def deep_size(value: object) -> int:
+    """Bytes a value takes in memory, its contents included: ``sys.getsizeof`` of every object
+    reached through dicts, lists, tuples, sets and plain objects' attributes.
+
+    The measure of byte-bounded caches. An object reached twice counts twice (the bound errs on
+    the safe side); classes and enumeration members are shared by everyone, so they count
+    nothing. Linear in the number of objects, with no recursion (any depth).
+    """
+    total = 0
+    stack: list[object] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, type | Enum):
+            continue
+        total += sys.getsizeof(item)
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+        elif hasattr(item, "__dict__"):
+            stack.append(vars(item))
+    return total

@@ -147,6 +147,12 @@ SETTINGS: tuple[Setting, ...] = (
         Setting(f"cache_{name}", f"CAIEP_CACHE_{name.upper()}", f"cache_{name}", positive_whole, limit.max_entries, f"most entries held: {limit.holds}")  # noqa: E501
         for name, limit in CACHE_LIMITS.items()
     ),
+    # And a byte bound for the caches whose values a stranger sizes or that hold many values.
+    *(
+        Setting(f"cache_{name}_bytes", f"CAIEP_CACHE_{name.upper()}_BYTES", f"cache_{name}_bytes", positive_whole, limit.max_bytes, f"most bytes held (in memory, per process) by the {name} cache")  # noqa: E501
+        for name, limit in CACHE_LIMITS.items()
+        if limit.max_bytes is not None
+    ),
 )
 # fmt: on
 BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
@@ -217,14 +223,15 @@ class Configuration:
         return self.get("database_url", str) or f"sqlite:///{(self.home / 'registry.sqlite3').resolve()}"
 
     def cache_limits(self) -> dict[str, CacheLimit]:
-        """Each named cache's limits: its entry setting, and its lifetime (the integrity
-        checks' from ``integrity_cache_seconds`` when that is above 0)."""
+        """Each named cache's limits: its entry setting, its byte setting where it has one, and
+        its lifetime (the integrity checks' from ``integrity_cache_seconds`` when that is above 0)."""
         limits = {}
         for name, default in CACHE_LIMITS.items():
             ttl = default.ttl
             if name == "integrity_checks" and self.require("integrity_cache_seconds", float) > 0:
                 ttl = self.require("integrity_cache_seconds", float)
-            limits[name] = CacheLimit(self.require(f"cache_{name}", int), ttl, default.holds)
+            max_bytes = None if default.max_bytes is None else self.require(f"cache_{name}_bytes", int)
+            limits[name] = CacheLimit(self.require(f"cache_{name}", int), ttl, default.holds, max_bytes)
         return limits
 
     def identity(self) -> Settings:

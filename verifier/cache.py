@@ -23,8 +23,9 @@ Entry = tuple[Check, ...]
 class IntegrityCache:
     """Integrity checks by credential digest: the ``integrity_checks`` cache (LRU with a lifetime).
 
-    The lifetime is the same as cached DID documents' by default. ``ttl`` and ``max_entries``
-    override the defaults of :data:`caiep.caches.CACHE_LIMITS`; ``clock`` is for tests.
+    The lifetime is the same as cached DID documents' by default. ``ttl``, ``max_entries`` and
+    ``max_bytes`` override the defaults of :data:`caiep.caches.CACHE_LIMITS`; ``clock`` is for
+    tests.
     Keys are digests of the presented bytes (see ``verify``), so equal credentials share one
     entry. Safe to share between threads.
     """
@@ -34,10 +35,11 @@ class IntegrityCache:
         *,
         ttl: float | None = None,
         max_entries: int | None = None,
+        max_bytes: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._entries: NamedCache[str, Entry] = NamedCache(
-            "integrity_checks", max_entries=max_entries, ttl=ttl, clock=clock
+            "integrity_checks", max_entries=max_entries, ttl=ttl, max_bytes=max_bytes, clock=clock
         )
 
     @property
@@ -49,6 +51,11 @@ class IntegrityCache:
     def max_entries(self) -> int:
         """How many credentials' checks are kept at most."""
         return self._entries.max_entries
+
+    @property
+    def max_bytes(self) -> int | None:
+        """How many bytes of checks are kept at most."""
+        return self._entries.max_bytes
 
     def get(self, key: str) -> Entry | None:
         """The integrity checks remembered for ``key`` while fresh, else None."""

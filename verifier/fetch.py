@@ -79,10 +79,11 @@ class CachingFetcher(Fetcher):
 
     Bitstring Status List 1.0 §3.2 asks verifiers to cache status lists (fewer requests, and
     the issuer learns less about who verifies what). The documents live in the
-    ``fetched_documents`` cache (:mod:`caiep.caches`): past ``max_entries`` the least recently
-    used document goes; ``ttl`` and ``max_entries`` default to that cache's limits, and a
-    limit below one entry or zero seconds is a :class:`ConfigurationError`. ``clock`` is
-    injectable for tests.
+    ``fetched_documents`` cache (:mod:`caiep.caches`): past ``max_entries`` documents or
+    ``max_bytes`` bytes (measured in memory) the least recently used documents go, and a
+    document bigger than the whole byte bound is not kept; ``ttl``, ``max_entries`` and
+    ``max_bytes`` default to that cache's limits, and a limit below one entry, one byte or
+    zero seconds is a :class:`ConfigurationError`. ``clock`` is injectable for tests.
     Safe to share between threads; two threads missing the same URL may both fetch it.
     """
 
@@ -92,11 +93,12 @@ class CachingFetcher(Fetcher):
         *,
         ttl: float | None = None,
         max_entries: int | None = None,
+        max_bytes: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._inner = inner
         self._entries: NamedCache[str, Any] = NamedCache(
-            "fetched_documents", max_entries=max_entries, ttl=ttl, clock=clock
+            "fetched_documents", max_entries=max_entries, ttl=ttl, max_bytes=max_bytes, clock=clock
         )
 
     def get_json(self, url: str, timeout: float | None = None) -> Any:

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import copy
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from caiep.caches import CACHE_LIMITS, CacheLimit, NamedCache, apply_cache_limits, content_digest
+from caiep.caches import (
+    CACHE_LIMITS,
+    MIB,
+    CacheLimit,
+    NamedCache,
+    apply_cache_limits,
+    content_digest,
+    deep_size,
+)
 from caiep.errors import ConfigurationError
 from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
 from caiep.proofs import dataintegrity, rdf
 from caiep.proofs.shapes import ShapeCache
 from caiep.schemas.loader import document_loader
+from caiep.settings import read_configuration
 from support import FIXED_NOW
 
 
@@ -193,3 +204,96 @@ def test_limits_from_settings_reach_caches_already_built() -> None:
         assert built_here.max_entries == 2
     finally:
         apply_cache_limits({"credential_shapes": CACHE_LIMITS["credential_shapes"]})
+
+
+# --- byte bounds --------------------------------------------------------------------------------
+
+
+def test_the_caches_that_hold_strangers_documents_or_many_verdicts_have_a_byte_bound() -> None:
+    assert NamedCache("fetched_documents").max_bytes == CACHE_LIMITS["fetched_documents"].max_bytes == 8 * MIB
+    assert NamedCache("integrity_checks").max_bytes == 8 * MIB
+    assert NamedCache("jsonld_iris").max_bytes is None  # our own small values: entries bound it
+    with pytest.raises(ConfigurationError):
+        NamedCache("fetched_documents", max_bytes=0)
+
+
+def test_inserting_past_the_byte_bound_evicts_the_least_recently_used() -> None:
+    cache: NamedCache[str, str] = NamedCache("fetched_documents", max_bytes=10_000, size=len)
+    for key in "abcd":
+        cache.put(key, key * 3000)
+    assert len(cache) == 3  # a 4th 3,000-byte value would make 12,000
+    assert cache.get("a") is None
+    assert cache.get("b") == "b" * 3000  # now the most recently used
+    cache.put("e", "e" * 5000)  # 14,000: c, then d, go
+    assert [key for key in "bcde" if cache.get(key) is not None] == ["b", "e"]
+    assert cache.bytes_held == 8000 <= cache.max_bytes
+
+
+def test_a_value_bigger_than_the_whole_bound_is_not_kept() -> None:
+    cache: NamedCache[str, str] = NamedCache("fetched_documents", max_bytes=10_000, size=len)
+    cache.put("small", "s" * 100)
+    cache.put("huge", "h" * 10_001)
+    assert cache.get("huge") is None
+    assert cache.get("small") == "s" * 100  # nothing was evicted for it
+    cache.put("small", "x" * 20_000)  # a new value too big for the bound: the old one goes too
+    assert cache.get("small") is None
+    assert len(cache) == 0
+    assert cache.bytes_held == 0
+
+
+def test_the_entry_bound_still_holds_under_a_byte_bound() -> None:
+    cache: NamedCache[int, str] = NamedCache("fetched_documents", max_entries=3, max_bytes=1_000_000)
+    for key in range(10):
+        cache.put(key, "v")
+    assert len(cache) == 3
+    assert [cache.get(key) for key in (7, 8, 9)] == ["v", "v", "v"]
+
+
+def test_deep_size_counts_what_a_document_holds() -> None:
+    small = {"id": "did:web:issuer.example", "verificationMethod": [{"id": "#k"}]}
+    big = {**small, "padding": ["x" * 100 for _ in range(1000)]}
+    assert deep_size(small) > sys.getsizeof(small)
+    assert deep_size(big) > 100 * 1000  # the thousand strings, not the outer dict's 200 bytes
+    nested: list[Any] = []
+    for _ in range(100_000):  # deeper than Python's recursion limit
+        nested = [nested]
+    assert deep_size(nested) >= 100_000 * sys.getsizeof([])
+
+
+def test_threads_sharing_a_byte_bounded_cache_never_break_its_bounds() -> None:
+    cache: NamedCache[int, str] = NamedCache("fetched_documents", max_entries=40, max_bytes=20_000, size=len)
+    errors: list[BaseException] = []
+
+    def work(seed: int) -> None:
+        try:
+            for i in range(3000):
+                key = (seed * 7919 + i * 104729) % 100
+                cache.put(key, str(key) * (1 + key * 3))  # 1 to ~600 bytes, by key
+                found = cache.get(key)
+                assert found is None or found == str(key) * (1 + key * 3)
+        except BaseException as exc:  # reported after the threads join
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    held = cache.values()
+    assert len(held) <= 40
+    assert cache.bytes_held == sum(len(value) for value in held) <= 20_000
+
+
+def test_byte_limits_from_settings_reach_caches_already_built() -> None:
+    built: NamedCache[str, str] = NamedCache("fetched_documents", size=len)
+    limits = read_configuration(Path("/nonexistent"), environ={"CAIEP_CACHE_FETCHED_DOCUMENTS_BYTES": "5000"})
+    apply_cache_limits({"fetched_documents": limits.cache_limits()["fetched_documents"]})
+    try:
+        assert built.max_bytes == 5000
+        built.put("a", "a" * 4000)
+        built.put("b", "b" * 4000)
+        assert built.get("a") is None
+        assert built.get("b") is not None
+    finally:
+        apply_cache_limits({"fetched_documents": CACHE_LIMITS["fetched_documents"]})

@@ -126,3 +126,18 @@ def test_every_other_url_goes_through_the_fallback() -> None:
     assert network.calls == ["https://other.example/.well-known/did.json"]
     with pytest.raises(ResolutionError):
         LocalFirstFetcher(lambda: {}, MappingFetcher({})).get_json("https://nowhere.example/x")
+
+
+def test_a_document_bigger_than_the_byte_bound_is_fetched_each_time_never_kept() -> None:
+    class Sized(CountingFetcher):
+        def get_json(self, url: str, timeout: float | None = None) -> Any:
+            document = super().get_json(url)
+            return {**document, "padding": "x" * 50_000} if url.endswith("/big") else document
+
+    inner = Sized()
+    cache = _cache(inner, Clock(), max_bytes=20_000)
+    for _ in range(3):
+        assert cache.get_json("https://issuer.example/big")["padding"] == "x" * 50_000
+        assert cache.get_json("https://issuer.example/small")["url"] == "https://issuer.example/small"
+    assert inner.calls.count("https://issuer.example/big") == 3
+    assert inner.calls.count("https://issuer.example/small") == 1
