@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,11 +26,13 @@ from typing import Any
 
 from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from caiep.addresses import ServiceAddresses
 from caiep.caches import CacheLimit, apply_cache_limits
 from caiep.issuer import web as issuer_web
 from caiep.keys.did import did_web_document_url
+from caiep.ratelimit import READ, VERIFY, RateLimiter, RateLimitSettings, Window
 from caiep.settings import Configuration, read_configuration
 from caiep.trust import make_fetcher
 from caiep.verifier import web as verifier_web
@@ -63,8 +64,8 @@ class AppConfig:
     home: Path
     database_url: str
     allow_http_base: str | None = None
-    rate_per_minute: int = 600
-    burst: int = 120
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    trusted_proxies: int = 0  # reverse proxies whose X-Forwarded-For/-Proto are believed
     integrity_cache_seconds: float = 300.0  # 0 turns the integrity cache off
     origins: Mapping[str, str] = field(default_factory=dict)
     cache_limits: Mapping[str, CacheLimit] = field(default_factory=dict)  # by name; empty: the defaults
@@ -79,8 +80,19 @@ class AppConfig:
             home=c.home,
             database_url=c.database_url,
             allow_http_base=allow_http_base or c.get("allow_http_base", str),
-            rate_per_minute=c.require("rate_per_minute", int),
-            burst=c.require("rate_burst", int),
+            rate_limits=RateLimitSettings(
+                verify=(
+                    Window(c.require("rate_per_10_seconds", int), 10),
+                    Window(c.require("rate_per_minute", int), 60),
+                ),
+                read=(
+                    Window(c.require("read_rate_per_10_seconds", int), 10),
+                    Window(c.require("read_rate_per_minute", int), 60),
+                ),
+                storage=c.require("rate_storage", str),
+                key_prefix=c.require("rate_key_prefix", str),
+            ),
+            trusted_proxies=c.require("trusted_proxies", int),
             integrity_cache_seconds=c.require("integrity_cache_seconds", float),
             origins={"database_url": database_origin(c)},
             cache_limits=c.cache_limits(),
@@ -90,30 +102,6 @@ class AppConfig:
     def from_environment(cls) -> AppConfig:
         """The service's settings for ``$CAIEP_HOME`` (what gunicorn's ``create_app()`` uses)."""
         return cls.from_configuration(read_configuration())
-
-
-class RateLimiter:
-    """A token bucket per client: ``rate_per_minute`` sustained, ``burst`` at once."""
-
-    def __init__(self, rate_per_minute: int, burst: int) -> None:
-        self.rate = rate_per_minute / 60.0
-        self.burst = float(burst)
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, client: str) -> float | None:
-        """None if the request may go ahead, else the seconds to wait."""
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(client, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[client] = (tokens - 1.0, now)
-                if len(self._buckets) > 100_000:
-                    self._buckets.clear()
-                return None
-            self._buckets[client] = (tokens, now)
-            return (1.0 - tokens) / self.rate
 
 
 def create_app(config: AppConfig | None = None) -> Flask:
@@ -169,8 +157,11 @@ def create_app(config: AppConfig | None = None) -> Flask:
         )
     )
     app.register_blueprint(wallet_web.create_blueprint(page_url))
-    limiter = RateLimiter(config.rate_per_minute, config.burst)
-    _install_hooks(app, limiter)
+    _install_hooks(app, RateLimiter(config.rate_limits))
+    if config.trusted_proxies:
+        # The client address and scheme as the nearest trusted proxies saw them (Werkzeug's ProxyFix).
+        n = config.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.extensions["caiep.registry"] = registry
     return app
 
@@ -179,14 +170,15 @@ def _install_hooks(app: Flask, limiter: RateLimiter) -> None:
     @app.before_request
     def start() -> Response | None:
         g.started = time.perf_counter()
-        if request.endpoint in _LIMITED:
-            wait = limiter.allow(request.remote_addr or "?")
-            if wait is not None:
-                response = _error(
-                    429, "Too many requests", "Too many verifications from this client; try again shortly."
-                )
-                response.headers["Retry-After"] = str(max(1, round(wait)))
-                return response
+        kind = VERIFY if request.endpoint in _LIMITED else READ
+        wait = limiter.hit(kind, request.environ.get("REMOTE_ADDR") or "-")
+        if wait is not None:
+            what = "verifications" if kind == VERIFY else "requests"
+            response = _error(
+                429, "Too many requests", f"Too many {what} from this address; try again shortly."
+            )
+            response.headers["Retry-After"] = str(wait)
+            return response
         return None
 
     @app.after_request
