@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from caiep.addresses import ServiceAddresses
@@ -40,20 +40,11 @@ from caiep.verifier.cache import IntegrityCache
 from caiep.verifier.fetch import LocalFirstFetcher
 from caiep.verifier.inputs import MAX_BYTES
 from caiep.wallet_export import web as wallet_web
+from caiep.webheaders import ResponseHeaders
 from caiep.wiring import Instance, database_origin, did_document, open_database
 
 access_log = logging.getLogger("caiep.access")
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
 _LIMITED = {"verifier.api_verify", "verifier.verify_submitted"}
 
 
@@ -157,7 +148,7 @@ def create_app(config: AppConfig | None = None) -> Flask:
         )
     )
     app.register_blueprint(wallet_web.create_blueprint(page_url))
-    _install_hooks(app, RateLimiter(config.rate_limits))
+    _install_hooks(app, RateLimiter(config.rate_limits), ResponseHeaders(app))
     if config.trusted_proxies:
         # The client address and scheme as the nearest trusted proxies saw them (Werkzeug's ProxyFix).
         n = config.trusted_proxies
@@ -166,10 +157,14 @@ def create_app(config: AppConfig | None = None) -> Flask:
     return app
 
 
-def _install_hooks(app: Flask, limiter: RateLimiter) -> None:
+def _install_hooks(app: Flask, limiter: RateLimiter, headers: ResponseHeaders) -> None:
     @app.before_request
     def start() -> Response | None:
         g.started = time.perf_counter()
+        if request.method == "OPTIONS":  # a CORS preflight is answered before it is counted
+            preflight = headers.preflight()
+            if preflight is not None:
+                return preflight
         kind = VERIFY if request.endpoint in _LIMITED else READ
         wait = limiter.hit(kind, request.environ.get("REMOTE_ADDR") or "-")
         if wait is not None:
@@ -183,7 +178,7 @@ def _install_hooks(app: Flask, limiter: RateLimiter) -> None:
 
     @app.after_request
     def finish(response: Response) -> Response:
-        response.headers.update(SECURITY_HEADERS)
+        headers.apply(response)
         started = getattr(g, "started", None)
         if access_log.isEnabledFor(logging.INFO):
             rule = request.url_rule.rule if request.url_rule else "(no route)"
@@ -201,7 +196,10 @@ def _install_hooks(app: Flask, limiter: RateLimiter) -> None:
         message = exc.description or ""
         if exc.code == 413:
             message = f"Requests are limited to {MAX_BYTES // 1024} KiB."
-        return _error(exc.code or 500, titles.get(exc.code or 500, exc.name), message)
+        response = _error(exc.code or 500, titles.get(exc.code or 500, exc.name), message)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))  # RFC 9110 §15.5.6
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

@@ -1,0 +1,128 @@
+"""The headers every response of the web service carries: security, caching, CORS and HSTS.
+
+* **Security** on every response: a Content-Security-Policy without scripts, ``nosniff``,
+  ``frame-ancestors 'none'``, ``no-referrer``.
+* **Cache-Control** on every response, by route (:data:`CACHE_CONTROL`): ``no-store`` for the
+  verification POSTs (their answers hold what someone uploaded) and for every error; a
+  minute for pages and the status API, whose verdicts are worked out at each request; longer
+  for documents that change rarely. A route that sets its own keeps it.
+* **CORS** (Fetch standard): the public read-only API and ``POST /api/v1/verify`` answer any
+  origin with ``Access-Control-Allow-Origin: *``. They take no cookies or credentials of their
+  caller, so a page on another site can use them and learn nothing it could not fetch itself.
+  A preflight ``OPTIONS`` is answered 204 before the rate limiter sees it.
+* **HSTS** (RFC 6797) only on a request that came over https, as ProxyFix reports it behind a
+  trusted proxy: a browser ignores it over http, and it must not pin a development host.
+
+The header lists are built once per route at start-up, so a response costs one list extend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from flask import Flask, Response, request
+
+SECURITY: Final = (
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+NO_STORE: Final = "no-store"
+PAGE: Final = "max-age=60"  # a verdict is worked out at each request: a minute old at most
+DOCUMENT: Final = "max-age=300"  # hosted credentials and the DID document change rarely
+STATIC: Final = "max-age=3600"
+#: Cache-Control by endpoint; any endpoint not named (and every error) is ``no-store``.
+CACHE_CONTROL: Final = {
+    "verifier.credential_page": PAGE,
+    "verifier.verify_form": PAGE,
+    "verifier.verify_submitted": NO_STORE,
+    "verifier.api_verify": NO_STORE,
+    "verifier.api_status": PAGE,
+    "verifier.openapi": STATIC,
+    "verifier.static": STATIC,
+    "issuer.hosted_credential": DOCUMENT,
+    "issuer.did_document": DOCUMENT,
+    "issuer.achievement_definition": STATIC,
+}
+#: The public API: read-only documents, and the one verification POST that takes no session.
+CORS_ENDPOINTS: Final = frozenset(
+    {
+        "verifier.api_verify",
+        "verifier.api_status",
+        "verifier.openapi",
+        "issuer.hosted_credential",
+        "issuer.did_document",
+        "issuer.achievement_definition",
+    }
+)
+CORS: Final = (("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", "Retry-After"))
+PREFLIGHT_MAX_AGE: Final = "86400"
+PREFLIGHT_HEADERS: Final = "Content-Type, Accept"
+HSTS: Final = ("Strict-Transport-Security", "max-age=31536000")
+#: Routes whose answer depends on the Accept header (content negotiation).
+NEGOTIATED: Final = frozenset({"issuer.hosted_credential"})
+
+
+class ResponseHeaders:
+    """The headers of each route of ``app``, worked out once; :meth:`apply` adds them."""
+
+    def __init__(self, app: Flask) -> None:
+        self._with_cache: dict[str | None, list[tuple[str, str]]] = {}
+        self._without_cache: dict[str | None, list[tuple[str, str]]] = {}
+        for rule in app.url_map.iter_rules():
+            self._add(rule.endpoint)
+        self._error = [*SECURITY, ("Cache-Control", NO_STORE)]
+        self._error_cors = [*self._error, *CORS]
+
+    def _add(self, endpoint: str) -> None:
+        extra: list[tuple[str, str]] = list(SECURITY)
+        if endpoint in CORS_ENDPOINTS:
+            extra += CORS
+        if endpoint in NEGOTIATED:
+            extra.append(("Vary", "Accept"))
+        self._without_cache[endpoint] = extra
+        self._with_cache[endpoint] = [*extra, ("Cache-Control", CACHE_CONTROL.get(endpoint, NO_STORE))]
+
+    def apply(self, response: Response) -> Response:
+        """Add the route's headers to ``response`` (an error gets ``no-store``)."""
+        endpoint = request.endpoint
+        headers = response.headers
+        if response.status_code >= 400:
+            if "Cache-Control" in headers:
+                del headers["Cache-Control"]
+            headers.extend(self._error_cors if endpoint in CORS_ENDPOINTS else self._error)
+        elif "Cache-Control" in headers:
+            headers.extend(self._without_cache.get(endpoint, SECURITY))
+        else:
+            headers.extend(self._with_cache.get(endpoint) or self._error)
+        if request.environ.get("wsgi.url_scheme") == "https":
+            headers.extend((HSTS,))
+        return response
+
+    def preflight(self) -> Response | None:
+        """The answer to a CORS preflight (or any OPTIONS) on the public API: 204, else None."""
+        if request.endpoint not in CORS_ENDPOINTS or request.url_rule is None:
+            return None
+        methods = _allowed(request.url_rule.methods or ())
+        response = Response(status=204)
+        response.headers.extend(
+            [
+                ("Allow", methods),
+                ("Access-Control-Allow-Methods", methods),
+                ("Access-Control-Allow-Headers", PREFLIGHT_HEADERS),
+                ("Access-Control-Max-Age", PREFLIGHT_MAX_AGE),
+            ]
+        )
+        return response
+
+
+def _allowed(methods: Iterable[str]) -> str:
+    """``Allow``'s value: the methods in a stable order (RFC 9110 §10.2.1)."""
+    return ", ".join(sorted(methods))
