@@ -28,6 +28,7 @@ from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from caiep.accesslog import access_log, log_request, log_to_stderr
 from caiep.addresses import ServiceAddresses
 from caiep.caches import CacheLimit, apply_cache_limits
 from caiep.issuer import web as issuer_web
@@ -42,8 +43,6 @@ from caiep.verifier.inputs import MAX_BYTES
 from caiep.wallet_export import web as wallet_web
 from caiep.webheaders import ResponseHeaders
 from caiep.wiring import Instance, database_origin, did_document, open_database
-
-access_log = logging.getLogger("caiep.access")
 
 _LIMITED = {"verifier.api_verify", "verifier.verify_submitted"}
 
@@ -95,13 +94,18 @@ class AppConfig:
         return cls.from_configuration(read_configuration())
 
 
-def create_app(config: AppConfig | None = None) -> Flask:
+def create_app(config: AppConfig | None = None, *, log_requests: bool | None = None) -> Flask:
     """The verification service for one issuer instance (``config`` read from the environment if None).
+
+    ``log_requests`` sends the access log to standard error; by default it does so when the
+    configuration comes from the environment, as under gunicorn.
 
     Opens the registry once, here: a database that cannot be opened (or, with a registry that
     checks its schema, one that needs ``caiep db upgrade``) raises ConfigurationError naming
     the setting, so the server stops at start-up instead of failing on the first request.
     """
+    if log_requests if log_requests is not None else config is None:
+        log_to_stderr()
     config = config or AppConfig.from_environment()
     apply_cache_limits(config.cache_limits)
     instance = Instance(config.home)
@@ -179,15 +183,11 @@ def _install_hooks(app: Flask, limiter: RateLimiter, headers: ResponseHeaders) -
     @app.after_request
     def finish(response: Response) -> Response:
         headers.apply(response)
-        started = getattr(g, "started", None)
         if access_log.isEnabledFor(logging.INFO):
-            rule = request.url_rule.rule if request.url_rule else "(no route)"
-            elapsed = round((time.perf_counter() - started) * 1000, 2) if started else None
-            access_log.info(
-                json.dumps(
-                    {"method": request.method, "route": rule, "status": response.status_code, "ms": elapsed}
-                )
-            )
+            started = g.get("started")
+            elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
+            rule = request.url_rule
+            log_request(request.method, rule.rule if rule else None, response.status_code, elapsed)
         return response
 
     @app.errorhandler(HTTPException)

@@ -32,6 +32,8 @@ from limits.storage import MemoryStorage, Storage, storage_from_string
 
 log = logging.getLogger("caiep.ratelimit")
 
+#: How often the memory storage drops expired counts (inline, from a request).
+SWEEP_SECONDS: Final = 10.0
 #: How long a failed shared storage is left alone before it is tried again.
 RETRY_SECONDS: Final = 30.0
 #: A Redis server that does not answer within this many seconds counts as down.
@@ -58,13 +60,34 @@ class RateLimitSettings:
     key_prefix: str = "caiep"
 
 
+class InlineMemoryStorage(MemoryStorage):
+    """limits' memory storage, dropping expired counts inline every :data:`SWEEP_SECONDS`.
+
+    The parent starts a timer thread 10 ms after each hit that finds none running, to drop
+    expired counts; under load that is a hundred thread starts a second in every worker, which
+    cost more CPU than the counting. Here the same sweep runs from a request, at most once per
+    :data:`SWEEP_SECONDS`; a count read after its window is dropped on the spot as before.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timer.cancel()
+        self._sweep_at = time.monotonic() + SWEEP_SECONDS
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # replaces the parent's private hook
+        now = time.monotonic()
+        if now >= self._sweep_at:
+            self._sweep_at = now + SWEEP_SECONDS
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+
+
 class RateLimiter:
     """Counts requests per client and class; :meth:`hit` says whether one may go ahead."""
 
     def __init__(self, settings: RateLimitSettings) -> None:
         self.settings = settings
         self._windows = {VERIFY: settings.verify, READ: settings.read}
-        self._memory = MemoryStorage()
+        self._memory: Storage = InlineMemoryStorage()
         self._shared: Storage | None = None
         if not settings.storage.startswith("memory://"):
             shared = storage_from_string(

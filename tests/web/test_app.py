@@ -315,11 +315,18 @@ def test_errors_never_show_a_stack_trace(app_site: Site):
 
 def test_access_logs_carry_routes_not_credential_ids(app_site: Site, caplog: pytest.LogCaptureFixture):
     with caplog.at_level(logging.INFO, logger="caiep.access"):
-        app_site.client.get(f"/c/{app_site.valid}")
-    [line] = [json.loads(r.getMessage()) for r in caplog.records if r.name == "caiep.access"]
-    assert line["route"] == "/c/<uuid:credential_id>"
-    assert line["status"] == 200
-    assert app_site.valid not in caplog.text
+        app_site.client.get(f"/c/{app_site.valid}?from=qr", environ_base={"REMOTE_ADDR": "192.0.2.77"})
+        app_site.client.post("/api/v1/verify", data="x", content_type="text/plain")
+        app_site.client.get("/no/such/page")
+    lines = [r.getMessage() for r in caplog.records if r.name == "caiep.access"]
+    assert len(lines) == 3
+    method, route, status, duration, unit = lines[0].split()
+    assert (method, route, status, unit) == ("GET", "/c/<uuid:credential_id>", "200", "ms")
+    assert float(duration) > 0
+    assert lines[1].startswith("POST /api/v1/verify 400 ")
+    assert lines[2].startswith("GET (no route) 404 ")
+    for leak in (app_site.valid, "192.0.2.77", "from=qr", "/no/such/page"):
+        assert leak not in caplog.text
 
 
 def test_api_reads_a_baked_badge_upload(app_site: Site):

@@ -130,6 +130,35 @@ def test_serve_takes_the_rate_limit_from_the_environment(home: Path) -> None:
     assert codes == [400, 400, 429, 429]
 
 
+def test_serve_logs_routes_to_stderr_and_werkzeug_logs_nothing(home: Path) -> None:
+    port = _free_port()
+    unknown = "00000000-0000-4000-8000-00000000abcd"
+    server = subprocess.Popen(
+        [str(BIN / "caiep"), "serve", "--port", str(port)],
+        env=_environment(home),
+        cwd=home.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait(base, server)
+        for path in ("/verify", f"/c/{unknown}?seen=1"):
+            try:
+                urllib.request.urlopen(base + path, timeout=10).close()
+            except urllib.error.HTTPError as exc:
+                exc.close()
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=10)
+    log = err.decode()
+    lines = [line for line in log.splitlines() if " caiep.access " in line]
+    assert any(line.endswith(" ms") and " caiep.access GET /verify 200 " in line for line in lines), log
+    assert any(" caiep.access GET /c/<uuid:credential_id> 404 " in line for line in lines), log
+    for leak in (unknown, "127.0.0.1", "seen=1", "HTTP/1.1"):
+        assert leak not in log
+
+
 def test_gunicorn_stops_with_a_clear_message_on_an_unusable_database(home: Path) -> None:
     port = _free_port()
     done = subprocess.run(
