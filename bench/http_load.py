@@ -139,7 +139,9 @@ def start_server(home: Path, workers: int, log: Path) -> tuple[subprocess.Popen[
         CAIEP_HOME=str(home),
         CAIEP_DATABASE_URL=f"sqlite:///{home / 'registry.sqlite3'}",
         CAIEP_RATE_PER_MINUTE="100000000",
-        CAIEP_RATE_BURST="1000000",
+        CAIEP_RATE_PER_10_SECONDS="100000000",
+        CAIEP_READ_RATE_PER_10_SECONDS="100000000",
+        CAIEP_READ_RATE_PER_MINUTE="100000000",
         CAIEP_INTEGRITY_CACHE_SECONDS=os.environ.get("CAIEP_INTEGRITY_CACHE_SECONDS", "300"),
     )
     with open(log, "wb") as output:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,12 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from caiep.accesslog import access_log, log_request, log_to_stderr
 from caiep.addresses import ServiceAddresses
 from caiep.caches import CacheLimit, apply_cache_limits
 from caiep.issuer import web as issuer_web
 from caiep.keys.did import did_web_document_url
+from caiep.ratelimit import READ, VERIFY, RateLimiter, RateLimitSettings, Window
 from caiep.settings import Configuration, read_configuration
 from caiep.trust import make_fetcher
 from caiep.verifier import web as verifier_web
@@ -39,20 +41,9 @@ from caiep.verifier.cache import IntegrityCache
 from caiep.verifier.fetch import LocalFirstFetcher
 from caiep.verifier.inputs import MAX_BYTES
 from caiep.wallet_export import web as wallet_web
+from caiep.webheaders import ResponseHeaders
 from caiep.wiring import Instance, database_origin, did_document, open_database
 
-access_log = logging.getLogger("caiep.access")
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
 _LIMITED = {"verifier.api_verify", "verifier.verify_submitted"}
 
 
@@ -63,8 +54,8 @@ class AppConfig:
     home: Path
     database_url: str
     allow_http_base: str | None = None
-    rate_per_minute: int = 600
-    burst: int = 120
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    trusted_proxies: int = 0  # reverse proxies whose X-Forwarded-For/-Proto are believed
     integrity_cache_seconds: float = 300.0  # 0 turns the integrity cache off
     verify_time_budget: float = 5.0  # seconds per verification, fetches included
     origins: Mapping[str, str] = field(default_factory=dict)
@@ -80,8 +71,19 @@ class AppConfig:
             home=c.home,
             database_url=c.database_url,
             allow_http_base=allow_http_base or c.get("allow_http_base", str),
-            rate_per_minute=c.require("rate_per_minute", int),
-            burst=c.require("rate_burst", int),
+            rate_limits=RateLimitSettings(
+                verify=(
+                    Window(c.require("rate_per_10_seconds", int), 10),
+                    Window(c.require("rate_per_minute", int), 60),
+                ),
+                read=(
+                    Window(c.require("read_rate_per_10_seconds", int), 10),
+                    Window(c.require("read_rate_per_minute", int), 60),
+                ),
+                storage=c.require("rate_storage", str),
+                key_prefix=c.require("rate_key_prefix", str),
+            ),
+            trusted_proxies=c.require("trusted_proxies", int),
             integrity_cache_seconds=c.require("integrity_cache_seconds", float),
             verify_time_budget=c.require("verify_time_budget", float),
             origins={"database_url": database_origin(c)},
@@ -94,37 +96,18 @@ class AppConfig:
         return cls.from_configuration(read_configuration())
 
 
-class RateLimiter:
-    """A token bucket per client: ``rate_per_minute`` sustained, ``burst`` at once."""
-
-    def __init__(self, rate_per_minute: int, burst: int) -> None:
-        self.rate = rate_per_minute / 60.0
-        self.burst = float(burst)
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, client: str) -> float | None:
-        """None if the request may go ahead, else the seconds to wait."""
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(client, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[client] = (tokens - 1.0, now)
-                if len(self._buckets) > 100_000:
-                    self._buckets.clear()
-                return None
-            self._buckets[client] = (tokens, now)
-            return (1.0 - tokens) / self.rate
-
-
-def create_app(config: AppConfig | None = None) -> Flask:
+def create_app(config: AppConfig | None = None, *, log_requests: bool | None = None) -> Flask:
     """The verification service for one issuer instance (``config`` read from the environment if None).
+
+    ``log_requests`` sends the access log to standard error; by default it does so when the
+    configuration comes from the environment, as under gunicorn.
 
     Opens the registry once, here: a database that cannot be opened (or, with a registry that
     checks its schema, one that needs ``caiep db upgrade``) raises ConfigurationError naming
     the setting, so the server stops at start-up instead of failing on the first request.
     """
+    if log_requests if log_requests is not None else config is None:
+        log_to_stderr()
     config = config or AppConfig.from_environment()
     apply_cache_limits(config.cache_limits)
     instance = Instance(config.home)
@@ -172,38 +155,42 @@ def create_app(config: AppConfig | None = None) -> Flask:
         )
     )
     app.register_blueprint(wallet_web.create_blueprint(page_url))
-    limiter = RateLimiter(config.rate_per_minute, config.burst)
-    _install_hooks(app, limiter)
+    _install_hooks(app, RateLimiter(config.rate_limits), ResponseHeaders(app))
+    if config.trusted_proxies:
+        # The client address and scheme as the nearest trusted proxies saw them (Werkzeug's ProxyFix).
+        n = config.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.extensions["caiep.registry"] = registry
     return app
 
 
-def _install_hooks(app: Flask, limiter: RateLimiter) -> None:
+def _install_hooks(app: Flask, limiter: RateLimiter, headers: ResponseHeaders) -> None:
     @app.before_request
     def start() -> Response | None:
         g.started = time.perf_counter()
-        if request.endpoint in _LIMITED:
-            wait = limiter.allow(request.remote_addr or "?")
-            if wait is not None:
-                response = _error(
-                    429, "Too many requests", "Too many verifications from this client; try again shortly."
-                )
-                response.headers["Retry-After"] = str(max(1, round(wait)))
-                return response
+        if request.method == "OPTIONS":  # a CORS preflight is answered before it is counted
+            preflight = headers.preflight()
+            if preflight is not None:
+                return preflight
+        kind = VERIFY if request.endpoint in _LIMITED else READ
+        wait = limiter.hit(kind, request.environ.get("REMOTE_ADDR") or "-")
+        if wait is not None:
+            what = "verifications" if kind == VERIFY else "requests"
+            response = _error(
+                429, "Too many requests", f"Too many {what} from this address; try again shortly."
+            )
+            response.headers["Retry-After"] = str(wait)
+            return response
         return None
 
     @app.after_request
     def finish(response: Response) -> Response:
-        response.headers.update(SECURITY_HEADERS)
-        started = getattr(g, "started", None)
+        headers.apply(response)
         if access_log.isEnabledFor(logging.INFO):
-            rule = request.url_rule.rule if request.url_rule else "(no route)"
-            elapsed = round((time.perf_counter() - started) * 1000, 2) if started else None
-            access_log.info(
-                json.dumps(
-                    {"method": request.method, "route": rule, "status": response.status_code, "ms": elapsed}
-                )
-            )
+            started = g.get("started")
+            elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
+            rule = request.url_rule
+            log_request(request.method, rule.rule if rule else None, response.status_code, elapsed)
         return response
 
     @app.errorhandler(HTTPException)
@@ -212,7 +199,10 @@ def _install_hooks(app: Flask, limiter: RateLimiter) -> None:
         message = exc.description or ""
         if exc.code == 413:
             message = f"Requests are limited to {MAX_BYTES // 1024} KiB."
-        return _error(exc.code or 500, titles.get(exc.code or 500, exc.name), message)
+        response = _error(exc.code or 500, titles.get(exc.code or 500, exc.name), message)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))  # RFC 9110 §15.5.6
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

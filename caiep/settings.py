@@ -82,6 +82,39 @@ def positive_seconds(value: object) -> float:
     return seconds
 
 
+def non_negative_whole(value: object) -> int:
+    """A whole number, 0 or more (a JSON number, or its digits as text)."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError("must be a whole number, 0 or more")
+    return value
+
+
+def rate_storage(value: object) -> str:
+    """``memory://``, or a Redis URL: ``redis://``, ``rediss://`` or ``redis+unix://``."""
+    uri = text(value).strip()
+    parts = urlsplit(uri)
+    if uri == "memory://":
+        return uri
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ValueError("must be memory:// or redis://HOST:PORT/DB") from None
+    networked = parts.scheme in ("redis", "rediss") and parts.hostname
+    if networked or (parts.scheme == "redis+unix" and parts.path):
+        return uri
+    raise ValueError("must be memory:// or redis://HOST:PORT/DB")
+
+
+def key_prefix(value: object) -> str:
+    """A short name of letters, digits, ``-``, ``_`` and ``:``."""
+    prefix = text(value)
+    if len(prefix) > 64 or not all(c.isascii() and (c.isalnum() or c in "-_:") for c in prefix):
+        raise ValueError("must be up to 64 letters, digits, '-', '_' or ':'")
+    return prefix
+
+
 def http_base(value: object) -> str:
     """``http://HOST:PORT`` with nothing after it (the fetcher checks the rest)."""
     parts = urlsplit(text(value))
@@ -134,8 +167,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("database_url", DATABASE_VARIABLE, "database_url", text, None, "the registry: sqlite:///PATH or postgresql+psycopg://…", default_doc="registry.sqlite3 in the instance"),  # noqa: E501
     Setting("key_passphrase", PASSPHRASE_VARIABLE, None, text, None, "opens the signing keys; never stored", secret=True, default_doc="asked on a terminal"),  # noqa: E501
     Setting("allow_http_base", "CAIEP_ALLOW_HTTP_BASE", "allow_http_base", http_base, None, "web service, testing only: fetch https URLs from this http://127.0.0.1:PORT"),  # noqa: E501
-    Setting("rate_per_minute", "CAIEP_RATE_PER_MINUTE", "rate_per_minute", positive_whole, 600, "web service: verifications per client and minute, sustained"),  # noqa: E501
-    Setting("rate_burst", "CAIEP_RATE_BURST", "rate_burst", positive_whole, 120, "web service: verifications per client at once"),  # noqa: E501
+    Setting("rate_per_10_seconds", "CAIEP_RATE_PER_10_SECONDS", "rate_per_10_seconds", positive_whole, 60, "web service: verification POSTs per client address in 10 seconds"),  # noqa: E501
+    Setting("rate_per_minute", "CAIEP_RATE_PER_MINUTE", "rate_per_minute", positive_whole, 600, "web service: verification POSTs per client address in a minute"),  # noqa: E501
+    Setting("read_rate_per_10_seconds", "CAIEP_READ_RATE_PER_10_SECONDS", "read_rate_per_10_seconds", positive_whole, 300, "web service: other requests (pages, status API, documents) per client address in 10 seconds"),  # noqa: E501
+    Setting("read_rate_per_minute", "CAIEP_READ_RATE_PER_MINUTE", "read_rate_per_minute", positive_whole, 3000, "web service: other requests per client address in a minute"),  # noqa: E501
+    Setting("rate_storage", "CAIEP_RATE_STORAGE", "rate_storage", rate_storage, "memory://", "web service: where request counts are kept: memory:// (each worker its own) or redis://HOST:PORT/DB (shared)"),  # noqa: E501
+    Setting("rate_key_prefix", "CAIEP_RATE_KEY_PREFIX", "rate_key_prefix", key_prefix, "caiep", "web service: prefix of the rate limit keys in a shared storage"),  # noqa: E501
+    Setting("trusted_proxies", "CAIEP_TRUSTED_PROXIES", "trusted_proxies", non_negative_whole, 0, "web service: reverse proxies in front whose X-Forwarded-For/-Proto are believed; 0 trusts none"),  # noqa: E501
     Setting("integrity_cache_seconds", "CAIEP_INTEGRITY_CACHE_SECONDS", "integrity_cache_seconds", non_negative_seconds, 300.0, "web service: how long a checked signature is remembered; 0 turns it off"),  # noqa: E501
     Setting("verify_time_budget", "CAIEP_VERIFY_TIME_BUDGET", "verify_time_budget", positive_seconds, 5.0, "seconds one verification may take, fetches included; past it: cannot be verified (took too long)"),  # noqa: E501
     Setting("issuer_name", None, "issuer_name", text, None, "the issuer's name in its credentials", default_doc="written by init"),  # noqa: E501
@@ -183,7 +221,7 @@ class Value:
 
     @property
     def origin(self) -> str:
-        """Where the value came from, for messages: ``CAIEP_RATE_BURST (environment)``."""
+        """Where the value came from, for messages: ``CAIEP_RATE_PER_MINUTE (environment)``."""
         if self.source == "env":
             return f"{self.setting.env} (environment)"
         if self.source == SETTINGS_FILE:

@@ -135,10 +135,12 @@ def did(invocation: Invocation) -> int:
 @pass_invocation
 def serve(invocation: Invocation, host: str, port: int, allow_http_base: str | None) -> int:
     """Run the verification pages and API (development server)."""
+    from caiep.accesslog import silence_werkzeug_requests
     from caiep.app import AppConfig, create_app
 
     config = AppConfig.from_configuration(invocation.configuration(), allow_http_base=allow_http_base)
-    app = create_app(config)
+    app = create_app(config, log_requests=True)
+    silence_werkzeug_requests()
     home = invocation.home
     print(f"Serving {home} on http://{host}:{port}/ (development server; use gunicorn in production)")
     app.run(host=host, port=port, threaded=True)

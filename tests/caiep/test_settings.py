@@ -62,7 +62,7 @@ def test_the_readme_table_is_the_code_table() -> None:
 
 
 def test_environment_before_settings_json_before_default(instance: Path) -> None:
-    _store(instance, rate_per_minute=90, rate_burst=9)
+    _store(instance, rate_per_minute=90, rate_per_10_seconds=9)
 
     configuration = read_configuration(instance, environ={"CAIEP_RATE_PER_MINUTE": "30"})
 
@@ -70,7 +70,7 @@ def test_environment_before_settings_json_before_default(instance: Path) -> None
         return configuration.get(name, kind), configuration.values[name].source
 
     assert read("rate_per_minute", int) == (30, "env")
-    assert read("rate_burst", int) == (9, "settings.json")
+    assert read("rate_per_10_seconds", int) == (9, "settings.json")
     assert read("integrity_cache_seconds", float) == (300.0, "default")
     assert read("allow_http_base", str) == (None, "default")
     assert configuration.database_url == f"sqlite:///{(instance / 'registry.sqlite3').resolve()}"
@@ -88,7 +88,7 @@ def test_home_from_flag_then_environment_then_default(tmp_path: Path) -> None:
 def test_config_shows_values_and_their_sources(
     cli: CLI, instance: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _store(instance, rate_burst=9)
+    _store(instance, rate_per_10_seconds=9)
     monkeypatch.setenv("CAIEP_RATE_PER_MINUTE", "30")
 
     text = cli("config")
@@ -98,7 +98,10 @@ def test_config_shows_values_and_their_sources(
     rows = {row["name"]: row for row in listed["settings"]}
     assert listed["home"] == str(instance)
     assert (rows["rate_per_minute"]["value"], rows["rate_per_minute"]["source"]) == (30, "env")
-    assert (rows["rate_burst"]["value"], rows["rate_burst"]["source"]) == (9, "settings.json")
+    assert (rows["rate_per_10_seconds"]["value"], rows["rate_per_10_seconds"]["source"]) == (
+        9,
+        "settings.json",
+    )
     assert (rows["integrity_cache_seconds"]["value"], rows["integrity_cache_seconds"]["source"]) == (
         300.0,
         "default",
@@ -108,8 +111,8 @@ def test_config_shows_values_and_their_sources(
     assert set(rows) == {s.name for s in SETTINGS}
     lines = {line.split()[0]: line for line in text.out.splitlines()}
     assert lines["rate_per_minute"].endswith("[env CAIEP_RATE_PER_MINUTE]")
-    assert lines["rate_burst"].endswith("[settings.json]")
-    assert lines["rate_burst"].split()[1] == "9"
+    assert lines["rate_per_10_seconds"].endswith("[settings.json]")
+    assert lines["rate_per_10_seconds"].split()[1] == "9"
     assert lines["integrity_cache_seconds"].endswith("[default]")
 
 
@@ -126,7 +129,9 @@ def test_config_masks_the_passphrase(cli: CLI, instance: Path, passphrase: str) 
     ("variable", "value", "named"),
     [
         ("CAIEP_RATE_PER_MINUTE", "many", "CAIEP_RATE_PER_MINUTE (environment)"),
-        ("CAIEP_RATE_BURST", "0", "CAIEP_RATE_BURST (environment)"),
+        ("CAIEP_RATE_PER_10_SECONDS", "0", "CAIEP_RATE_PER_10_SECONDS (environment)"),
+        ("CAIEP_RATE_STORAGE", "mongodb://db", "CAIEP_RATE_STORAGE (environment)"),
+        ("CAIEP_TRUSTED_PROXIES", "-1", "CAIEP_TRUSTED_PROXIES (environment)"),
         ("CAIEP_INTEGRITY_CACHE_SECONDS", "soon", "CAIEP_INTEGRITY_CACHE_SECONDS (environment)"),
         ("CAIEP_ALLOW_HTTP_BASE", "ftp://127.0.0.1:21", "CAIEP_ALLOW_HTTP_BASE (environment)"),
     ],
@@ -146,7 +151,7 @@ def test_a_bad_environment_value_is_named(
 @pytest.mark.parametrize(
     ("stored", "message"),
     [
-        ({"rate_burst": "many"}, "rate_burst in "),
+        ({"rate_per_10_seconds": "many"}, "rate_per_10_seconds in "),
         ({"integrity_cache_seconds": True}, "integrity_cache_seconds in "),
         ({"rate_per_minut": 5}, "unknown setting 'rate_per_minut'"),
         (

@@ -26,6 +26,7 @@ from caiep.issuer.charter import CharterAward
 from caiep.issuer.jobs import issue_one
 from caiep.settings import database_url
 from caiep.wiring import Instance, init_instance, upgrade_configured_database
+from support import UNLIMITED_ENVIRONMENT, unlimited_rates
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -59,7 +60,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     issued = issue_one(registry, instance.signer(PASSPHRASE), award, now=now)
     registry.dispose()
     app = create_app(
-        AppConfig(home=home, database_url=database_url(home), rate_per_minute=600_000, burst=100_000)
+        AppConfig(home=home, database_url=database_url(home), rate_limits=unlimited_rates())
     )
     yield Site(app.test_client(), home, issued.document.encode("utf-8"))
     app.extensions["caiep.registry"].dispose()
@@ -72,7 +73,7 @@ def live(site: Site) -> Iterator[Live]:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
     environment = {key: value for key, value in os.environ.items() if not key.startswith("CAIEP_")}
-    environment.update(CAIEP_HOME=str(site.home), CAIEP_RATE_PER_MINUTE="600000", CAIEP_RATE_BURST="100000")
+    environment.update(CAIEP_HOME=str(site.home), **UNLIMITED_ENVIRONMENT)
     log = site.home.parent / "gunicorn.log"
     command = [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "caiep.app:create_app()"]
     with open(log, "wb") as output:

@@ -220,8 +220,6 @@ def test_the_service_answers_cannot_be_verified_within_its_budget(
             home=site.home,
             database_url=database_url(site.home),
             allow_http_base=base,
-            rate_per_minute=600_000,
-            burst=100_000,
             verify_time_budget=1.0,
         )
     )

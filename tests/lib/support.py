@@ -58,3 +58,19 @@ def unsigned_charter(
     return build_charter_credential(
         profile, award, credential_uuid="6b1f8c3e-2d4a-4e5f-9a7b-0c1d2e3f4a5b", now=now, salt="5c0ffee5" * 4
     )
+
+
+#: Rate limits no test reaches (the service's own limits are tested where they are the subject).
+UNLIMITED_ENVIRONMENT = {
+    "CAIEP_RATE_PER_10_SECONDS": "100000000",
+    "CAIEP_RATE_PER_MINUTE": "100000000",
+    "CAIEP_READ_RATE_PER_10_SECONDS": "100000000",
+    "CAIEP_READ_RATE_PER_MINUTE": "100000000",
+}
+
+
+def unlimited_rates() -> Any:
+    """The app's rate limits raised out of any test's reach (a ``RateLimitSettings``)."""
+    from caiep.ratelimit import RateLimitSettings, Window
+
+    return RateLimitSettings(verify=(Window(10**8, 60),), read=(Window(10**8, 60),))

@@ -20,7 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -32,6 +32,7 @@ from caiep.issuer.charter import CharterAward
 from caiep.issuer.jobs import issue_one
 from caiep.issuer.registry import open_registry
 from caiep.wiring import Instance
+from support import UNLIMITED_ENVIRONMENT
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -243,8 +244,7 @@ def fuzz_server(issued: Issued) -> Iterator[LiveServer]:
     server = start_gunicorn(
         issued,
         issued.home.parent / "gunicorn-fuzz.log",
-        CAIEP_RATE_PER_MINUTE="1000000",
-        CAIEP_RATE_BURST="100000",
+        **UNLIMITED_ENVIRONMENT,
     )
     yield server
     stop(server)
@@ -255,3 +255,18 @@ def screenshots() -> Path:
     """``test-output/screenshots/`` in the repository (git-ignored)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture
+def serve_instance(issued: Issued, tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Start gunicorn (two workers) on the instance with extra environment variables; stopped after."""
+    started: list[LiveServer] = []
+
+    def serve(name: str, **variables: str) -> LiveServer:
+        server = start_gunicorn(issued, tmp_path / f"gunicorn-{name}.log", **variables)
+        started.append(server)
+        return server
+
+    yield serve
+    for server in started:
+        stop(server)

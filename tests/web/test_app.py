@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from caiep.app import AppConfig, create_app
 from caiep.issuer.charter import CharterAward
@@ -19,9 +20,11 @@ from caiep.issuer.jobs import issue_one
 from caiep.keys.did import did_key_for, verification_method_id
 from caiep.keys.ed25519 import SigningKey
 from caiep.proofs.dataintegrity import sign
+from caiep.ratelimit import RateLimitSettings, Window
 from caiep.settings import database_url
 from caiep.verifier.inputs import MAX_BYTES
 from caiep.wiring import Instance, init_instance, upgrade_configured_database
+from support import unlimited_rates
 
 PASSPHRASE = "a throwaway test passphrase"
 NOW = datetime.now(UTC)
@@ -77,7 +80,7 @@ def app_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         )
     documents = {c.credential_id: c.document for c in (valid, expired, jwt)}
     registry.dispose()
-    app = create_app(AppConfig(home=home, database_url=database_url(home), rate_per_minute=6000, burst=1000))
+    app = create_app(AppConfig(home=home, database_url=database_url(home), rate_limits=unlimited_rates()))
     yield Site(
         app.test_client(),
         home,
@@ -266,17 +269,32 @@ def test_openapi_document_describes_the_api(app_site: Site):
     )
 
 
-def test_the_verification_posts_are_rate_limited_per_client(app_site: Site):
+def test_verification_posts_and_reads_are_rate_limited_per_client_address(app_site: Site):
+    limits = RateLimitSettings(
+        verify=(Window(3, 10), Window(600, 60)), read=(Window(2, 10), Window(3000, 60))
+    )
     app = create_app(
-        AppConfig(home=app_site.home, database_url=database_url(app_site.home), rate_per_minute=60, burst=3)
+        AppConfig(home=app_site.home, database_url=database_url(app_site.home), rate_limits=limits)
     )
     client = app.test_client()
-    codes = [client.post("/api/v1/verify", data="x", content_type="text/plain").status_code for _ in range(5)]
-    assert codes[:3] == [400, 400, 400]
-    assert codes[3:] == [429, 429]
-    limited = client.post("/api/v1/verify", data="x", content_type="text/plain")
-    assert int(limited.headers["Retry-After"]) >= 1
-    assert client.get(f"/c/{app_site.valid}").status_code == 200  # pages are not limited
+
+    def post(address: str = "192.0.2.1") -> TestResponse:
+        return client.post(
+            "/api/v1/verify", data="x", content_type="text/plain", environ_base={"REMOTE_ADDR": address}
+        )
+
+    codes = [post().status_code for _ in range(5)]
+    assert codes == [400, 400, 400, 429, 429]
+    limited = post()
+    assert 1 <= int(limited.headers["Retry-After"]) <= 10
+    assert limited.get_json()["error"]["code"] == "too_many_requests"
+    assert post("192.0.2.2").status_code == 400  # another address has its own count
+
+    page = f"/c/{app_site.valid}"
+    reads = [client.get(page, environ_base={"REMOTE_ADDR": "192.0.2.1"}) for _ in range(3)]
+    assert [r.status_code for r in reads] == [200, 200, 429]  # reads are counted apart from posts
+    assert reads[2].mimetype == "text/html"
+    assert "Too many requests" in reads[2].get_data(as_text=True)
     app.extensions["caiep.registry"].dispose()
 
 
@@ -297,11 +315,18 @@ def test_errors_never_show_a_stack_trace(app_site: Site):
 
 def test_access_logs_carry_routes_not_credential_ids(app_site: Site, caplog: pytest.LogCaptureFixture):
     with caplog.at_level(logging.INFO, logger="caiep.access"):
-        app_site.client.get(f"/c/{app_site.valid}")
-    [line] = [json.loads(r.getMessage()) for r in caplog.records if r.name == "caiep.access"]
-    assert line["route"] == "/c/<uuid:credential_id>"
-    assert line["status"] == 200
-    assert app_site.valid not in caplog.text
+        app_site.client.get(f"/c/{app_site.valid}?from=qr", environ_base={"REMOTE_ADDR": "192.0.2.77"})
+        app_site.client.post("/api/v1/verify", data="x", content_type="text/plain")
+        app_site.client.get("/no/such/page")
+    lines = [r.getMessage() for r in caplog.records if r.name == "caiep.access"]
+    assert len(lines) == 3
+    method, route, status, duration, unit = lines[0].split()
+    assert (method, route, status, unit) == ("GET", "/c/<uuid:credential_id>", "200", "ms")
+    assert float(duration) > 0
+    assert lines[1].startswith("POST /api/v1/verify 400 ")
+    assert lines[2].startswith("GET (no route) 404 ")
+    for leak in (app_site.valid, "192.0.2.77", "from=qr", "/no/such/page"):
+        assert leak not in caplog.text
 
 
 def test_api_reads_a_baked_badge_upload(app_site: Site):

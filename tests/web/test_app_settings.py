@@ -63,8 +63,7 @@ def test_create_app_takes_the_rate_limit_from_the_environment(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CAIEP_HOME", str(home))
-    monkeypatch.setenv("CAIEP_RATE_PER_MINUTE", "60")
-    monkeypatch.setenv("CAIEP_RATE_BURST", "2")
+    monkeypatch.setenv("CAIEP_RATE_PER_10_SECONDS", "2")
     app = create_app()
     client = app.test_client()
 
@@ -79,7 +78,14 @@ def test_from_configuration_takes_settings_json_and_a_flag_first(home: Path, tmp
     original = settings.read_text(encoding="utf-8")
     try:
         settings.write_text(
-            json.dumps({**json.loads(original), "rate_burst": 3, "allow_http_base": "http://127.0.0.1:9"}),
+            json.dumps(
+                {
+                    **json.loads(original),
+                    "rate_per_10_seconds": 3,
+                    "trusted_proxies": 1,
+                    "allow_http_base": "http://127.0.0.1:9",
+                }
+            ),
             encoding="utf-8",
         )
         configuration = read_configuration(home, environ={"CAIEP_INTEGRITY_CACHE_SECONDS": "0"})
@@ -88,7 +94,9 @@ def test_from_configuration_takes_settings_json_and_a_flag_first(home: Path, tmp
     finally:
         settings.write_text(original, encoding="utf-8")
 
-    assert (stored.rate_per_minute, stored.burst, stored.integrity_cache_seconds) == (600, 3, 0.0)
+    assert [(w.amount, w.seconds) for w in stored.rate_limits.verify] == [(3, 10), (600, 60)]
+    assert [(w.amount, w.seconds) for w in stored.rate_limits.read] == [(300, 10), (3000, 60)]
+    assert (stored.trusted_proxies, stored.integrity_cache_seconds) == (1, 0.0)
     assert (stored.allow_http_base, flagged.allow_http_base) == ("http://127.0.0.1:9", "http://127.0.0.1:8")
 
 
@@ -107,7 +115,7 @@ def test_serve_takes_the_rate_limit_from_the_environment(home: Path) -> None:
     port = _free_port()
     server = subprocess.Popen(
         [str(BIN / "caiep"), "serve", "--port", str(port)],
-        env=_environment(home, CAIEP_RATE_PER_MINUTE="60", CAIEP_RATE_BURST="2"),
+        env=_environment(home, CAIEP_RATE_PER_10_SECONDS="2"),
         cwd=home.parent,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -120,6 +128,35 @@ def test_serve_takes_the_rate_limit_from_the_environment(home: Path) -> None:
         server.terminate()
         server.wait(timeout=10)
     assert codes == [400, 400, 429, 429]
+
+
+def test_serve_logs_routes_to_stderr_and_werkzeug_logs_nothing(home: Path) -> None:
+    port = _free_port()
+    unknown = "00000000-0000-4000-8000-00000000abcd"
+    server = subprocess.Popen(
+        [str(BIN / "caiep"), "serve", "--port", str(port)],
+        env=_environment(home),
+        cwd=home.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait(base, server)
+        for path in ("/verify", f"/c/{unknown}?seen=1"):
+            try:
+                urllib.request.urlopen(base + path, timeout=10).close()
+            except urllib.error.HTTPError as exc:
+                exc.close()
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=10)
+    log = err.decode()
+    lines = [line for line in log.splitlines() if " caiep.access " in line]
+    assert any(line.endswith(" ms") and " caiep.access GET /verify 200 " in line for line in lines), log
+    assert any(" caiep.access GET /c/<uuid:credential_id> 404 " in line for line in lines), log
+    for leak in (unknown, "127.0.0.1", "seen=1", "HTTP/1.1"):
+        assert leak not in log
 
 
 def test_gunicorn_stops_with_a_clear_message_on_an_unusable_database(home: Path) -> None:

@@ -1,0 +1,153 @@
+"""Every route's response headers: Cache-Control, CORS on the public API, HSTS over https, Allow on 405."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+from flask import Flask
+from werkzeug.test import TestResponse
+
+from caiep.app import AppConfig, create_app
+from caiep.ratelimit import RateLimitSettings, Window
+from support import unlimited_rates
+
+if TYPE_CHECKING:
+    from conftest import Issued
+
+CORS_ROUTES = {"verifier.api_verify", "verifier.api_status", "verifier.openapi", "issuer.hosted_credential"}
+CORS_ROUTES |= {"issuer.did_document", "issuer.achievement_definition"}
+
+
+def _app(issued: Issued, **options: object) -> Flask:
+    options.setdefault("rate_limits", unlimited_rates())
+    return create_app(AppConfig(home=issued.home, database_url=issued.database_url, **options))  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def app(issued: Issued) -> Iterator[Flask]:
+    app = _app(issued)
+    yield app
+    app.extensions["caiep.registry"].dispose()
+
+
+def _requests(issued: Issued) -> dict[str, Callable[[Flask], TestResponse]]:
+    """One request per endpoint of the service, each answered 200."""
+    valid = issued.valid
+    return {
+        "verifier.credential_page": lambda a: a.test_client().get(f"/c/{valid}"),
+        "verifier.verify_form": lambda a: a.test_client().get("/verify"),
+        "verifier.verify_submitted": lambda a: a.test_client().post(
+            "/verify", data={"credential": issued.documents[valid]}
+        ),
+        "verifier.api_verify": lambda a: a.test_client().post(
+            "/api/v1/verify", data=issued.documents[valid], content_type="application/json"
+        ),
+        "verifier.api_status": lambda a: a.test_client().get(f"/api/v1/credentials/{valid}/status"),
+        "verifier.openapi": lambda a: a.test_client().get("/openapi.json"),
+        "verifier.static": lambda a: a.test_client().get("/static/caiep.css"),
+        "issuer.hosted_credential": lambda a: a.test_client().get(f"/credentials/{valid}"),
+        "issuer.did_document": lambda a: a.test_client().get("/.well-known/did.json"),
+        "issuer.achievement_definition": lambda a: a.test_client().get("/achievements/caiep"),
+        "wallet_export.qr_png_image": lambda a: a.test_client().get(f"/c/{valid}/qr.png"),
+        "wallet_export.qr_svg_image": lambda a: a.test_client().get(f"/c/{valid}/qr.svg"),
+    }
+
+
+EXPECTED_CACHE = {
+    "verifier.credential_page": "max-age=60",
+    "verifier.verify_form": "max-age=60",
+    "verifier.verify_submitted": "no-store",
+    "verifier.api_verify": "no-store",
+    "verifier.api_status": "max-age=60",
+    "verifier.openapi": "max-age=3600",
+    "issuer.hosted_credential": "max-age=300",
+    "issuer.did_document": "max-age=300",
+    "issuer.achievement_definition": "max-age=3600",
+    "wallet_export.qr_png_image": "public, max-age=86400",
+    "wallet_export.qr_svg_image": "public, max-age=86400",
+}
+
+
+def test_every_route_says_how_long_its_answer_may_be_kept(app: Flask, issued: Issued) -> None:
+    requests = _requests(issued)
+    assert set(requests) == {rule.endpoint for rule in app.url_map.iter_rules()}, "a route without a test"
+    for endpoint, send in requests.items():
+        response = send(app)
+        assert response.status_code == 200, endpoint
+        assert response.headers.get_all("Cache-Control") != [], endpoint
+        assert len(response.headers.get_all("Cache-Control")) == 1, endpoint
+        if endpoint in EXPECTED_CACHE:
+            assert response.headers["Cache-Control"] == EXPECTED_CACHE[endpoint], endpoint
+        assert ("Access-Control-Allow-Origin" in response.headers) == (endpoint in CORS_ROUTES), endpoint
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert requests["issuer.hosted_credential"](app).headers["Vary"] == "Accept"
+
+
+def test_errors_are_never_stored(app: Flask, issued: Issued) -> None:
+    client = app.test_client()
+    for response in (
+        client.get("/c/00000000-0000-4000-8000-000000000000"),
+        client.get("/no/such/page"),
+        client.post("/api/v1/verify", data="x", content_type="text/plain"),
+        client.get("/api/v1/credentials/00000000-0000-4000-8000-000000000000/status"),
+    ):
+        assert response.status_code in (400, 404)
+        assert response.headers.get_all("Cache-Control") == ["no-store"]
+
+
+def test_every_method_not_allowed_answer_names_the_allowed_ones(app: Flask) -> None:
+    client = app.test_client()
+    methods: dict[str, set[str]] = {}  # /verify has two rules, GET and POST
+    for rule in app.url_map.iter_rules():
+        methods.setdefault(rule.rule, set()).update(rule.methods or ())
+    for template, expected in methods.items():
+        path = template.replace("<uuid:credential_id>", "00000000-0000-4000-8000-000000000000")
+        path = path.replace("<path:filename>", "caiep.css")
+        response = client.delete(path)
+        assert response.status_code == 405, path
+        assert {method.strip() for method in response.headers["Allow"].split(",")} == expected, path
+
+
+def test_the_public_api_answers_a_preflight_before_it_is_rate_limited(issued: Issued) -> None:
+    limits = RateLimitSettings(verify=(Window(1, 10),), read=(Window(1, 10),))
+    app = _app(issued, rate_limits=limits)
+    client = app.test_client()
+    preflight = {"Origin": "https://employer.example", "Access-Control-Request-Method": "POST"}
+    try:
+        answers = [client.options("/api/v1/verify", headers=preflight) for _ in range(5)]
+        posted = client.post(
+            "/api/v1/verify", data=issued.documents[issued.valid], content_type="application/json"
+        )
+        page = client.options(f"/c/{issued.valid}", headers=preflight)
+    finally:
+        app.extensions["caiep.registry"].dispose()
+
+    for answer in answers:
+        assert answer.status_code == 204
+        assert answer.headers["Access-Control-Allow-Origin"] == "*"
+        assert "POST" in answer.headers["Access-Control-Allow-Methods"]
+        assert "Content-Type" in answer.headers["Access-Control-Allow-Headers"]
+        assert int(answer.headers["Access-Control-Max-Age"]) > 0
+    assert posted.status_code == 200  # the preflights took nothing of the client's allowance
+    assert posted.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Origin" not in page.headers  # the pages are not a cross-origin API
+
+
+@pytest.mark.parametrize(("trusted", "hsts"), [(0, False), (1, True)])
+def test_hsts_only_over_https_as_a_trusted_proxy_reports_it(issued: Issued, trusted: int, hsts: bool) -> None:
+    app = _app(issued, trusted_proxies=trusted)
+    client = app.test_client()
+    try:
+        forwarded = client.get(
+            "/verify", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "192.0.2.5"}
+        )
+        direct_https = client.get("/verify", base_url="https://localhost")
+        plain = client.get("/verify")
+    finally:
+        app.extensions["caiep.registry"].dispose()
+
+    assert ("Strict-Transport-Security" in forwarded.headers) is hsts
+    assert direct_https.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in plain.headers
