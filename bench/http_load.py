@@ -3,7 +3,9 @@
 Run: ``.venv/bin/python bench/http_load.py [--concurrency 50] [--seconds 10] [--client wrk|python]``.
 It builds a throwaway did:web instance (``caiep init`` in a temporary directory), issues
 ``--credentials`` different charter credentials, and for each workload starts
-``gunicorn -w 2 'caiep.app:create_app()'`` on 127.0.0.1 (the rate limit raised out of reach),
+``gunicorn -w 2 'caiep.app:create_app()'`` on 127.0.0.1 (gunicorn's sync workers; with
+``--production``, the README's ``-c python:caiep.gunicorn_config``: threaded workers; the
+rate limit raised out of reach),
 warms it up, then keeps ``--concurrency`` connections busy, cycling through the credentials:
 
 * ``GET /c/<uuid>`` – the page a QR code opens: the stored credential verified, HTML rendered;
