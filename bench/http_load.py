@@ -3,7 +3,9 @@
 Run: ``.venv/bin/python bench/http_load.py [--concurrency 50] [--seconds 10] [--client wrk|python]``.
 It builds a throwaway did:web instance (``caiep init`` in a temporary directory), issues
 ``--credentials`` different charter credentials, and for each workload starts
-``gunicorn -w 2 'caiep.app:create_app()'`` on 127.0.0.1 (the rate limit raised out of reach),
+``gunicorn -w 2 'caiep.app:create_app()'`` on 127.0.0.1 (gunicorn's sync workers; with
+``--production``, the README's ``-c python:caiep.gunicorn_config``: threaded workers; the
+rate limit raised out of reach),
 warms it up, then keeps ``--concurrency`` connections busy, cycling through the credentials:
 
 * ``GET /c/<uuid>`` – the page a QR code opens: the stored credential verified, HTML rendered;
@@ -128,12 +130,27 @@ def build_instance(home: Path, passphrase: str, count: int) -> list[tuple[str, s
         registry.dispose()
 
 
-def start_server(home: Path, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], int, list[str]]:
-    """gunicorn on a free loopback port, answering before this returns."""
+def start_server(
+    home: Path, workers: int, log: Path, *, production: bool = False
+) -> tuple[subprocess.Popen[bytes], int, list[str]]:
+    """gunicorn on a free loopback port, answering before this returns.
+
+    ``production``: the README's command, ``-c python:caiep.gunicorn_config`` (threaded
+    workers), instead of gunicorn's default sync workers.
+    """
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         port = int(probe.getsockname()[1])
-    command = [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"{HOST}:{port}", "caiep.app:create_app()"]
+    options = ["-c", "python:caiep.gunicorn_config"] if production else []
+    command = [
+        str(BIN / "gunicorn"),
+        *options,
+        "-w",
+        str(workers),
+        "-b",
+        f"{HOST}:{port}",
+        "caiep.app:create_app()",
+    ]
     environment = {key: value for key, value in os.environ.items() if not key.startswith("CAIEP_")}
     environment.update(
         CAIEP_HOME=str(home),
@@ -406,6 +423,12 @@ def main() -> int:
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds per workload at most")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2, one per core)")
+    parser.add_argument(
+        "--production",
+        action="store_true",
+        help="serve with the production settings (-c python:caiep.gunicorn_config: threaded workers) "
+        "instead of gunicorn's default sync workers",
+    )
     parser.add_argument("--credentials", type=int, default=200, help="different credentials to cycle through")
     parser.add_argument(
         "--warmup", type=float, default=2.0, help="seconds of load before measuring (default 2)"
@@ -468,7 +491,7 @@ def measure_workload(
 ) -> bool:
     """Serve, warm up, measure and print one workload; True when nothing went wrong."""
     log = scratch / f"gunicorn-{workload.method.lower()}.log"
-    server, port, command = start_server(home, args.workers, log)
+    server, port, command = start_server(home, args.workers, log, production=args.production)
     try:
         print(f"server: CAIEP_HOME=… CAIEP_RATE_PER_MINUTE=100000000 {shlex.join(command)}")
         load = Load(args.client, wrk, port, server.pid, args.concurrency, scratch)

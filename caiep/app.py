@@ -1,8 +1,9 @@
 """The web application: ``create_app()`` composes the blueprints around one instance.
 
-Development: ``caiep --home DIR serve``. Production: ``gunicorn -w 2 'caiep.app:create_app()'``
-with ``CAIEP_HOME`` (and ``CAIEP_DATABASE_URL`` for PostgreSQL) in the environment; one worker
-per core is the right count, each opening its own database pool.
+Development: ``caiep --home DIR serve``. Production:
+``gunicorn -c python:caiep.gunicorn_config 'caiep.app:create_app()'`` with ``CAIEP_HOME`` (and
+``CAIEP_DATABASE_URL`` for PostgreSQL) in the environment: two threaded workers (one per core,
+each opening its own database pool), see :mod:`caiep.gunicorn_config`.
 
 The service's settings come from :func:`caiep.settings.read_configuration`, the reader the CLI
 uses too; :class:`AppConfig` is what ``create_app`` takes. At start-up the app opens the

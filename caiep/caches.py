@@ -84,6 +84,7 @@ CACHE_LIMITS: Final[Mapping[str, CacheLimit]] = MappingProxyType(
         "credential_shapes": CacheLimit(
             max_entries=512,
             holds="proofs: compiled credential shapes (JSON-LD expansion templates), per document loader",
+            max_bytes=16 * MIB,
         ),
         "proof_configurations": CacheLimit(
             max_entries=256,

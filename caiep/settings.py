@@ -123,6 +123,17 @@ def http_base(value: object) -> str:
     return str(value)
 
 
+def bind_address(value: object) -> str:
+    """``HOST:PORT`` (``[IPv6]:PORT`` too) or ``unix:PATH``, as gunicorn's ``bind`` takes it."""
+    address = text(value).strip()
+    if address.startswith("unix:") and len(address) > len("unix:"):
+        return address
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("must look like 127.0.0.1:8000 or unix:/run/caiep.sock")
+    return address
+
+
 def did_method(value: object) -> str:
     """``web`` or ``key``."""
     if value not in ("web", "key"):
@@ -175,6 +186,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rate_key_prefix", "CAIEP_RATE_KEY_PREFIX", "rate_key_prefix", key_prefix, "caiep", "web service: prefix of the rate limit keys in a shared storage"),  # noqa: E501
     Setting("trusted_proxies", "CAIEP_TRUSTED_PROXIES", "trusted_proxies", non_negative_whole, 0, "web service: reverse proxies in front whose X-Forwarded-For/-Proto are believed; 0 trusts none"),  # noqa: E501
     Setting("integrity_cache_seconds", "CAIEP_INTEGRITY_CACHE_SECONDS", "integrity_cache_seconds", non_negative_seconds, 300.0, "web service: how long a checked signature is remembered; 0 turns it off"),  # noqa: E501
+    Setting("bind", "CAIEP_BIND", "bind", bind_address, "127.0.0.1:8000", "production server (caiep.gunicorn_config): the HOST:PORT gunicorn listens on"),  # noqa: E501
+    Setting("workers", "CAIEP_WORKERS", "workers", positive_whole, 2, "production server: worker processes (one per core)"),  # noqa: E501
+    Setting("worker_threads", "CAIEP_WORKER_THREADS", "worker_threads", positive_whole, 4, "production server: threads per worker, each serving one request at a time"),  # noqa: E501
     Setting("verify_time_budget", "CAIEP_VERIFY_TIME_BUDGET", "verify_time_budget", positive_seconds, 5.0, "seconds one verification may take, fetches included; past it: cannot be verified (took too long)"),  # noqa: E501
     Setting("issuer_name", None, "issuer_name", text, None, "the issuer's name in its credentials", default_doc="written by init"),  # noqa: E501
     Setting("issuer_url", None, "issuer_url", text, None, "the issuer's public https base URL", default_doc="written by init"),  # noqa: E501

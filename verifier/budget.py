@@ -127,7 +127,8 @@ class BudgetFetcher(Fetcher):
         try:
             return future.result(timeout=self._left())
         except TimeoutError:
-            assert self.deadline is not None
+            if future.done() or self.deadline is None:
+                raise  # the fetch's own error, not the wait's
             raise TimeBudgetExceeded(self.deadline.seconds) from None
 
     def _fetch(self, url: str, timeout: float | None) -> Any:

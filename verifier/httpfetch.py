@@ -55,6 +55,31 @@ class _TimedOut(ResolutionError):
     """The exchange did not finish within its time limit."""
 
 
+def _resolve(target: _Target, url: str, timeout: float) -> list[Any]:
+    """``getaddrinfo`` of the target within ``timeout`` seconds.
+
+    The system resolver takes no deadline (a slow name server can hold it for many seconds),
+    so it runs in a daemon thread that is left behind if it is late.
+    """
+    found: list[Any] = []
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            found.extend(socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM))
+        except (OSError, UnicodeError) as exc:
+            failure.append(exc)
+
+    resolver = threading.Thread(target=work, name="caiep-resolve", daemon=True)
+    resolver.start()
+    resolver.join(timeout)
+    if resolver.is_alive():
+        raise _TimedOut(f"the host {target.host} was not resolved within {timeout:g} s", url=url)
+    if failure:
+        raise ResolutionError(f"the host {target.host} cannot be resolved", url=url) from failure[0]
+    return found
+
+
 def _parse_json_body(body: bytes, url: str) -> Any:
     """Parse a fetched body as JSON (RFC 8259); :class:`ResolutionError` when it is not."""
     try:
@@ -74,7 +99,8 @@ class HttpFetcher:
       name kept for TLS (SNI, certificate) and the Host header.
     * No redirect is followed (a 3xx is an error); only 200 is accepted; the body is capped
       at ``max_bytes`` and must be JSON; the whole exchange (connect, headers, body) must
-      finish within ``timeout`` seconds. Name resolution is outside that bound.
+      finish within ``timeout`` seconds, name resolution included (it runs in a helper
+      thread, since the resolver itself cannot be given a deadline).
     * No proxy is used and nothing is read from the environment.
 
     A failed fetch is remembered by URL for ``failure_ttl`` seconds (the ``fetch_failures``
@@ -129,12 +155,16 @@ class HttpFetcher:
             if remembered is not None:
                 raise ResolutionError(remembered, url=url)
         limit = self._timeout if timeout is None else min(self._timeout, timeout)
+        started = time.monotonic()
         try:
             if not limit > 0:
                 raise _TimedOut(f"no complete answer within {limit:g} s", url=url)
             target = self._target(url)
-            addresses = self._vetted_addresses(target, url)
-            return _parse_json_body(self._fetch(target, addresses, url, limit), url)
+            addresses = self._vetted_addresses(target, url, limit)
+            left = limit - (time.monotonic() - started)
+            if not left > 0:
+                raise _TimedOut(f"no complete answer within {limit:g} s", url=url)
+            return _parse_json_body(self._fetch(target, addresses, url, left, limit), url)
         except ResolutionError as exc:
             cut_short = isinstance(exc, _TimedOut) and limit < self._timeout
             if self._failures is not None and not cut_short:
@@ -159,12 +189,9 @@ class HttpFetcher:
         port = 443 if parts.port is None else parts.port
         return _Target("https", host, port, request_target(parts), loopback_allowed=False)
 
-    def _vetted_addresses(self, target: _Target, url: str) -> list[str]:
-        """Resolve the host once; refuse if any address is not one we may connect to."""
-        try:
-            infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as exc:
-            raise ResolutionError(f"the host {target.host} cannot be resolved", url=url) from exc
+    def _vetted_addresses(self, target: _Target, url: str, timeout: float) -> list[str]:
+        """Resolve the host once, within ``timeout``; refuse if any address is not one we may connect to."""
+        infos = _resolve(target, url, timeout)
         addresses: list[str] = []
         for family, _kind, _proto, _canonical, sockaddr in infos:
             if family not in (socket.AF_INET, socket.AF_INET6):
@@ -200,8 +227,11 @@ class HttpFetcher:
             )
         return PinnedHTTPConnection(target.host, target.port, addresses=addresses, timeout=timeout)
 
-    def _fetch(self, target: _Target, addresses: Sequence[str], url: str, timeout: float) -> bytes:
-        """GET the target and return the body, enforcing status, size and ``timeout`` for it all."""
+    def _fetch(
+        self, target: _Target, addresses: Sequence[str], url: str, timeout: float, limit: float
+    ) -> bytes:
+        """GET the target and return the body, enforcing status, size and ``timeout`` for it all
+        (what is left of the fetch's time ``limit``, which messages name)."""
         connection = self._connection(target, addresses, timeout)
         # Socket timeouts bound each read, not the exchange: a server that drips one byte at a
         # time would never trip them. A watchdog shuts the socket down at the deadline instead.
@@ -241,11 +271,11 @@ class HttpFetcher:
                 response.close()
         except ResolutionError:
             if expired.is_set():
-                raise _TimedOut(f"no complete answer within {timeout:g} s", url=url) from None
+                raise _TimedOut(f"no complete answer within {limit:g} s", url=url) from None
             raise
         except (OSError, http.client.HTTPException) as exc:
             if expired.is_set():
-                raise _TimedOut(f"no complete answer within {timeout:g} s", url=url) from exc
+                raise _TimedOut(f"no complete answer within {limit:g} s", url=url) from exc
             raise ResolutionError(describe_failure(exc), url=url) from exc
         finally:
             with lock:
@@ -253,7 +283,7 @@ class HttpFetcher:
             watchdog.cancel()
             connection.close()
         if expired.is_set():
-            raise _TimedOut(f"no complete answer within {timeout:g} s", url=url)
+            raise _TimedOut(f"no complete answer within {limit:g} s", url=url)
         return body
 
     def _read_body(self, response: http.client.HTTPResponse, url: str) -> bytes:

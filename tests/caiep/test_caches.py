@@ -24,7 +24,7 @@ from caiep.caches import (
 from caiep.errors import ConfigurationError
 from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
 from caiep.proofs import dataintegrity, rdf
-from caiep.proofs.shapes import ShapeCache
+from caiep.proofs.shapes import BYTES_PER_SHAPE_TOKEN, ShapeCache
 from caiep.schemas.loader import document_loader
 from caiep.settings import read_configuration
 from support import FIXED_NOW
@@ -297,3 +297,29 @@ def test_byte_limits_from_settings_reach_caches_already_built() -> None:
         assert built.get("b") is not None
     finally:
         apply_cache_limits({"fetched_documents": CACHE_LIMITS["fetched_documents"]})
+
+
+def test_compiled_shapes_are_bounded_in_bytes_by_their_length() -> None:
+    documents = []
+    for extra in range(4):  # four shapes: a charter with 0 to 3 more evidence items
+        document = _charter(extra)
+        document["evidence"] = [
+            *document.get("evidence", []),
+            *([{"type": ["Evidence"], "name": "e"}] * extra),
+        ]
+        documents.append(document)
+    measure = ShapeCache(document_loader)
+    for document in documents:
+        measure.to_quads(document)
+    sizes = [BYTES_PER_SHAPE_TOKEN * len(family.shape) for family in measure._families.values()]
+    assert len(sizes) == 4
+    room = sizes[-1] + sizes[-2]  # the two newest shapes fit, three never do
+    apply_cache_limits({"credential_shapes": CacheLimit(max_entries=512, max_bytes=room)})
+    try:
+        cache = ShapeCache(document_loader)
+        for document in documents:
+            assert cache.to_quads(document) == measure.to_quads(document)
+        assert cache.shape_count() == 2
+        assert cache._families.bytes_held == room
+    finally:
+        apply_cache_limits({"credential_shapes": CACHE_LIMITS["credential_shapes"]})

@@ -2,7 +2,8 @@
 
 ``site`` is a did:web instance holding one credential signed now, served in process by Flask's
 test client with a rate limit no test reaches. ``live`` serves the same instance with the
-README's production command, ``gunicorn -w 2 -b 127.0.0.1:PORT 'caiep.app:create_app()'``.
+README's production command, ``gunicorn -c python:caiep.gunicorn_config 'caiep.app:create_app()'``
+(two threaded workers) on ``127.0.0.1:PORT``.
 """
 
 from __future__ import annotations
@@ -68,14 +69,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="session")
 def live(site: Site) -> Iterator[Live]:
-    """The instance under gunicorn, two workers, answering before the fixture returns."""
+    """The instance under the production command (two threaded workers), answering before it returns."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
     environment = {key: value for key, value in os.environ.items() if not key.startswith("CAIEP_")}
     environment.update(CAIEP_HOME=str(site.home), **UNLIMITED_ENVIRONMENT)
     log = site.home.parent / "gunicorn.log"
-    command = [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "caiep.app:create_app()"]
+    command = [
+        str(BIN / "gunicorn"),
+        *("-c", "python:caiep.gunicorn_config", "-b", f"127.0.0.1:{port}"),
+        "caiep.app:create_app()",
+    ]
     with open(log, "wb") as output:
         process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=output, stderr=output)
     try:

@@ -10,8 +10,12 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import urllib.parse
+from typing import Any
 
 from hostile_documents import Live, Site
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from caiep.verifier.inputs import MAX_BYTES
 
@@ -89,3 +93,39 @@ def test_a_declared_length_over_the_cap_is_refused_on_both_routes(site: Site) ->
     assert site.client.post(API, data=body, content_type="application/json").status_code == 413
     form = site.client.post("/verify", data={"credential": body.decode("utf-8")})
     assert form.status_code == 413
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    offset=st.integers(min_value=0, max_value=4096),
+    inside=st.booleans(),
+    streamed=st.booleans(),
+    route=st.sampled_from(["api", "form"]),
+)
+def test_a_body_just_under_the_cap_is_answered_and_just_over_refused(
+    site: Site, offset: int, inside: bool, streamed: bool, route: str
+) -> None:
+    """Hypothesis over the byte cap: at most MAX_BYTES is verified, one byte more is 413, never a 5xx."""
+    size = MAX_BYTES - offset if inside else MAX_BYTES + 1 + offset
+    if route == "api":
+        body = _padded(site.credential, size)
+        options: dict[str, Any] = {"content_type": "application/json"}
+    else:
+        # The form's own encoding adds "credential=" and escapes: pad the encoded body to size.
+        encoded = b"credential=" + urllib.parse.quote_from_bytes(site.credential).encode("ascii")
+        body = encoded + b"+" * (size - len(encoded))
+        options = {"content_type": "application/x-www-form-urlencoded"}
+    if streamed:
+        options.update(input_stream=io.BytesIO(body), environ_overrides={"wsgi.input_terminated": True})
+    else:
+        options["data"] = body
+    response = site.client.post(API if route == "api" else "/verify", **options)
+    assert response.status_code < 500
+    if not inside:
+        assert response.status_code == 413
+        return
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    if route == "api":
+        assert response.get_json()["verified"] is True
+    else:
+        assert "Valid" in response.get_data(as_text=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -292,3 +293,19 @@ def test_a_fetch_is_not_started_once_the_deadline_has_passed(
 
     with pytest.raises(TimeBudgetExceeded):
         fetcher.get_json(BASE + DID_PATH)
+
+
+def test_a_name_server_that_never_answers_costs_no_more_than_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def silent_name_server(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(3)  # as a resolver waiting on a name server that drops queries
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", silent_name_server)
+    started = time.monotonic()
+
+    result = verify(_credential(), now=NOW, fetcher=HttpFetcher(timeout=5.0), deadline=Deadline(1.0))
+
+    assert _outcome(result, "proof") == (Outcome.UNKNOWN, "took_too_long", MESSAGE)
+    assert time.monotonic() - started < 1.8
