@@ -49,7 +49,6 @@ ISSUER_URL = "https://credentials.caiep.example"
 #: being refused. Names the service does not know are ignored.
 RATE_LIMITS_OUT_OF_REACH = {
     "CAIEP_RATE_PER_MINUTE": "100000000",
-    "CAIEP_RATE_BURST": "1000000",
     "CAIEP_RATE_PER_10_SECONDS": "100000000",
     "CAIEP_READ_RATE_PER_10_SECONDS": "100000000",
     "CAIEP_READ_RATE_PER_MINUTE": "100000000",
