@@ -9,15 +9,15 @@ reads no registry and imports no database code: ``caiep verify`` loads it on its
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from caiep.errors import ConfigurationError
+from caiep.errors import ConfigurationError, InputError
 from caiep.keys.did import did_web_document_url
 from caiep.settings import SETTINGS_FILE, load_settings
+from caiep.strictjson import loads_strict
 from caiep.verifier.fetch import CachingFetcher, Fetcher, HttpFetcher, LocalFirstFetcher
 
 DID_FILE = "did.json"
@@ -62,8 +62,8 @@ def own_documents(home: Path) -> dict[str, Any]:
         return {}
     path = home / DID_FILE
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        document = loads_strict(path.read_bytes(), source=str(path))
+    except (OSError, InputError) as exc:
         raise ConfigurationError(
             f"{path} is missing or not JSON; run 'caiep did' to see the document"
         ) from exc

@@ -85,7 +85,7 @@ def _parse_json_body(body: bytes, url: str) -> Any:
     try:
         return loads_strict(body)
     except InputError as exc:
-        raise ResolutionError("the document is not JSON", url=url) from exc
+        raise ResolutionError(f"the document is not JSON ({exc.message})", url=url) from exc
 
 
 class HttpFetcher:

@@ -8,7 +8,9 @@ prefix): its ``verify`` attribute holds a compact JWS, otherwise its text (CDATA
 An image with two such elements is refused as ambiguous.
 
 The input is hostile: an SVG that declares entities or has an internal DTD subset is refused
-before any XML parser sees it (:func:`caiep.baking.spec.refuse_dtd`).
+before any XML parser sees it (:func:`caiep.baking.spec.refuse_dtd`), and the parser is
+defusedxml's, which refuses entity declarations and external references itself, so neither
+check alone stands between an upload and entity expansion ("billion laughs") or XXE.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ import re
 import xml.etree.ElementTree as ET
 import xml.parsers.expat
 from dataclasses import dataclass, field
+
+import defusedxml
+import defusedxml.ElementTree as SafeElementTree
 
 from caiep.baking.spec import (
     COMPACT_JWS,
@@ -33,6 +38,7 @@ from caiep.baking.spec import (
 )
 from caiep.errors import InputError
 
+ENTITIES_REFUSED = "the SVG declares XML entities or refers to external ones, refused (entity expansion, XXE)"
 _OB3_TAG = f"{{{OB3_NAMESPACE}}}credential"
 _SVG_ROOT_TAG = f"{{{SVG_NAMESPACE}}}svg"
 # XML 1.0 §2.2 Char, minus CR: end-of-line handling (§2.11) turns CR into LF, so a CR in a
@@ -96,8 +102,9 @@ def read_svg(text: str, source: str | None = None) -> str:
 def _parse_svg(text: str, source: str | None) -> ET.Element:
     refuse_dtd(text, source)
     try:
-        # Safe after refuse_dtd: nothing is left to expand, and ElementTree loads no external DTD.
-        root = ET.fromstring(text)  # noqa: S314
+        root: ET.Element = SafeElementTree.fromstring(text)
+    except defusedxml.DefusedXmlException as exc:
+        raise InputError(ENTITIES_REFUSED, source=source) from exc
     except ET.ParseError as exc:
         line, column = exc.position
         where = f"line {line} column {column}"
@@ -162,6 +169,12 @@ def bake_svg(svg: str, credential_text: str) -> str:
     if len(data) > MAX_IMAGE_BYTES:
         raise InputError(f"the SVG is larger than {MAX_IMAGE_BYTES} bytes")
     refuse_dtd(svg)
+    try:
+        SafeElementTree.fromstring(svg)  # defusedxml's checks before expat reads it for offsets
+    except defusedxml.DefusedXmlException as exc:
+        raise InputError(ENTITIES_REFUSED) from exc
+    except ET.ParseError:
+        pass  # _svg_layout reports it, with the byte position
     layout = _svg_layout(data)
     if layout.root_name != f"{SVG_NAMESPACE} svg":
         raise InputError("not an SVG image: the root element is not <svg> in the SVG namespace")

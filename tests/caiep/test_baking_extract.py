@@ -11,6 +11,7 @@ import json
 import re
 import struct
 import time
+import xml.sax.saxutils
 import zlib
 
 import pytest
@@ -393,7 +394,33 @@ def test_random_bytes_are_refused(data: bytes) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=300))
 def test_random_text_as_svg_never_crashes(text: str) -> None:
-    try:
+    # Random text holds no credential element: every outcome is a refusal with a reason.
+    with pytest.raises(InputError) as caught:
         extract_credential(svg(text))
-    except InputError:
-        pass
+    assert caught.value.message.strip()
+
+
+# XML 1.0 §2.2: the characters a document may hold.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_random_text_in_the_credential_element_comes_back_exactly_or_is_refused(text: str) -> None:
+    data = svg(ob3(xml.sax.saxutils.escape(text)))
+    as_parsed = text.replace("\r\n", "\n").replace("\r", "\n")  # XML 1.0 §2.11 end-of-line handling
+    if _NOT_XML.search(text) or not as_parsed.strip():
+        assert refused(data).message.strip()
+    else:
+        assert extract_credential(data) == as_parsed
+
+
+def test_defusedxml_refuses_entities_even_past_the_textual_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    from caiep.baking import svg as svg_module
+
+    monkeypatch.setattr(svg_module, "refuse_dtd", lambda *_: None)
+    data = svg(ob3(f"<![CDATA[{CREDENTIAL}]]>") + "<text>&lol9;</text>", prolog=BILLION_LAUGHS)
+    start = time.perf_counter()
+    error = refused(data)
+    assert time.perf_counter() - start < 0.5  # never expanded
+    assert error.message == svg_module.ENTITIES_REFUSED  # defusedxml's refusal, not the textual one

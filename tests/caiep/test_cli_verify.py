@@ -208,3 +208,26 @@ def test_verify_refuses_a_bad_http_base(cli: CLI, issued: dict[str, Path]) -> No
 
 
 # --- did -------------------------------------------------------------------------------------
+
+
+def test_a_fetched_did_document_with_a_repeated_key_cannot_be_verified(
+    cli: CLI, issued: dict[str, Path], home: Path, did_web_site: Site
+) -> None:
+    """The fetched document goes through the one strict JSON reader: two readers keeping different
+    copies of a repeated key would see two different key sets, so it is refused, not guessed."""
+    published = did_web_site.root / ".well-known" / "did.json"
+    document = (home / "did.json").read_text(encoding="utf-8")
+    published.write_text(document, encoding="utf-8")
+    verify = ["verify", str(issued["ldp"]), "--json", "--allow-http-base", did_web_site.base]
+    assert cli(*verify, home_dir=None).code == 0  # as published, it vouches for the key
+
+    start = document.index("{") + 1
+    published.write_text(document[:start] + '"id": "did:web:attacker.example",' + document[start:])
+    run = cli(*verify, home_dir=None)
+
+    assert run.code == 2, run.out
+    report = json.loads(run.out)
+    assert report["status"] == "cannot_be_verified"
+    [proof] = [check for check in report["checks"] if check["name"] == "proof"]
+    assert proof["outcome"] == "unknown"
+    assert "not JSON (duplicate key 'id' in a JSON object)" in proof["message"], proof

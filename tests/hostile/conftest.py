@@ -60,9 +60,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     )
     issued = issue_one(registry, instance.signer(PASSPHRASE), award, now=now)
     registry.dispose()
-    app = create_app(
-        AppConfig(home=home, database_url=database_url(home), rate_limits=unlimited_rates())
-    )
+    app = create_app(AppConfig(home=home, database_url=database_url(home), rate_limits=unlimited_rates()))
     yield Site(app.test_client(), home, issued.document.encode("utf-8"))
     app.extensions["caiep.registry"].dispose()
 

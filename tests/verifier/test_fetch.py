@@ -82,6 +82,8 @@ class _Handler(BaseHTTPRequestHandler):
             _send(self, 302, b"", {"Location": "http://169.254.169.254/latest/meta-data/"})
         elif route == "/not-json":
             _send(self, 200, b"<html>hello</html>", {"Content-Type": "text/html"})
+        elif route == "/duplicate":
+            _send(self, 200, b'{"id": "did:web:a.example", "id": "did:web:b.example"}', {})
         elif route == "/nan":
             _send(self, 200, b"[NaN]", {"Content-Type": "application/json"})
         elif route == "/slow":
@@ -245,9 +247,14 @@ def test_malformed_http_bases_are_refused(base: str) -> None:
         HttpFetcher(allow_http_base=base)
 
 
-@pytest.mark.parametrize("base", ["http://127.0.0.1:8000", "http://127.0.0.1:8000/", "http://localhost:8000"])
-def test_well_formed_http_bases_are_accepted(base: str) -> None:
-    HttpFetcher(allow_http_base=base)
+@pytest.mark.parametrize(
+    "base", ["http://127.0.0.1:{port}", "http://127.0.0.1:{port}/", "http://localhost:{port}"]
+)
+def test_well_formed_http_bases_are_accepted(base: str, local: LocalServer) -> None:
+    # Accepted means used: an https URL is fetched from the base, path and query kept.
+    fetcher = HttpFetcher(allow_http_base=base.format(port=local.port), max_bytes=LIMIT, timeout=2.0)
+    assert fetcher.get_json("https://issuer.example/a/did.json?v=1") == DOCUMENT
+    assert local.requests[-1][0] == "/a/did.json?v=1"
 
 
 def test_a_base_on_a_private_address_is_still_refused(no_connect: None) -> None:
@@ -405,7 +412,7 @@ def test_not_found_is_an_error(local: LocalServer) -> None:
         fetcher_for(local).get_json("https://issuer.example/missing")
 
 
-@pytest.mark.parametrize("path", ["/not-json", "/nan"])
+@pytest.mark.parametrize("path", ["/not-json", "/nan", "/duplicate"])
 def test_bodies_that_are_not_json_are_refused(path: str, local: LocalServer) -> None:
     with pytest.raises(ResolutionError, match="not JSON") as caught:
         fetcher_for(local).get_json(f"https://issuer.example{path}")
