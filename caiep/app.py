@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -45,6 +45,7 @@ from caiep.wallet_export import web as wallet_web
 from caiep.webheaders import ResponseHeaders
 from caiep.wiring import Instance, database_origin, did_document, open_database
 
+_STARTED = "caiep.started"  # perf_counter() at the start of the request, for the access log
 _LIMITED = {"verifier.api_verify", "verifier.verify_submitted"}
 
 
@@ -168,13 +169,15 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
 def _install_hooks(app: Flask, limiter: RateLimiter, headers: ResponseHeaders) -> None:
     @app.before_request
     def start() -> Response | None:
-        g.started = time.perf_counter()
-        if request.method == "OPTIONS":  # a CORS preflight is answered before it is counted
+        req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up, not five
+        environ = req.environ
+        environ[_STARTED] = time.perf_counter()
+        if environ["REQUEST_METHOD"] == "OPTIONS":  # a CORS preflight is answered before it is counted
             preflight = headers.preflight()
             if preflight is not None:
                 return preflight
-        kind = VERIFY if request.endpoint in _LIMITED else READ
-        wait = limiter.hit(kind, request.environ.get("REMOTE_ADDR") or "-")
+        kind = VERIFY if req.endpoint in _LIMITED else READ
+        wait = limiter.hit(kind, environ.get("REMOTE_ADDR") or "-")
         if wait is not None:
             what = "verifications" if kind == VERIFY else "requests"
             response = _error(
@@ -186,12 +189,14 @@ def _install_hooks(app: Flask, limiter: RateLimiter, headers: ResponseHeaders) -
 
     @app.after_request
     def finish(response: Response) -> Response:
-        headers.apply(response)
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        environ = req.environ
+        headers.apply(response, environ, req.endpoint)
         if access_log.isEnabledFor(logging.INFO):
-            started = g.get("started")
+            started = environ.get(_STARTED)
             elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
-            rule = request.url_rule
-            log_request(request.method, rule.rule if rule else None, response.status_code, elapsed)
+            rule = req.url_rule
+            log_request(environ["REQUEST_METHOD"], rule.rule if rule else None, response.status_code, elapsed)
         return response
 
     @app.errorhandler(HTTPException)

@@ -72,6 +72,10 @@ CORS: Final = (("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Hea
 PREFLIGHT_MAX_AGE: Final = "86400"
 PREFLIGHT_HEADERS: Final = "Content-Type, Accept"
 HSTS: Final = ("Strict-Transport-Security", "max-age=31536000")
+#: Routes that may set their own Cache-Control (the QR codes: a day; files: Werkzeug's validators).
+OWN_CACHE_CONTROL: Final = frozenset(
+    {"wallet_export.qr_png_image", "wallet_export.qr_svg_image", "verifier.static"}
+)
 #: Routes whose answer depends on the Accept header (content negotiation).
 NEGOTIATED: Final = frozenset({"issuer.hosted_credential"})
 
@@ -107,17 +111,16 @@ class ResponseHeaders:
         headers = [*self._common(endpoint), ("Cache-Control", NO_STORE)]
         return tuple(headers), (*headers, HSTS)
 
-    def apply(self, response: Response) -> Response:
+    def apply(self, response: Response, environ: dict[str, Any], endpoint: str | None) -> Response:
         """Choose the route's headers for ``response`` (an error gets ``no-store``)."""
-        environ = request.environ
         https = environ.get("wsgi.url_scheme") == "https"
-        endpoint = request.endpoint
+        own = endpoint in OWN_CACHE_CONTROL
         if response.status_code >= 400:
-            if "Cache-Control" in response.headers:
-                del response.headers["Cache-Control"]
+            if own:
+                response.headers.pop("Cache-Control", None)
             environ[ENVIRON_KEY] = self._errors.get(endpoint, self._error_unknown)[https]
         else:
-            own = "Cache-Control" in response.headers
+            own = own and "Cache-Control" in response.headers
             environ[ENVIRON_KEY] = self._by_endpoint.get(endpoint, self._unknown)[own][https]
         return response
 
