@@ -15,10 +15,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
+from caiep.issuer.database import insert_rows
 from caiep.issuer.registry import Registry
-from caiep.issuer.tables import credentials, holders
+from caiep.issuer.tables import charter_credentials, credential_copies, credential_versions, holders
 
 BASE_URL = "https://bench.caiep.example/credentials/"
 _ROUND = 1_000  # credentials per issuing round: they share one issued_at
@@ -41,10 +42,7 @@ def seed_credentials(
                 _credential(n, ids[email], _issued_at(start, n - first), document_bytes, rng)
                 for n, (email, _) in zip(numbers, people, strict=True)
             ]
-            if registry.dialect == "postgresql":
-                _copy(connection, rows)
-            else:
-                connection.execute(insert(credentials), rows)
+            _store(connection, rows)
 
 
 def _issued_at(start: datetime, index: int) -> datetime:
@@ -85,9 +83,60 @@ def _credential(
     }
 
 
-def _copy(connection: Any, rows: list[dict[str, Any]]) -> None:
-    columns = list(rows[0])
-    raw = connection.connection.dbapi_connection
-    with raw.cursor() as cursor, cursor.copy(f"COPY credentials ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+def _store(connection: Any, rows: list[dict[str, Any]]) -> None:
+    """Each row as a charter credential with one current version and its served copy."""
+    insert_rows(
+        connection,
+        charter_credentials,
+        [
+            {
+                "id": r["id"],
+                "url": r["url"],
+                "holder_id": r["holder_id"],
+                "result_id": None,
+                "state": "current",
+                "state_since": r["issued_at"],
+                "awarded_at": r["valid_from"],
+                "issued_at": r["issued_at"],
+            }
+            for r in rows
+        ],
+    )
+    insert_rows(
+        connection,
+        credential_versions,
+        [
+            {
+                "credential_id": r["id"],
+                "version": 1,
+                "kind": "award",
+                "version_state": "current",
+                "valid_from": r["valid_from"],
+                "valid_until": r["valid_until"],
+                "result_id": None,
+                "job_id": None,
+                "issued_at": r["issued_at"],
+            }
+            for r in rows
+        ],
+    )
+    insert_rows(
+        connection,
+        credential_copies,
+        [
+            {
+                "credential_id": r["id"],
+                "version": 1,
+                "format": r["format"],
+                "document": r["document"],
+                "sha256": r["sha256"],
+                "key_id": r["key_id"],
+                "status_list": None,
+                "status_index": None,
+                "served": True,
+                "job_id": None,
+                "issued_at": r["issued_at"],
+            }
+            for r in rows
+        ],
+    )

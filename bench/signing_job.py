@@ -9,8 +9,9 @@ whole process: interpreter start, imports, key unlock, the job and its database 
 round signs a fresh copy of the same imported instance.
 
 Theirs: ``node tests/interop/sign-di.mjs`` (``@digitalbazaar/vc`` with the eddsa-rdfc-2022
-cryptosuite) over the same kind of unsigned charter credentials, timed the same way from its
-process start to its exit (reading the credentials and writing the signed ones included).
+cryptosuite) over the same kind of unsigned charter credentials (each with its
+``BitstringStatusListEntry``, as ours), timed the same way from its process start to its exit
+(reading the credentials and writing the signed ones included).
 
 The two alternate (ours, theirs, ours, theirs, ...) so that load from anything else on the
 machine falls on both; the figure that counts is the ratio of the medians. Also printed: the
@@ -40,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_results import write_results
 
 from caiep.issuer.charter import CharterAward, IssuerProfile, build_charter_credential
+from caiep.issuer.statuslists import LIST_SIZE, status_entry
 from caiep.keys.did import did_key_for
 from caiep.keys.ed25519 import SigningKey
 from caiep.schemas.loader import CONTEXT_FILES, load_context
@@ -126,7 +128,12 @@ def node_payload(count: int) -> bytes:
         )
         credentials.append(
             build_charter_credential(
-                profile, award, credential_uuid=f"{i:032x}", now=CREATED, salt=secrets.token_hex(16)
+                profile,
+                award,
+                credential_uuid=f"{i:032x}",
+                now=CREATED,
+                salt=secrets.token_hex(16),
+                status=status_entry(SITE, 1, secrets.randbelow(LIST_SIZE)),  # as ours carry
             )
         )
     payload = {

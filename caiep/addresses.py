@@ -1,7 +1,8 @@
 """The public addresses of the credential service: the one place they are spelled.
 
 A credential's id is ``<base>/credentials/<uuid>``; the page its QR code opens is
-``<base>/c/<uuid>``; the DID document of a did:web issuer is ``<base>/.well-known/did.json``;
+``<base>/c/<uuid>``; status list ``n`` is ``<base>/status/<n>``; the DID document of a did:web
+issuer is ``<base>/.well-known/did.json``;
 and so on. The issuer writes these URLs into credentials, the verifier and the export
 blueprints serve them, the CLI prints them: all of them build them here, so a route and the
 URLs pointing at it cannot drift apart, and no feature needs to know another's endpoints.
@@ -41,6 +42,11 @@ def status_path(credential_uuid: str) -> str:
     return f"/api/v1/credentials/{credential_uuid}/status"
 
 
+def status_list_path(number: int) -> str:
+    """The path of the issuer's Bitstring Status List credential number ``number``: ``/status/<n>``."""
+    return f"/status/{number}"
+
+
 # The Flask rules: the same paths, with the uuid converter in place of an id.
 CREDENTIAL_ROUTE: Final = credential_path(_ID)
 PAGE_ROUTE: Final = page_path(_ID)
@@ -49,6 +55,7 @@ QR_SVG_ROUTE: Final = qr_path(_ID, "svg")
 STATUS_ROUTE: Final = status_path(_ID)
 ACHIEVEMENT_ROUTE: Final = "/achievements/caiep"
 DID_DOCUMENT_ROUTE: Final = "/.well-known/did.json"
+STATUS_LIST_ROUTE: Final = "/status/<int:number>"
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,18 @@ class ServiceAddresses:
     def status(self, credential_uuid: str) -> str:
         """The JSON status of the credential, verified at request time."""
         return self.base_url + status_path(credential_uuid)
+
+    def status_list(self, number: int) -> str:
+        """The ``statusListCredential`` URL of list ``number``: ``<base>/status/<number>``."""
+        return self.base_url + status_list_path(number)
+
+    def status_list_number(self, url: str) -> int | None:
+        """The number of our status list at ``url``, or None when ``url`` is not one of ours."""
+        prefix = self.base_url + "/status/"
+        tail = url[len(prefix) :] if url.startswith(prefix) else ""
+        if not tail.isascii() or not tail.isdigit() or tail.startswith("0") or len(tail) > 9:
+            return None
+        return int(tail)
 
     def achievement(self) -> str:
         """Where the charter's Achievement definition is published (its id)."""

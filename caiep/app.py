@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +36,9 @@ from caiep.issuer import web as issuer_web
 from caiep.keys.did import did_web_document_url
 from caiep.ratelimit import READ, VERIFY, RateLimiter, RateLimitSettings, Window
 from caiep.settings import Configuration, read_configuration
-from caiep.trust import make_fetcher
+from caiep.trust import make_fetcher, own_lists_first
 from caiep.verifier import web as verifier_web
 from caiep.verifier.cache import IntegrityCache
-from caiep.verifier.fetch import LocalFirstFetcher
 from caiep.verifier.inputs import MAX_BYTES
 from caiep.wallet_export import web as wallet_web
 from caiep.webheaders import ResponseHeaders
@@ -60,6 +59,7 @@ class AppConfig:
     trusted_proxies: int = 0  # reverse proxies whose X-Forwarded-For/-Proto are believed
     integrity_cache_seconds: float = 300.0  # 0 turns the integrity cache off
     verify_time_budget: float = 5.0  # seconds per verification, fetches included
+    status_list_ttl_ms: int = 3_600_000  # the lists' ttl: their Cache-Control max-age
     origins: Mapping[str, str] = field(default_factory=dict)
     cache_limits: Mapping[str, CacheLimit] = field(default_factory=dict)  # by name; empty: the defaults
 
@@ -88,6 +88,7 @@ class AppConfig:
             trusted_proxies=c.require("trusted_proxies", int),
             integrity_cache_seconds=c.require("integrity_cache_seconds", float),
             verify_time_budget=c.require("verify_time_budget", float),
+            status_list_ttl_ms=c.require("status_list_ttl_ms", int),
             origins={"database_url": database_origin(c)},
             cache_limits=c.cache_limits(),
         )
@@ -129,7 +130,14 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
             else None
         )
 
-    fetcher = LocalFirstFetcher(lambda: own_documents, make_fetcher(allow_http_base=config.allow_http_base))
+    # Our own status lists are read from the registry on every verification (no HTTP request to
+    # ourselves, no snapshot): a change made with the CLI shows at once, in every worker.
+    fetcher = own_lists_first(
+        own_documents,
+        settings.issuer_url,
+        registry.status_list,
+        make_fetcher(allow_http_base=config.allow_http_base),
+    )
     app = Flask(__name__, static_folder=None)  # the verifier blueprint serves /static/
     app.config.update(MAX_CONTENT_LENGTH=MAX_BYTES, JSON_SORT_KEYS=False)
     app.register_blueprint(
@@ -153,6 +161,8 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
                 find_document=find_document,
                 did_document=lambda: did_document(settings, instance.keys),
                 base_url=settings.issuer_url,
+                find_status_list=registry.status_list,
+                status_list_max_age=max(1, config.status_list_ttl_ms // 1000),
             )
         )
     )
@@ -163,7 +173,20 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
         n = config.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.extensions["caiep.registry"] = registry
+    _warn_of_expiring_lists(app, registry)
     return app
+
+
+def _warn_of_expiring_lists(app: Flask, registry: Any) -> None:
+    """Log a warning for each status list that expires within 7 days: ``caiep status publish``
+    (from cron) re-signs them, so that copies served from a CDN stay valid."""
+    soon = datetime.now(UTC) + timedelta(days=7)
+    for number, until in registry.expiring_status_lists(soon):
+        app.logger.warning(
+            "status list %d expires at %s: run 'caiep status publish' (from cron, daily) to re-sign it",
+            number,
+            until.isoformat(),
+        )
 
 
 def _install_hooks(app: Flask, limiter: RateLimiter, headers: ResponseHeaders) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from caiep.commands import config, instance, jobs, records, registry, verify
+from caiep.commands import config, instance, jobs, records, registry, status, verify
 from caiep.commands.common import EXIT_INVALID, EXIT_OK, EXIT_UNDECIDED, Invocation
 from caiep.errors import CaiepError, ConfigurationError, InputError, KeyMaterialError
 
@@ -79,6 +79,7 @@ for _command in (
     registry.sign,
     jobs.jobs,
     records.credentials,
+    status.status,
     records.audit,
     records.keys,
     instance.db,

@@ -1,20 +1,26 @@
-"""Where the verifier's documents come from: the guarded network, and the instance's own did.json.
+"""Where the verifier's documents come from: the guarded network, the instance's own did.json
+and its own status lists.
 
 ``caiep verify`` and the web service hand the verifier a :class:`~caiep.verifier.fetch.Fetcher`.
 By default it fetches over HTTPS (SSRF-guarded, cached). With an instance (``--home`` or
 ``CAIEP_HOME``), the issuer's own DID document is read from the instance's did.json first,
-so a did:web issuer can check its credentials before it publishes that document. This module
-reads no registry and imports no database code: ``caiep verify`` loads it on its fast path.
+so a did:web issuer can check its credentials before it publishes that document, and its own
+status lists (``<issuer_url>/status/<n>``) are read from its registry, afresh on every request
+(:class:`OwnDocuments`). This module imports no database code: the caller hands in the function
+that reads a list, so ``caiep verify`` opens the registry only for a credential of ours.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from caiep.errors import ConfigurationError, InputError
+from caiep.addresses import ServiceAddresses
+from caiep.errors import CaiepError, ConfigurationError, InputError, ResolutionError
 from caiep.keys.did import did_web_document_url
 from caiep.settings import SETTINGS_FILE, load_settings
 from caiep.strictjson import loads_strict
@@ -72,22 +78,95 @@ def own_documents(home: Path) -> dict[str, Any]:
     return {did_web_document_url(settings.issuer_id): document}
 
 
-class RecordingFetcher(Fetcher):
-    """Serve ``local`` documents first, everything else through ``fallback``; note which were local."""
+ReadList = Callable[[int], "str | None"]
+"""Reads the exact signed status list ``n`` from the registry (None: there is no such list)."""
 
-    def __init__(self, local: Mapping[str, Any], fallback: Fetcher) -> None:
+
+class OwnDocuments(Mapping[str, Any]):
+    """The issuer's own documents, by URL: fixed ones (its DID document) and its status lists.
+
+    A status list URL of ours (``<base_url>/status/<n>``) is read with ``read_list`` when it
+    is asked for, and kept only by this object: make one per fetch (``LocalFirstFetcher``
+    calls its ``local`` function per URL), so every verification reads the registry as it is.
+    A list of ours that the registry does not have, or a registry that cannot be read, is a
+    :class:`ResolutionError` (the status is then undecided), never a request to ourselves.
+    """
+
+    def __init__(self, fixed: Mapping[str, Any], base_url: str | None, read_list: ReadList | None) -> None:
+        self._fixed = fixed
+        self._addresses = ServiceAddresses(base_url) if base_url and read_list is not None else None
+        self._read_list = read_list
+        self._read: dict[str, Any] = {}
+
+    def __getitem__(self, url: str) -> Any:
+        if url in self._fixed:
+            return self._fixed[url]
+        if url in self._read:
+            return self._read[url]
+        number = self._addresses.status_list_number(url) if self._addresses is not None else None
+        if number is None or self._read_list is None:
+            raise KeyError(url)
+        try:
+            text = self._read_list(number)
+        except CaiepError as exc:
+            raise ResolutionError(f"cannot read our registry: {exc.message}", url=url) from exc
+        if text is None:
+            raise ResolutionError(f"this issuer's registry has no status list {number}", url=url)
+        self._read[url] = json.loads(text)
+        return self._read[url]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fixed)
+
+    def __len__(self) -> int:
+        return len(self._fixed)
+
+
+class RecordingFetcher(Fetcher):
+    """Serve the instance's own documents first, everything else through ``fallback``; note which
+    were local."""
+
+    def __init__(
+        self,
+        local: Mapping[str, Any],
+        fallback: Fetcher,
+        *,
+        base_url: str | None = None,
+        read_list: ReadList | None = None,
+    ) -> None:
         self._local = dict(local)
-        self._inner = LocalFirstFetcher(lambda: self._local, fallback)
+        self._base_url = base_url
+        self._read_list = read_list
+        self._fallback = fallback
         self.served_locally: list[str] = []
 
     def get_json(self, url: str, timeout: float | None = None) -> Any:
         """The document at ``url``: the local copy when there is one, else the fallback's."""
-        if url in self._local:
+        documents = OwnDocuments(self._local, self._base_url, self._read_list)
+        if url in documents:
             self.served_locally.append(url)
-        return self._inner.get_json(url, timeout=timeout)
+            return copy.deepcopy(documents[url])
+        return self._fallback.get_json(url, timeout=timeout)
 
 
-def verifier_fetcher(home: Path | None, *, allow_http_base: str | None) -> RecordingFetcher:
-    """The fetcher of ``caiep verify``: the instance's own DID document first when ``home`` is given."""
-    local = own_documents(home) if home is not None and (home / SETTINGS_FILE).is_file() else {}
-    return RecordingFetcher(local, make_fetcher(allow_http_base=allow_http_base))
+def own_lists_first(
+    fixed: Mapping[str, Any], base_url: str, read_list: ReadList, fallback: Fetcher
+) -> LocalFirstFetcher:
+    """A local-first fetcher that reads our own status lists (and ``fixed`` documents) locally."""
+    return LocalFirstFetcher(lambda: OwnDocuments(fixed, base_url, read_list), fallback)
+
+
+def verifier_fetcher(
+    home: Path | None, *, allow_http_base: str | None, read_list: ReadList | None = None
+) -> RecordingFetcher:
+    """The fetcher of ``caiep verify``: the instance's own DID document and status lists first when
+    ``home`` is given (``read_list`` reads a list from its registry)."""
+    if home is None or not (home / SETTINGS_FILE).is_file():
+        return RecordingFetcher({}, make_fetcher(allow_http_base=allow_http_base))
+    base_url = load_settings(home).issuer_url
+    return RecordingFetcher(
+        own_documents(home),
+        make_fetcher(allow_http_base=allow_http_base),
+        base_url=base_url,
+        read_list=read_list,
+    )

@@ -137,6 +137,7 @@ class Instance:
             verification_method=self.verification_method(),
             key_id=record.key_id,
             format=format,
+            status_ttl_ms=self.configuration.require("status_list_ttl_ms", int),
         )
 
 

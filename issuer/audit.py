@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from caiep.issuer.tables import audit_head, audit_log, credentials
+from caiep.issuer.tables import audit_head, audit_log, charter_credentials, credential_copies
 
 GENESIS = "0" * 64
 
@@ -111,10 +111,10 @@ def verify_chain(connection: Connection, *, batch: int = 10_000) -> tuple[int, C
 
 
 def verify_documents(connection: Connection) -> ChainBreak | None:
-    """Every stored credential against the digest logged when it was issued.
+    """Every stored copy of a credential against the digest logged when it was issued.
 
-    Finds a document edited after issue, a logged credential that is gone, and a credential that
-    was stored without being logged (its ``ChainBreak.seq`` is 0: no entry is at fault).
+    Finds a document edited after issue, a logged copy that is gone, and a copy that was stored
+    without being logged (its ``ChainBreak.seq`` is 0: no entry is at fault).
     """
     listed = 0
     entries = select(audit_log.c.seq, audit_log.c.details).where(audit_log.c.action == "credentials.issued")
@@ -122,15 +122,19 @@ def verify_documents(connection: Connection) -> ChainBreak | None:
         recorded = {url: digest for url, digest, *_ in json.loads(details)["credentials"]}
         listed += len(recorded)
         rows = connection.execute(
-            select(credentials.c.url, credentials.c.document).where(credentials.c.url.in_(list(recorded)))
+            select(charter_credentials.c.url, credential_copies.c.document)
+            .join(credential_copies, credential_copies.c.credential_id == charter_credentials.c.id)
+            .where(charter_credentials.c.url.in_(list(recorded)))
         ).all()
-        stored = {url: hashlib.sha256(document.encode("utf-8")).hexdigest() for url, document in rows}
+        stored: dict[str, set[str]] = {}
+        for url, document in rows:
+            stored.setdefault(url, set()).add(hashlib.sha256(document.encode("utf-8")).hexdigest())
         for url, digest in recorded.items():
             if url not in stored:
                 return ChainBreak(seq, f"credential {url} logged here is missing from the registry")
-            if stored[url] != digest:
+            if digest not in stored[url]:
                 return ChainBreak(seq, f"the stored document of {url} is not the one issued")
-    total = connection.execute(select(func.count()).select_from(credentials)).scalar_one()
+    total = connection.execute(select(func.count()).select_from(credential_copies)).scalar_one()
     if total != listed:
         return ChainBreak(0, f"{total - listed} stored credentials were never logged as issued")
     return None

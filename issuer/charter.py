@@ -141,8 +141,12 @@ def build_charter_credential(
     credential_uuid: str,
     now: datetime,
     salt: str,
+    status: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The unsigned charter credential, valid from ``now`` for five calendar years.
+
+    ``status`` is the copy's one ``credentialStatus`` (a ``BitstringStatusListEntry``); the
+    1EdTech schema allows a single object, so there is never more than one.
 
     ``salt`` is random per credential (``secrets.token_hex(16)``), so the same e-mail in two
     credentials gives unrelated hashes. ``award.awarded`` keeps the first award date on
@@ -176,7 +180,7 @@ def build_charter_credential(
                 "value": award.score,
             }
         ]
-    return {
+    credential: dict[str, Any] = {
         "@context": list(CONTEXTS),
         "id": credential_url(issuer.base_url, credential_uuid),
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
@@ -190,6 +194,9 @@ def build_charter_credential(
         "evidence": _evidence(award),
         "credentialSchema": [{"id": OB_SCHEMA, "type": "1EdTechJsonSchemaValidator2019"}],
     }
+    if status is not None:
+        credential["credentialStatus"] = status
+    return credential
 
 
 def _evidence(award: CharterAward) -> list[dict[str, Any]]:

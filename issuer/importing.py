@@ -17,10 +17,11 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from caiep.errors import InputError
 from caiep.issuer import audit
 from caiep.issuer.database import insert_rows
-from caiep.issuer.records import ImportSummary
-from caiep.issuer.tables import exam_results, holders
+from caiep.issuer.records import ImportSummary, charter_number
+from caiep.issuer.tables import charter_credentials, exam_results, holders
 
 CHUNK = 500
 
@@ -68,8 +69,9 @@ def import_results(
         # (quadratic). Every lookup here is by an indexed key.
         connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
     totals = [0, 0, 0, 0, 0]  # inserted, passes, fails, duplicates, new holders
+    awarded: set[int] = set()  # holders given a pass by this import
     for chunk in _chunks(iter(results)):
-        for index, count in enumerate(_import_chunk(connection, chunk, source, now)):
+        for index, count in enumerate(_import_chunk(connection, chunk, source, now, awarded)):
             totals[index] += count
     summary = ImportSummary(*totals)
     audit.append(
@@ -86,7 +88,7 @@ def _chunks(items: Iterator[Any]) -> Iterator[list[Any]]:
 
 
 def _import_chunk(
-    connection: Connection, chunk: list[Any], source: str, now: datetime
+    connection: Connection, chunk: list[Any], source: str, now: datetime, awarded: set[int]
 ) -> tuple[int, int, int, int, int]:
     """Store one chunk: (inserted, passes, fails, duplicates, new holders)."""
     seen = _stored_exams(connection, {r.candidate_id for r in chunk})
@@ -99,6 +101,7 @@ def _import_chunk(
     if not fresh:
         return 0, 0, 0, len(chunk), 0
     ids, new_holders = _holder_ids(connection, [(r.email, r.full_name) for r in fresh], now)
+    _refuse_second_awards(connection, [r for r in fresh if r.result == "pass"], ids, source, awarded)
     rows = [
         {
             "candidate_id": r.candidate_id,
@@ -118,6 +121,51 @@ def _import_chunk(
     insert_rows(connection, exam_results, rows)
     passes = sum(r.result == "pass" for r in fresh)
     return len(fresh), passes, len(fresh) - passes, len(chunk) - len(fresh), new_holders
+
+
+def _refuse_second_awards(
+    connection: Connection, passes: list[Any], ids: dict[str, int], source: str, awarded: set[int]
+) -> None:
+    """Refuse a pass for a holder who already holds a charter credential, has a pass waiting to
+    be signed, or has another pass earlier in this import: a charter is awarded once, and renewed.
+
+    Two queries per chunk (both by an indexed holder id). Raises :class:`InputError` naming the
+    row, which rolls the whole import back.
+    """
+    if not passes:
+        return
+    holder_ids = sorted({ids[r.email] for r in passes})
+    held = dict(
+        connection.execute(
+            select(charter_credentials.c.holder_id, charter_credentials.c.url).where(
+                charter_credentials.c.holder_id.in_(holder_ids)
+            )
+        ).all()
+    )
+    waiting = set(
+        connection.execute(
+            select(exam_results.c.holder_id).where(
+                exam_results.c.holder_id.in_(holder_ids),
+                exam_results.c.status.in_(("pending", "failed")),
+            )
+        ).scalars()
+    )
+    for r in passes:
+        holder = ids[r.email]
+        where = f"{source}:{r.line}"
+        if holder in held:
+            raise InputError(
+                f"{where}: {r.email} already holds the CAiEP charter {charter_number(holder)} "
+                f"({held[holder]}); a second award is refused: renew that charter instead "
+                "(a renewal keeps its credential id); nothing was imported"
+            )
+        if holder in waiting or holder in awarded:
+            raise InputError(
+                f"{where}: {r.email} already has a pass waiting for its charter "
+                f"({charter_number(holder)}); a second award is refused: once issued, renew it "
+                "instead; nothing was imported"
+            )
+        awarded.add(holder)
 
 
 def _stored_exams(connection: Connection, candidates: set[str]) -> set[_ExamKey]:

@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from caiep.errors import CaiepError
-from caiep.issuer import recording
+from caiep.issuer import recording, statuslists
 from caiep.issuer.charter import (
     CharterAward,
     IssuerProfile,
@@ -34,10 +34,13 @@ from caiep.issuer.charter import (
 )
 from caiep.issuer.issuance import sign_credential
 from caiep.issuer.registry import IssuedCredential, PendingResult, Registry, charter_number
+from caiep.issuer.statuslists import ListSigner, StatusEntry
 from caiep.issuer.workers import ForkedWorkers
 from caiep.keys.ed25519 import SigningKey
+from caiep.proofs.dataintegrity import sign as sign_data_integrity
 
-Payload = tuple[PendingResult, str, str, datetime]  # result, credential uuid, salt, now
+# result, credential uuid, salt, now, and the (status list, index) the copy carries
+Payload = tuple[PendingResult, str, str, datetime, tuple[int, int] | None]
 SigningAttempt = tuple[int, IssuedCredential | None, str | None]  # result id, credential or error
 
 
@@ -50,6 +53,23 @@ class Signer:
     verification_method: str
     key_id: str
     format: str = "ldp"
+    status_ttl_ms: int = statuslists.DEFAULT_TTL_MS
+
+    def list_signer(self) -> ListSigner:
+        """The same key signing the issuer's status lists (``eddsa-rdfc-2022``)."""
+
+        def sign(unsigned: dict[str, Any], now: datetime) -> dict[str, Any]:
+            return sign_data_integrity(
+                unsigned, self.key, verification_method=self.verification_method, created=now
+            )
+
+        return ListSigner(
+            issuer_id=self.profile.id,
+            base_url=self.profile.base_url,
+            key_id=self.key_id,
+            sign=sign,
+            ttl_ms=self.status_ttl_ms,
+        )
 
     def sign(self, payload: Payload) -> SigningAttempt:
         """One result's credential, or the reason it could not be made (for jobs)."""
@@ -60,7 +80,7 @@ class Signer:
 
     def make(self, payload: Payload) -> IssuedCredential:
         """One result's credential; raises the project error that prevents it."""
-        result, credential_uuid, salt, now = payload
+        result, credential_uuid, salt, now, place = payload
         award = CharterAward(
             name=result.name,
             email=result.email,
@@ -70,8 +90,9 @@ class Signer:
             exam_version=result.exam_version or None,
             pathway=result.pathway or None,
         )
+        status = None if place is None else statuslists.status_entry(self.profile.base_url, *place)
         unsigned = build_charter_credential(
-            self.profile, award, credential_uuid=credential_uuid, now=now, salt=salt
+            self.profile, award, credential_uuid=credential_uuid, now=now, salt=salt, status=status
         )
         signed = sign_credential(
             unsigned, self.key, verification_method=self.verification_method, now=now, format=self.format
@@ -87,7 +108,15 @@ class Signer:
             valid_from=_instant(document["validFrom"]),
             valid_until=_instant(document["validUntil"]),
             key_id=self.key_id,
+            status_list=None if place is None else place[0],
+            status_index=None if place is None else place[1],
         )
+
+
+def _entries(issued: list[IssuedCredential]) -> Iterator[StatusEntry]:
+    for c in issued:
+        if c.status_list is not None and c.status_index is not None:
+            yield StatusEntry(c.status_list, c.status_index)
 
 
 @lru_cache(maxsize=64)
@@ -199,11 +228,14 @@ def _signing(signer: Signer, workers: int) -> Iterator[SignStream]:
 def issue_one(registry: Registry, signer: Signer, award: CharterAward, *, now: datetime) -> IssuedCredential:
     """Issue one credential outside a job (``caiep issue``) and record it with its holder.
 
-    The holder is found (or created) by e-mail, so their charter number is the registry's.
+    The holder is found (or created) by e-mail, so their charter number is the registry's. The
+    copy's status index is drawn in the transaction that records it.
     """
     credential_uuid = str(uuid.uuid4())
     email = normalise_email(award.email)
     with registry.write() as connection:
+        reservation = statuslists.reserve(connection, 1, signer.list_signer(), now=now)
+        [entry] = reservation.entries
         holder_id = registry.holder_ids(connection, [(email, award.name.strip())], now=now)[email]
         result = PendingResult(
             result_id=0,
@@ -215,8 +247,10 @@ def issue_one(registry: Registry, signer: Signer, award: CharterAward, *, now: d
             exam_version=award.exam_version or "",
             pathway=award.pathway or "",
         )
-        issued = signer.make((result, credential_uuid, secrets.token_hex(16), now))
+        place = (entry.list_number, entry.index)
+        issued = signer.make((result, credential_uuid, secrets.token_hex(16), now, place))
         recording.record_batch(connection, job_id=None, issued=[issued], failed=[], now=now)
+        reservation.record(connection, [entry])
     return issued
 
 
@@ -231,8 +265,14 @@ def run_signing_job(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     new_uuid: Callable[[], str] = lambda: str(uuid.uuid4()),
     new_salt: Callable[[], str] = lambda: secrets.token_hex(16),
+    draw_index: Callable[[int], int] = secrets.randbelow,
 ) -> JobReport:
-    """Sign every pending pass (at most ``limit``) and record each credential exactly once."""
+    """Sign every pending pass (at most ``limit``) and record each credential exactly once.
+
+    ``clock``, ``new_uuid``, ``new_salt`` and ``draw_index`` (a random status index below its
+    argument) are the job's only sources of time and randomness: the same ones give
+    byte-identical credentials.
+    """
     if workers < 1 or batch_size < 1 or (limit is not None and limit < 0):
         raise ValueError("workers and batch_size must be positive, limit not negative")
     job_id = new_uuid()
@@ -241,6 +281,7 @@ def run_signing_job(
     registry.start_job(job_id, workers=workers, now=clock())
     failures: list[dict[str, Any]] = []
     status = "failed"
+    list_signer = signer.list_signer()
     try:
         with _signing(signer, workers) as sign_stream:
             while limit is None or progress.done < limit:
@@ -254,7 +295,17 @@ def run_signing_job(
                             on_progress(progress)
                         break
                     now = clock()
-                    for attempts in sign_stream([(r, new_uuid(), new_salt(), now) for r in claimed]):
+                    # The whole batch's status indexes in one locked step; written back once, with
+                    # only those of the copies recorded, before this transaction commits.
+                    reservation = statuslists.reserve(
+                        connection, len(claimed), list_signer, now=now, randbelow=draw_index
+                    )
+                    payloads: list[Payload] = [
+                        (r, new_uuid(), new_salt(), now, (e.list_number, e.index))
+                        for r, e in zip(claimed, reservation.entries, strict=True)
+                    ]
+                    carried: list[StatusEntry] = []
+                    for attempts in sign_stream(payloads):
                         issued = [c for _, c, _ in attempts if c is not None]
                         failed = [
                             (rid, error) for rid, c, error in attempts if c is None and error is not None
@@ -262,9 +313,11 @@ def run_signing_job(
                         recording.record_batch(
                             connection, job_id=job_id, issued=issued, failed=failed, now=now
                         )
+                        carried.extend(_entries(issued))
                         progress.issued += len(issued)
                         progress.failed += len(failed)
                         failures.extend({"result": rid, "reason": error} for rid, error in failed)
+                    reservation.record(connection, carried)
                 progress.done += len(claimed)
                 if on_progress is not None:
                     on_progress(progress)

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from caiep.issuer.tables import credentials, job_items, jobs
+from caiep.issuer.tables import credential_versions, job_items, jobs
 
 #: What ``caiep jobs list`` shows: the recorded status, or ``interrupted`` for a dead ``running`` job.
 STATUSES = ("running", "finished", "failed", "interrupted")
@@ -118,9 +118,9 @@ def list_jobs(connection: Connection) -> list[JobRecord]:
 def _progress(connection: Connection, job_ids: list[str]) -> tuple[dict[str, int], dict[str, int]]:
     """Credentials issued and results failed so far by each unfinished job."""
     issued = connection.execute(
-        select(credentials.c.job_id, func.count())
-        .where(credentials.c.job_id.in_(job_ids))
-        .group_by(credentials.c.job_id)
+        select(credential_versions.c.job_id, func.count())
+        .where(credential_versions.c.job_id.in_(job_ids))
+        .group_by(credential_versions.c.job_id)
     ).all()
     failed = connection.execute(
         select(job_items.c.job_id, func.count())

@@ -20,7 +20,9 @@ from sqlalchemy import Connection, Engine, Select, select, tuple_
 
 from caiep.errors import InputError
 from caiep.issuer.records import CredentialRecord, charter_number
-from caiep.issuer.tables import credentials, holders
+from caiep.issuer.tables import charter_credentials, credential_copies, credential_versions, holders
+
+credentials = charter_credentials  # listings order and page by the charter credential
 
 STREAM_BATCH = 1000
 
@@ -73,9 +75,9 @@ def list_credentials(engine: Engine, wanted: CredentialFilter) -> CredentialStre
     if wanted.holder_email is not None:
         query = query.where(holders.c.email == wanted.holder_email)
     if wanted.valid_until_before is not None:
-        query = query.where(credentials.c.valid_until <= wanted.valid_until_before)
+        query = query.where(credential_versions.c.valid_until <= wanted.valid_until_before)
     if wanted.valid_at is not None:
-        query = query.where(credentials.c.valid_until >= wanted.valid_at)
+        query = query.where(credential_versions.c.valid_until >= wanted.valid_at)
     if wanted.after is not None:
         with engine.connect() as connection:
             anchor = connection.execute(
@@ -95,7 +97,7 @@ def find_credential(connection: Connection, id_or_url: str) -> tuple[CredentialR
     """One credential by uuid or by URL, with its exact signed document; :class:`InputError` if none."""
     wanted = id_or_url.strip().rstrip("/")
     column = credentials.c.url if "/" in wanted else credentials.c.id
-    query = _record_query().add_columns(credentials.c.document).where(column == wanted)
+    query = _record_query().add_columns(credential_copies.c.document).where(column == wanted)
     row = connection.execute(query).first()
     if row is None:
         raise InputError(f"no credential {id_or_url!r} in this registry")
@@ -103,9 +105,14 @@ def find_credential(connection: Connection, id_or_url: str) -> tuple[CredentialR
 
 
 def find_document(connection: Connection, credential_id: str) -> str | None:
-    """Only the exact stored document of one credential (by uuid), or None: for serving."""
+    """Only the exact stored document the hosted URL serves (by uuid), or None: for serving.
+
+    That is the served copy of the charter credential's current version.
+    """
     found = connection.execute(
-        select(credentials.c.document).where(credentials.c.id == credential_id)
+        select(credential_copies.c.document).where(
+            credential_copies.c.credential_id == credential_id, credential_copies.c.served.is_(True)
+        )
     ).scalar_one_or_none()
     return None if found is None else str(found)
 
@@ -118,21 +125,39 @@ def _stream(engine: Engine, query: Select[Any]) -> Generator[CredentialRecord, N
 
 
 def _record_query() -> Select[Any]:
-    return select(
-        credentials.c.id,
-        credentials.c.url,
-        holders.c.email,
-        holders.c.name,
-        credentials.c.holder_id,
-        credentials.c.format,
-        credentials.c.valid_from,
-        credentials.c.valid_until,
-        credentials.c.issued_at,
-        credentials.c.key_id,
-        credentials.c.job_id,
-        credentials.c.result_id,
-        credentials.c.sha256,
-    ).join(holders, holders.c.id == credentials.c.holder_id)
+    """Each charter credential with its current version and the copy its URL serves."""
+    return (
+        select(
+            credentials.c.id,
+            credentials.c.url,
+            holders.c.email,
+            holders.c.name,
+            credentials.c.holder_id,
+            credential_copies.c.format,
+            credential_versions.c.valid_from,
+            credential_versions.c.valid_until,
+            credentials.c.issued_at,
+            credential_copies.c.key_id,
+            credential_versions.c.job_id,
+            credentials.c.result_id,
+            credential_copies.c.sha256,
+            credentials.c.state,
+            credentials.c.state_since,
+            credential_versions.c.version,
+            credential_copies.c.status_list,
+            credential_copies.c.status_index,
+        )
+        .join(holders, holders.c.id == credentials.c.holder_id)
+        .join(
+            credential_versions,
+            (credential_versions.c.credential_id == credentials.c.id)
+            & (credential_versions.c.version_state == "current"),
+        )
+        .join(
+            credential_copies,
+            (credential_copies.c.credential_id == credentials.c.id) & credential_copies.c.served.is_(True),
+        )
+    )
 
 
 def _utc(moment: datetime) -> datetime:
@@ -154,4 +179,9 @@ def _record(row: Any) -> CredentialRecord:
         job_id=row.job_id,
         result_id=row.result_id,
         sha256=row.sha256,
+        state=row.state,
+        state_since=_utc(row.state_since),
+        version=row.version,
+        status_list=row.status_list,
+        status_index=row.status_index,
     )

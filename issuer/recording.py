@@ -21,7 +21,15 @@ from sqlalchemy import Connection, func, insert, select, update
 from caiep.issuer import audit, jobstatus
 from caiep.issuer.database import insert_rows
 from caiep.issuer.records import IssuedCredential, PendingResult, charter_number
-from caiep.issuer.tables import credentials, exam_results, holders, job_items, jobs
+from caiep.issuer.tables import (
+    charter_credentials,
+    credential_copies,
+    credential_versions,
+    exam_results,
+    holders,
+    job_items,
+    jobs,
+)
 
 
 def start_job(
@@ -168,24 +176,65 @@ def record_batch(
 def _insert_credentials(
     connection: Connection, issued: Sequence[IssuedCredential], *, job_id: str | None, now: datetime
 ) -> None:
-    rows = [
-        {
-            "id": c.credential_id,
-            "url": c.url,
-            "holder_id": c.holder_id,
-            "result_id": c.result_id,
-            "job_id": job_id,
-            "format": c.format,
-            "document": c.document,
-            "sha256": c.sha256,
-            "valid_from": c.valid_from,
-            "valid_until": c.valid_until,
-            "key_id": c.key_id,
-            "issued_at": now,
-        }
-        for c in issued
-    ]
-    insert_rows(connection, credentials, rows)
+    """Each credential as a charter credential, its first version (the award) and its served copy.
+
+    Three bulk inserts per chunk, whatever its size (COPY on PostgreSQL).
+    """
+    insert_rows(
+        connection,
+        charter_credentials,
+        [
+            {
+                "id": c.credential_id,
+                "url": c.url,
+                "holder_id": c.holder_id,
+                "result_id": c.result_id,
+                "state": "current",
+                "state_since": now,
+                "awarded_at": c.valid_from,
+                "issued_at": now,
+            }
+            for c in issued
+        ],
+    )
+    insert_rows(
+        connection,
+        credential_versions,
+        [
+            {
+                "credential_id": c.credential_id,
+                "version": 1,
+                "kind": "award",
+                "version_state": "current",
+                "valid_from": c.valid_from,
+                "valid_until": c.valid_until,
+                "result_id": c.result_id,
+                "job_id": job_id,
+                "issued_at": now,
+            }
+            for c in issued
+        ],
+    )
+    insert_rows(
+        connection,
+        credential_copies,
+        [
+            {
+                "credential_id": c.credential_id,
+                "version": 1,
+                "format": c.format,
+                "document": c.document,
+                "sha256": c.sha256,
+                "key_id": c.key_id,
+                "status_list": c.status_list,
+                "status_index": c.status_index,
+                "served": True,
+                "job_id": job_id,
+                "issued_at": now,
+            }
+            for c in issued
+        ],
+    )
     # One entry per recorded chunk: each credential's URL and the SHA-256 of its exact document,
     # so `audit verify` can prove every stored document is the one issued.
     subject = job_id or issued[0].url

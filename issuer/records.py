@@ -17,6 +17,15 @@ def charter_number(holder_id: int) -> str:
     return f"CAIEP-{holder_id:06d}"
 
 
+CHARTER_STATES = ("current", "lapsed", "suspended", "revoked")
+
+
+def charter_state(stored: str, valid_until: datetime, now: datetime) -> str:
+    """The charter state from the stored one and the current version's end: a current charter
+    past its ``validUntil`` (not renewed) is ``lapsed``; suspension and revocation stand."""
+    return "lapsed" if stored == "current" and valid_until < now else stored
+
+
 @dataclass(frozen=True)
 class PendingResult:
     """A passing result that has no credential yet, with what its credential states."""
@@ -44,6 +53,8 @@ class IssuedCredential:
     valid_from: datetime
     valid_until: datetime
     key_id: str
+    status_list: int | None = None  # the BitstringStatusListEntry the copy carries
+    status_index: int | None = None
 
     @cached_property
     def sha256(self) -> str:
@@ -79,3 +90,13 @@ class CredentialRecord:
     job_id: str | None
     result_id: int | None
     sha256: str
+    state: str = "current"  # the stored charter state: current | suspended | revoked
+    state_since: datetime | None = None
+    version: int = 1  # the number of its current version (1: the award)
+    status_list: int | None = None  # the served copy's status entry; None: issued before status lists
+    status_index: int | None = None
+
+    def charter_state(self, now: datetime) -> str:
+        """The charter state: ``current``, ``lapsed`` (past its current version's validUntil),
+        ``suspended`` or ``revoked``."""
+        return charter_state(self.state, self.valid_until, now)

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from caiep.issuer import audit, importing, jobstatus, queries, recording
+from caiep.issuer import audit, importing, jobstatus, queries, recording, statuslists
 from caiep.issuer.database import check_revision, connect, upgrade_database
 from caiep.issuer.jobstatus import JobRecord
 from caiep.issuer.queries import CredentialStream
@@ -170,6 +170,33 @@ class Registry:
         """Only the exact stored document of one credential (by uuid), or None: for serving."""
         with self.read() as connection:
             return queries.find_document(connection, credential_id)
+
+    # --- status lists ----------------------------------------------------------------------
+
+    def status_list(self, number: int) -> str | None:
+        """The exact signed ``BitstringStatusListCredential`` of list ``number``, or None: for serving.
+
+        Read afresh on every call (no cache): a change made by another process shows at once.
+        """
+        with self.read() as connection:
+            return statuslists.signed_list(connection, number)
+
+    def status_lists(self, base_url: str) -> list[statuslists.ListSummary]:
+        """Every status list: size, indexes taken, bits set, signed when, valid until."""
+        with self.read() as connection:
+            return statuslists.summaries(connection, base_url)
+
+    def expiring_status_lists(self, before: datetime) -> list[tuple[int, datetime]]:
+        """Signed lists whose validUntil comes before ``before``: (number, valid until)."""
+        with self.read() as connection:
+            return statuslists.expiring(connection, before=before)
+
+    def republish_status_lists(
+        self, signer: statuslists.ListSigner, *, now: datetime, older_than: timedelta
+    ) -> list[int]:
+        """Re-sign every list signed before ``now - older_than``, each under its row lock; their numbers."""
+        with self.write() as connection:
+            return statuslists.republish(connection, signer, now=now, older_than=older_than)
 
     # --- audit ---------------------------------------------------------------------------
 

@@ -12,17 +12,21 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -77,6 +81,7 @@ exam_results = Table(
     UniqueConstraint("candidate_id", "exam_version", "exam_date", name="uq_exam_results_exam"),
 )
 Index("ix_exam_results_pending", exam_results.c.status, exam_results.c.id)
+Index("ix_exam_results_holder", exam_results.c.holder_id)
 
 jobs = Table(
     "jobs",
@@ -93,26 +98,100 @@ jobs = Table(
     Column("report", Text),  # while running: the process that runs it (issuer.jobstatus); then the report
 )
 
-credentials = Table(
-    "credentials",
+# The lifecycle model (README "Charter credentials, versions and copies"):
+# a charter credential is one holder's charter, one id for life; a version is one (re)issuance of
+# it (award, renewal, reinstatement), exactly one of them current; a copy is one signed document of
+# a version, carrying the status list index it was given.
+charter_credentials = Table(
+    "charter_credentials",
     metadata,
     Column("id", String(36), primary_key=True),  # the uuid of https://<host>/credentials/<uuid>
     Column("url", String(512), nullable=False, unique=True),
     Column("holder_id", ForeignKey("holders.id"), nullable=False),
-    Column("result_id", ForeignKey("exam_results.id"), unique=True),  # null for single issuance
+    Column("result_id", ForeignKey("exam_results.id"), unique=True),  # the award's; null for single issuance
+    # current | suspended | revoked; "lapsed" is read from the current version's valid_until
+    Column("state", String(16), nullable=False),
+    Column("state_since", UtcDateTime(), nullable=False),
+    Column("public_reason", Text),  # shown on the public page
+    Column("internal_note", Text),  # never shown outside the registry
+    Column("awarded_at", UtcDateTime(), nullable=False),  # the first award: every version's awardedDate
+    Column("issued_at", UtcDateTime(), nullable=False),  # when the first version was recorded
+)
+Index("ix_charter_credentials_holder", charter_credentials.c.holder_id)
+# Listings are newest first, ties by uuid, and page from a (issued_at, id) position.
+Index("ix_charter_credentials_issued", charter_credentials.c.issued_at, charter_credentials.c.id)
+
+credential_versions = Table(
+    "credential_versions",
+    metadata,
+    Column("credential_id", ForeignKey("charter_credentials.id"), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),  # 1 for the award, then 2, 3, ...
+    Column("kind", String(16), nullable=False),  # award | renewal | reinstatement
+    Column("version_state", String(16), nullable=False),  # current | superseded
+    Column("valid_from", UtcDateTime(), nullable=False),
+    Column("valid_until", UtcDateTime(), nullable=False),
+    Column("result_id", ForeignKey("exam_results.id")),
     Column("job_id", ForeignKey("jobs.id")),
+    Column("issued_at", UtcDateTime(), nullable=False),
+)
+# Exactly one current version per charter credential.
+Index(
+    "uq_credential_versions_current",
+    credential_versions.c.credential_id,
+    unique=True,
+    sqlite_where=text("version_state = 'current'"),
+    postgresql_where=text("version_state = 'current'"),
+)
+Index("ix_credential_versions_valid_until", credential_versions.c.valid_until)
+
+credential_copies = Table(
+    "credential_copies",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("credential_id", String(36), nullable=False),
+    Column("version", Integer, nullable=False),
     Column("format", String(8), nullable=False),  # ldp | jwt
     Column("document", Text, nullable=False),  # the exact signed JSON, or the compact JWS
     Column("sha256", String(64), nullable=False),
-    Column("valid_from", UtcDateTime(), nullable=False),
-    Column("valid_until", UtcDateTime(), nullable=False),
     Column("key_id", String(64), nullable=False),  # the signing key's publicKeyMultibase
+    # The BitstringStatusListEntry it carries (null: a copy issued before status lists).
+    Column("status_list", ForeignKey("status_lists.number")),
+    Column("status_index", Integer),
+    # The copy the hosted URL serves: one per charter credential, of its current version.
+    Column("served", Boolean, nullable=False),
+    Column("job_id", ForeignKey("jobs.id")),
     Column("issued_at", UtcDateTime(), nullable=False),
+    ForeignKeyConstraint(
+        ["credential_id", "version"], ["credential_versions.credential_id", "credential_versions.version"]
+    ),
 )
-Index("ix_credentials_holder", credentials.c.holder_id)
-Index("ix_credentials_valid_until", credentials.c.valid_until)
-# Listings are newest first, ties by uuid, and page from a (issued_at, id) position.
-Index("ix_credentials_issued", credentials.c.issued_at, credentials.c.id)
+Index("ix_credential_copies_version", credential_copies.c.credential_id, credential_copies.c.version)
+Index(
+    "uq_credential_copies_served",
+    credential_copies.c.credential_id,
+    unique=True,
+    sqlite_where=text("served"),
+    postgresql_where=text("served"),
+)
+
+# One row per Bitstring Status List: the revocation bits, which indexes are taken, and the signed
+# BitstringStatusListCredential served at <issuer>/status/<number>. Allocating and re-signing lock
+# the row (SELECT … FOR UPDATE); the newest list is the one indexes are drawn from.
+status_lists = Table(
+    "status_lists",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("size", Integer, nullable=False),  # entries (bits), at least 131,072
+    Column("bits", LargeBinary, nullable=False),  # the bitstring: a set bit is revoked
+    Column("allocated", LargeBinary, nullable=False),  # a set bit: the index is carried by a copy
+    Column("used", Integer, nullable=False),  # allocated indexes
+    Column("credential", Text),  # the exact signed list credential served; null until first used
+    Column("sha256", String(64)),
+    Column("key_id", String(64)),
+    Column("signed_at", UtcDateTime()),
+    Column("valid_until", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
 
 job_items = Table(
     "job_items",

@@ -56,7 +56,8 @@ def verify_command(
     FILE is the credential, or - for standard input. Exit 0 valid, 1 invalid, 2 cannot be
     decided (a fetch failed, or the check took longer than CAIEP_VERIFY_TIME_BUDGET
     seconds), unreadable, or refused (over the size cap or a structural limit). With an
-    instance (--home or CAIEP_HOME), its issuer's DID document is read from its did.json.
+    instance (--home or CAIEP_HOME), its issuer's DID document is read from its did.json, and its
+    own status lists from its registry.
     """
     import json
     from datetime import UTC
@@ -90,7 +91,12 @@ def verify_command(
         print(printable(f"caiep: {exc}{hint}"), file=sys.stderr)
         return EXIT_UNDECIDED
     home = _instance_home(invocation)
-    fetcher = verifier_fetcher(home, allow_http_base=allow_http_base)
+
+    def read_list(number: int) -> str | None:  # our own status lists, from the registry, when asked
+        with invocation.instance().registry() as registry:
+            return registry.status_list(number)
+
+    fetcher = verifier_fetcher(home, allow_http_base=allow_http_base, read_list=read_list)
     deadline = Deadline(_time_budget(home))
     result = verify(presented, now=now or datetime.now(UTC), fetcher=fetcher, deadline=deadline)
     if as_json:

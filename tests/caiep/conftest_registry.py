@@ -158,6 +158,19 @@ class Site:
         """Serve the instance's did.json where did:web looks for it."""
         (self.root / ".well-known" / "did.json").write_bytes((home / "did.json").read_bytes())
 
+    def publish_status_lists(self, home: Path) -> None:
+        """Serve the instance's signed status lists at /status/<n>, as read from its registry now."""
+        from caiep.wiring import Instance
+
+        folder = self.root / "status"
+        folder.mkdir(exist_ok=True)
+        instance = Instance(home)
+        with instance.registry() as registry:
+            for summary in registry.status_lists(instance.settings.issuer_url):
+                document = registry.status_list(summary.number)
+                if document is not None:
+                    (folder / str(summary.number)).write_text(document, encoding="utf-8")
+
 
 @pytest.fixture(name="did_web_site")
 def did_web_site_fixture(tmp_path: Path) -> Iterator[Site]:
@@ -205,7 +218,7 @@ def _rows(home: Path, table: str) -> int:
 
 
 def _registry_is_empty(home: Path) -> bool:
-    tables = ("holders", "exam_results", "credentials", "jobs", "audit_log")
+    tables = ("holders", "exam_results", "charter_credentials", "credential_copies", "jobs", "audit_log")
     return all(_rows(home, table) == 0 for table in tables)
 
 

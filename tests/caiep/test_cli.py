@@ -30,6 +30,7 @@ from caiep.keys.store import KeyStore
 from caiep.verifier.fetch import MappingFetcher
 from caiep.verifier.result import Verdict
 from caiep.verifier.verify import verify
+from support import instance_fetcher
 
 if TYPE_CHECKING:
     from conftest import CLI
@@ -217,8 +218,19 @@ def test_issue_ldp_to_a_file(cli: CLI, home: Path, passphrase: str, method: str)
     settings = json.loads((home / "settings.json").read_text(encoding="utf-8"))
     assert credential["issuer"]["id"] == settings["issuer_id"]
     assert credential["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
-    fetcher = _did_web_fetcher(home) if method == "web" else None
+    fetcher = instance_fetcher(home, _did_web_fetcher(home) if method == "web" else None)
     assert verify(credential, now=datetime.now(UTC), fetcher=fetcher).verdict is Verdict.VALID
+    # One BitstringStatusListEntry, for revocation, in a list served under the issuer's URL.
+    status = credential["credentialStatus"]
+    url = f"{settings['issuer_url']}/status/1"
+    assert status == {
+        "id": f"{url}#{status['statusListIndex']}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": status["statusListIndex"],
+        "statusListCredential": url,
+    }
+    assert status["statusListIndex"].isdigit()
 
 
 @pytest.mark.parametrize("method", ["key", "web"])
@@ -232,7 +244,7 @@ def test_issue_jwt_to_stdout(cli: CLI, home: Path, passphrase: str, method: str)
     assert run.out.count("\n") == 1
     token = run.out.strip()
     assert token.count(".") == 2
-    fetcher = _did_web_fetcher(home) if method == "web" else None
+    fetcher = instance_fetcher(home, _did_web_fetcher(home) if method == "web" else None)
     result = verify(token, now=datetime.now(UTC), fetcher=fetcher)
     assert (result.format, result.verdict) == ("jwt", Verdict.VALID)
 
@@ -247,9 +259,11 @@ def test_issue_ldp_to_stdout_and_jwt_to_a_file(cli: CLI, home: Path, passphrase:
     assert ldp.code == jwt.code == 0
     credential = json.loads(ldp.out)
     assert credential["credentialSubject"]["result"][0]["value"] == "82"
-    assert verify(credential, now=datetime.now(UTC)).verdict is Verdict.VALID
+    fetcher = instance_fetcher(home)
+    assert verify(credential, now=datetime.now(UTC), fetcher=fetcher).verdict is Verdict.VALID
     assert jwt.out == ""
-    assert verify(jwt_file.read_text(encoding="utf-8"), now=datetime.now(UTC)).verdict is Verdict.VALID
+    jwt_result = verify(jwt_file.read_text(encoding="utf-8"), now=datetime.now(UTC), fetcher=fetcher)
+    assert jwt_result.verdict is Verdict.VALID
 
 
 # --- verify ----------------------------------------------------------------------------------
@@ -343,6 +357,7 @@ def test_console_script_end_to_end_with_did_web_over_http(tmp_path: Path, did_we
     (site / ".well-known" / "did.json").write_bytes((home / "did.json").read_bytes())
     issue = caiep("issue", *HOLDER, "--out", str(home / "jane.json"))
     assert issue.returncode == 0, issue.stderr
+    did_web_site.publish_status_lists(home)  # its status list, as a static copy
 
     verified = caiep("verify", str(home / "jane.json"), "--json", "--allow-http-base", base, instance=False)
 
@@ -350,7 +365,8 @@ def test_console_script_end_to_end_with_did_web_over_http(tmp_path: Path, did_we
     report = json.loads(verified.stdout)
     assert (report["verified"], report["status"]) == (True, "valid")
     assert WEB_DID in {c["name"]: c["message"] for c in report["checks"]}["proof"]
-    assert requested == ["/.well-known/did.json"]
+    assert requested == ["/.well-known/did.json", "/status/1"]
+    assert {c["name"]: c["code"] for c in report["checks"]}["status"] == "not_revoked"
 
     # the same credential, once its issuer's DID document is gone, cannot be verified
     (site / ".well-known" / "did.json").unlink()
@@ -379,8 +395,8 @@ def test_help_lists_every_command(cli: CLI) -> None:
     assert run.code == 0
     listed = {line.split()[0] for line in run.out.split("Commands:")[1].splitlines() if line.strip()}
     assert listed == {
-        "init", "issue", "verify", "did", "serve", "results", "sign", "jobs", "credentials", "audit", "keys",
-        "db", "config",
+        "init", "issue", "verify", "did", "serve", "results", "sign", "jobs", "credentials", "status",
+        "audit", "keys", "db", "config",
     }  # fmt: skip
 
 

@@ -32,9 +32,11 @@ from conftest_registry import (
 )
 
 from bench.make_results import write_results
-from caiep.issuer.registry import charter_number
+from caiep.issuer import statuslists
+from caiep.issuer.registry import charter_number, open_registry
 from caiep.verifier.result import Verdict
 from caiep.verifier.verify import verify
+from support import registry_fetcher
 
 ROWS = 3_000  # about 2,300 passes: a job of about a second here, in 23 transactions of 100
 BATCH = 100
@@ -63,7 +65,7 @@ def _passes(url: str) -> int:
 
 
 def _credential_count(url: str) -> int:
-    return int(scalar(url, "SELECT count(*) FROM credentials"))
+    return int(scalar(url, "SELECT count(*) FROM charter_credentials"))
 
 
 def _report(stdout: str) -> dict[str, Any]:
@@ -122,7 +124,8 @@ def _assert_nothing_half_written(url: str) -> None:
     """Every stored credential is complete, and its result is marked issued in the same commit."""
     rows = query(
         url,
-        "SELECT c.document, c.sha256, r.status FROM credentials c JOIN exam_results r ON r.id = c.result_id",
+        "SELECT p.document, p.sha256, r.status FROM charter_credentials c JOIN credential_copies p"
+        " ON p.credential_id = c.id JOIN exam_results r ON r.id = c.result_id",
     )
     assert rows
     for document, digest, status in rows:
@@ -137,7 +140,7 @@ def _assert_each_pass_issued_once(url: str) -> None:
     passes = _passes(url)
     duplicated = query(
         url,
-        "SELECT result_id, count(*) FROM credentials WHERE result_id IS NOT NULL "
+        "SELECT result_id, count(*) FROM charter_credentials WHERE result_id IS NOT NULL "
         "GROUP BY result_id HAVING count(*) > 1",
     )
     assert duplicated == []
@@ -145,18 +148,18 @@ def _assert_each_pass_issued_once(url: str) -> None:
     without = scalar(
         url,
         "SELECT count(*) FROM exam_results r WHERE r.result = 'pass' "
-        "AND NOT EXISTS (SELECT 1 FROM credentials c WHERE c.result_id = r.id)",
+        "AND NOT EXISTS (SELECT 1 FROM charter_credentials c WHERE c.result_id = r.id)",
     )
     assert without == 0
     for_fails = scalar(
         url,
-        "SELECT count(*) FROM credentials c JOIN exam_results r ON r.id = c.result_id "
+        "SELECT count(*) FROM charter_credentials c JOIN exam_results r ON r.id = c.result_id "
         "WHERE r.result = 'fail'",
     )
     assert for_fails == 0
     wrong_holder = scalar(
         url,
-        "SELECT count(*) FROM credentials c JOIN exam_results r ON r.id = c.result_id "
+        "SELECT count(*) FROM charter_credentials c JOIN exam_results r ON r.id = c.result_id "
         "WHERE c.holder_id <> r.holder_id",
     )
     assert wrong_holder == 0
@@ -164,15 +167,41 @@ def _assert_each_pass_issued_once(url: str) -> None:
 
 
 def _assert_every_credential_verifies(url: str) -> int:
-    """Verify every stored credential (did:key: offline); each names its holder's charter number."""
+    """Verify every stored credential (did:key, its status list read from the registry); each names
+    its holder's charter number."""
     now = datetime.now(UTC)
     count = 0
-    for document, holder_id in query(url, "SELECT document, holder_id FROM credentials"):
-        result = verify(document, now=now)
+    registry = open_registry(url)
+    fetcher = registry_fetcher(registry, ISSUER_URL)
+    for document, holder_id in query(
+        url,
+        "SELECT p.document, c.holder_id FROM charter_credentials c"
+        " JOIN credential_copies p ON p.credential_id = c.id",
+    ):
+        result = verify(document, now=now, fetcher=fetcher)
         assert result.verdict is Verdict.VALID, [c for c in result.checks if c.outcome != "valid"]
         assert json.loads(document)["credentialSubject"]["licenseNumber"] == charter_number(holder_id)
         count += 1
+    registry.dispose()
     return count
+
+
+def _assert_each_index_taken_by_exactly_one_copy(url: str) -> None:
+    """Every copy carries a status index of its own, and every index a list gives out as taken
+    is carried by a copy: nothing orphaned, nothing shared, whatever was killed or ran at once."""
+    carried = [
+        (int(n), int(i))
+        for n, i in query(url, "SELECT status_list, status_index FROM credential_copies")
+        if n is not None and i is not None
+    ]
+    assert len(carried) == _credential_count(url)  # no copy without an index
+    assert len(set(carried)) == len(carried)  # no two copies share one
+    with open_registry(url) as registry, registry.read() as connection:
+        numbers = [int(n) for (n,) in connection.exec_driver_sql("SELECT number FROM status_lists")]
+        taken = {(n, i) for n in numbers for i in statuslists.allocated_indexes(connection, n)}
+        used = dict(connection.exec_driver_sql("SELECT number, used FROM status_lists").all())
+    assert taken == set(carried)  # no index taken without its copy
+    assert sum(used.values()) == len(carried)
 
 
 def _assert_audit_holds(caiep: Caiep) -> None:
@@ -220,11 +249,12 @@ def test_a_job_killed_mid_way_then_run_again_issues_every_pass_exactly_once(
     jobs = {row.id: row for row in query(database_url, "SELECT id, status, issued FROM jobs")}
     assert jobs[killed_id].status == "running"
     assert (jobs[report["job"]].status, jobs[report["job"]].issued) == ("finished", passes - killed_at)
-    by_job = dict(query(database_url, "SELECT job_id, count(*) FROM credentials GROUP BY job_id"))
+    by_job = dict(query(database_url, "SELECT job_id, count(*) FROM credential_copies GROUP BY job_id"))
     assert by_job == {killed_id: killed_at, report["job"]: passes - killed_at}
 
     _assert_each_pass_issued_once(database_url)
     assert _assert_every_credential_verifies(database_url) == passes
+    _assert_each_index_taken_by_exactly_one_copy(database_url)
     _assert_audit_holds(instance)
 
 
@@ -246,7 +276,7 @@ def test_two_jobs_at_once_share_the_work_without_duplicates_or_losses(
     issued = [report["issued"] for report in reports]
     assert sum(issued) == passes
     assert all(report["status"] == "finished" and report["failed"] == 0 for report in reports)
-    by_job = dict(query(database_url, "SELECT job_id, count(*) FROM credentials GROUP BY job_id"))
+    by_job = dict(query(database_url, "SELECT job_id, count(*) FROM credential_copies GROUP BY job_id"))
     assert by_job == {report["job"]: report["issued"] for report in reports if report["issued"]}
     finished = query(database_url, "SELECT status, issued FROM jobs ORDER BY issued")
     assert [tuple(row) for row in finished] == [("finished", n) for n in sorted(issued)]
@@ -257,4 +287,5 @@ def test_two_jobs_at_once_share_the_work_without_duplicates_or_losses(
 
     _assert_each_pass_issued_once(database_url)
     assert _assert_every_credential_verifies(database_url) == passes
+    _assert_each_index_taken_by_exactly_one_copy(database_url)
     _assert_audit_holds(instance)

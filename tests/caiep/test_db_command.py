@@ -43,7 +43,7 @@ def test_init_makes_the_registry_at_the_newest_revision(
 
     assert f"Registry ready (schema revision {_head()})" in out
     assert scalar(database_url, "SELECT version_num FROM alembic_version") == _head()
-    assert scalar(database_url, "SELECT count(*) FROM credentials") == 0
+    assert scalar(database_url, "SELECT count(*) FROM charter_credentials") == 0
 
 
 def test_db_upgrade_brings_an_empty_database_to_the_newest_revision(

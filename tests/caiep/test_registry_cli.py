@@ -224,7 +224,7 @@ def test_sign_with_a_limit(cli: CLI, home: Path, passphrase: str) -> None:
     assert "still pending 10" in first.out
     assert (_report(first)["issued"], _report(rest)["issued"], _report(nothing)["issued"]) == (3, 10, 0)
     assert "issued 0, failed 0, still pending 0" in nothing.out
-    assert _rows(home, "credentials") == 13
+    assert _rows(home, "charter_credentials") == 13
 
 
 @pytest.mark.parametrize(
@@ -326,7 +326,9 @@ def test_credentials_export_writes_the_stored_document_which_verifies(
 
     assert run.code == 0
     assert f"wrote {record['id']} (ldp) to {out}" in run.err
-    stored = scalar(_url(home), "SELECT document FROM credentials WHERE id = :id", id=record["uuid"])
+    stored = scalar(
+        _url(home), "SELECT document FROM credential_copies WHERE credential_id = :id", id=record["uuid"]
+    )
     assert out.read_bytes() == stored.encode("utf-8")
     checked = cli("verify", str(out), "--json")
     assert checked.code == 0, checked.out

@@ -65,7 +65,8 @@ def test_audit_verify_finds_an_edited_credential(
     record = signed_examples[5]
     changed = execute(
         _url(home),
-        "UPDATE credentials SET document = replace(document, :name, 'Mallory') WHERE id = :id",
+        "UPDATE credential_copies SET document = replace(document, :name, 'Mallory')"
+        " WHERE credential_id = :id",
         name=record["holder"],
         id=record["uuid"],
     )
@@ -84,7 +85,9 @@ def test_audit_verify_finds_a_deleted_credential(
     cli: CLI, home: Path, signed_examples: list[dict[str, Any]]
 ) -> None:
     record = signed_examples[0]
-    assert execute(_url(home), "DELETE FROM credentials WHERE id = :id", id=record["uuid"]) == 1
+    delete = "DELETE FROM credential_copies WHERE credential_id = :id"
+    deleted = execute(_url(home), delete, id=record["uuid"])
+    assert deleted == 1
 
     run = cli("audit", "verify")
 
@@ -142,13 +145,14 @@ def test_keys_rotate_on_did_web_keeps_earlier_credentials_verifiable(
     before, after = sorted(_listed(cli), key=lambda r: r["issuedAt"])
     assert (before["key"], after["key"]) == (old_id, new_id)
     did_web_site.publish_did(home)
+    did_web_site.publish_status_lists(home)
     for record in (before, after):
         path = tmp_path / f"{record['uuid']}.json"
         assert cli("credentials", "export", record["uuid"], "--out", str(path)).code == 0
         checked = cli("verify", str(path), "--json", "--allow-http-base", did_web_site.base, home_dir=None)
         assert checked.code == 0, checked.out
         assert json.loads(checked.out)["status"] == "valid"
-    assert set(did_web_site.requested) == {"/.well-known/did.json"}
+    assert set(did_web_site.requested) == {"/.well-known/did.json", "/status/1"}
 
     ((details,),) = query(_url(home), "SELECT details FROM audit_log WHERE action = 'key.rotated'")
     assert json.loads(details) == {"new": new_id, "retired": old_id}
@@ -167,6 +171,7 @@ def test_after_rotation_the_new_did_document_must_be_published(
     (record,) = _listed(cli)
     path = tmp_path / "new.json"
     assert cli("credentials", "export", record["uuid"], "--out", str(path)).code == 0
+    did_web_site.publish_status_lists(home)
 
     # verified as an employer would, with no instance of the issuer's at hand
     stale = cli("verify", str(path), "--json", "--allow-http-base", did_web_site.base, home_dir=None)
@@ -216,7 +221,9 @@ def test_issue_is_recorded_with_the_holders_charter_number(
     assert single["charterNumber"] == ada["charterNumber"]  # the same holder, the same number
     assert credential["credentialSubject"]["licenseNumber"] == ada["charterNumber"]
     assert (single["job"], single["examResult"]) == (None, None)
-    stored = scalar(_url(home), "SELECT document FROM credentials WHERE id = :id", id=single["uuid"])
+    stored = scalar(
+        _url(home), "SELECT document FROM credential_copies WHERE credential_id = :id", id=single["uuid"]
+    )
     assert out.read_text(encoding="utf-8") == stored
     (yara,) = _listed(cli, "--holder", "yara@example.net")
     assert yara["charterNumber"] not in {r["charterNumber"] for r in signed_examples}
@@ -251,7 +258,9 @@ def test_round_trip_on_either_database(
     assert json.loads(cli("credentials", "show", records[0]["id"]).out) == records[0]
     assert exported.code == 0
     assert out.read_text(encoding="utf-8") == scalar(
-        database_url, "SELECT document FROM credentials WHERE id = :id", id=records[0]["uuid"]
+        database_url,
+        "SELECT document FROM credential_copies WHERE credential_id = :id",
+        id=records[0]["uuid"],
     )
     assert cli("verify", str(out)).code == 0
     assert audit.code == 0, audit.out

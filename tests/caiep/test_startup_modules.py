@@ -77,13 +77,41 @@ def test_help_loads_only_click_and_the_command_declarations(tmp_path: Path) -> N
 
 
 @pytest.fixture
-def credentials(cli: CLI, home: Path, passphrase: str) -> dict[str, Path]:
-    """A did:key instance with one credential in each format."""
-    assert cli("init", "--issuer-name", "CAiEP", "--issuer-url", ISSUER_URL, "--did", "key").code == 0
+def credentials(home: Path) -> dict[str, Path]:
+    """One did:key credential in each format, without a status entry (signed in this process)."""
+    from datetime import UTC, date, datetime
+
+    from caiep.issuer.charter import CharterAward, IssuerProfile
+    from caiep.issuer.issuance import issue_charter
+    from caiep.keys.did import did_key_for, verification_method_id
+    from caiep.keys.ed25519 import SigningKey
+
+    key = SigningKey.from_seed(bytes(range(3, 35)))
+    issuer = did_key_for(key.public_key)
+    profile = IssuerProfile(id=issuer, name="CAiEP", url=ISSUER_URL, base_url=ISSUER_URL)
+    award = CharterAward("Jane Doe", "jane.doe@example.org", date(2025, 1, 15), "CAIEP-000001")
+    home.mkdir(parents=True, exist_ok=True)
     paths = {"ldp": home / "jane.json", "jwt": home / "jane.jwt"}
     for fmt, path in paths.items():
-        assert cli("issue", *HOLDER, "--format", fmt, "--out", str(path)).code == 0
+        signed = issue_charter(
+            profile,
+            award,
+            key,
+            verification_method=verification_method_id(issuer, key.public_key),
+            now=datetime.now(UTC),
+            format=fmt,
+        )
+        path.write_text(signed.serialize(), encoding="utf-8")
     return paths
+
+
+@pytest.fixture
+def ours(cli: CLI, home: Path, passphrase: str) -> Path:
+    """A did:key instance and one credential it issued (with its status list entry)."""
+    assert cli("init", "--issuer-name", "CAiEP", "--issuer-url", ISSUER_URL, "--did", "key").code == 0
+    path = home / "ours.json"
+    assert cli("issue", *HOLDER, "--out", str(path)).code == 0
+    return path
 
 
 @pytest.mark.parametrize("fmt", ["ldp", "jwt"])
@@ -98,13 +126,27 @@ def test_verify_loads_no_database_and_no_web_stack(
 
 
 def test_verify_of_an_instance_reads_did_json_without_the_registry(
-    tmp_path: Path, credentials: dict[str, Path], home: Path
+    tmp_path: Path, ours: Path, credentials: dict[str, Path], home: Path
 ) -> None:
+    """A credential with no status list of ours needs no registry, even with an instance."""
     code, _, modules = _loaded(tmp_path, "verify", str(credentials["ldp"]), env={"CAIEP_HOME": str(home)})
 
     assert code == 0
     assert "caiep.trust" in modules
     assert _families(modules, WEB_STACK | {"caiep.issuer", "caiep.wiring", "caiep.app"}) == set()
+
+
+def test_verify_of_our_credential_reads_its_status_list_from_the_registry(
+    tmp_path: Path, ours: Path, home: Path
+) -> None:
+    """Our own status list comes from the instance's registry, never over the network, and the web
+    stack stays unloaded."""
+    code, out, modules = _loaded(tmp_path, "verify", str(ours), env={"CAIEP_HOME": str(home)})
+
+    assert (code, out.splitlines()[0]) == (0, "VALID"), out
+    assert "not revoked (status list checked)" in out
+    assert {"caiep.wiring", "sqlalchemy"} <= modules
+    assert _families(modules, {"flask", "gunicorn", "werkzeug", "jinja2", "caiep.app"}) == set()
 
 
 def test_an_ldp_credential_loads_no_jose(tmp_path: Path, credentials: dict[str, Path]) -> None:

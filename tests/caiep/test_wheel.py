@@ -130,7 +130,8 @@ def test_the_installed_commands_work_outside_the_repository(installed: Path, tmp
         "--email", "ada@example.org", "--exam-date", "2026-06-01", "--out", "ada.json",
     )  # fmt: skip
     assert issued.returncode == 0, issued.stderr
-    checked = _run(installed, tmp_path, "caiep", "verify", "--json", "ada.json")
+    # With its instance: the credential's status list is read from the registry.
+    checked = _run(installed, tmp_path, "caiep", "--home", home, "verify", "--json", "ada.json")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert json.loads(checked.stdout)["verified"] is True
 

@@ -114,7 +114,7 @@ def test_every_directory_is_0700_and_every_file_0600(signed: Path) -> None:
 def test_the_database_side_files_are_0600_while_open(signed: Path) -> None:
     """SQLite's -wal and -shm files exist while a connection is open; they take the database's mode."""
     with Instance(signed).registry() as registry, registry.read() as connection:
-        connection.exec_driver_sql("SELECT count(*) FROM credentials").scalar_one()
+        connection.exec_driver_sql("SELECT count(*) FROM charter_credentials").scalar_one()
         side = {p.name: _mode(p) for p in signed.iterdir() if p.name.startswith("registry.sqlite3-")}
     assert set(side) == {"registry.sqlite3-wal", "registry.sqlite3-shm"}
     assert set(side.values()) == {0o600}

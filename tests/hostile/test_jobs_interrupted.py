@@ -94,7 +94,7 @@ def instance(tmp_path: Path, database_url: str) -> Caiep:
 
 def _wait_for_credentials(url: str, job: subprocess.Popen[str], at_least: int) -> None:
     deadline = time.monotonic() + 60
-    while _count(url, "SELECT count(*) FROM credentials") < at_least:
+    while _count(url, "SELECT count(*) FROM charter_credentials") < at_least:
         if job.poll() is not None:
             pytest.fail(f"the job ended before it could be killed: {job.communicate()}")
         assert time.monotonic() < deadline, f"no {at_least} credentials within 60 s"
@@ -124,7 +124,7 @@ def test_a_job_killed_mid_way_is_listed_as_interrupted(
 
     (listed,) = instance.jobs()
 
-    killed_at = _count(database_url, "SELECT count(*) FROM credentials")
+    killed_at = _count(database_url, "SELECT count(*) FROM charter_credentials")
     assert listed["job"] == running["job"]
     assert listed["status"] == "interrupted"
     assert listed["finished"] is None

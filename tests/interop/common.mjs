@@ -9,7 +9,11 @@
 //      with a fragment whose base is one of them resolves to the verification
 //      method with that id, carrying the document's `@context`;
 //   3. did:key DIDs and DID URLs, resolved by Digital Bazaar's did:key driver
-//      with the Ed25519 Multikey handler (never from the payload).
+//      with the Ed25519 Multikey handler (never from the payload);
+//   4. URLs under an origin mapped in `origins` ({"https://issuer.example":
+//      "http://127.0.0.1:PORT"}): fetched over HTTP from that loopback server
+//      (a live issuer app, or a static copy), the only network access, and
+//      only to 127.0.0.1.
 // jsonld-signatures wraps every loader it is given with its own bundled copies
 // of https://w3id.org/security/v1 and /v2 (no network either); they are used
 // to frame a controller document whose first context is not the DID v1
@@ -156,7 +160,19 @@ function findVerificationMethod(document, url) {
   return null;
 }
 
-export function makeDocumentLoader({contexts = {}, documents = {}} = {}) {
+// The loopback URL a mapped origin serves `url` from, or null.
+export function loopbackFor(origins, url) {
+  for(const [origin, base] of Object.entries(origins || {})) {
+    if(typeof url === 'string' && url.startsWith(origin + '/') &&
+      /^http:\/\/127\.0\.0\.1:\d+$/.test(base)) {
+      return base + url.slice(origin.length);
+    }
+  }
+  return null;
+}
+
+export function makeDocumentLoader(
+  {contexts = {}, documents = {}, origins = {}} = {}) {
   const resolver = didKeyResolver();
   const loaded = url => ({contextUrl: null, documentUrl: url, document: null});
   return async function documentLoader(url) {
@@ -172,6 +188,18 @@ export function makeDocumentLoader({contexts = {}, documents = {}} = {}) {
     }
     if(Object.hasOwn(documents, url)) {
       return {...loaded(url), document: structuredClone(documents[url])};
+    }
+    const loopback = loopbackFor(origins, url);
+    if(loopback !== null) {
+      const response = await fetch(loopback, {
+        headers: {accept: 'application/vc+ld+json, application/json'},
+        redirect: 'error'
+      });
+      if(!response.ok) {
+        throw new Error(
+          `document loader: ${loopback} answered HTTP ${response.status}`);
+      }
+      return {...loaded(url), document: await response.json()};
     }
     const hash = url.indexOf('#');
     if(hash > 0) {

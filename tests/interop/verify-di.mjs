@@ -1,6 +1,9 @@
 // Verifies Data Integrity credentials with Digital Bazaar's libraries.
 //
-// stdin:  {contexts, documents?, credentials: [vc...], now?: ISO date-time}
+// stdin:  {contexts, documents?, origins?, credentials: [vc...],
+//          now?: ISO date-time}
+//         `origins` maps an https origin to a loopback http://127.0.0.1:PORT
+//         that serves its documents (a status list served by our app).
 // stdout: {results: [{verified, error, proofVerified, proofError, statuses}]}
 //
 // verified       full verification by @digitalbazaar/vc `verifyCredential`:
@@ -10,7 +13,8 @@
 //                (verification method listed under `assertionMethod` of its
 //                controller, and controller == issuer id), then status.
 //                Status counts only when checked: a `credentialStatus` whose
-//                list credential is not in `documents` (or that is not a
+//                list credential is neither in `documents` nor under a
+//                mapped origin (or that is not a
 //                BitstringStatusListEntry) makes `verified` false with
 //                "status not checkable: ..."; a set revocation or suspension
 //                bit makes it false with "status: ... bit set ...".
@@ -28,7 +32,7 @@
 import * as bsl from '@digitalbazaar/vc-bitstring-status-list';
 import * as vc from '@digitalbazaar/vc';
 import {
-  describeError, HarnessError, isPlainObject, makeDocumentLoader,
+  describeError, HarnessError, isPlainObject, loopbackFor, makeDocumentLoader,
   requireArray, requireObject, runScript
 } from './common.mjs';
 import {cryptosuite as eddsaRdfc2022} from
@@ -69,7 +73,8 @@ function describeEntry(entry) {
 
 // Returns a `checkStatus` function for `verifyCredential` that records what it
 // found in `statuses` and never passes an unchecked or blocking status.
-function statusChecker({credential, documents, documentLoader, statuses}) {
+function statusChecker(
+  {credential, documents, origins, documentLoader, statuses}) {
   return async () => {
     statuses.forEach(s => {
       s.error = null;
@@ -77,7 +82,8 @@ function statusChecker({credential, documents, documentLoader, statuses}) {
     const uncheckable = statuses.filter(s =>
       s.type !== 'BitstringStatusListEntry' ||
       typeof s.statusListCredential !== 'string' ||
-      !Object.hasOwn(documents, s.statusListCredential));
+      !(Object.hasOwn(documents, s.statusListCredential) ||
+        loopbackFor(origins, s.statusListCredential) !== null));
     if(uncheckable.length > 0) {
       const reasons = uncheckable.map(s =>
         s.type !== 'BitstringStatusListEntry' ?
@@ -121,7 +127,7 @@ function statusChecker({credential, documents, documentLoader, statuses}) {
   };
 }
 
-async function verifyOne({credential, contexts, documents, now}) {
+async function verifyOne({credential, contexts, documents, origins, now}) {
   if(!isPlainObject(credential)) {
     return {
       verified: false, error: 'credential is not a JSON object',
@@ -129,7 +135,7 @@ async function verifyOne({credential, contexts, documents, now}) {
       statuses: null
     };
   }
-  const documentLoader = makeDocumentLoader({contexts, documents});
+  const documentLoader = makeDocumentLoader({contexts, documents, origins});
   // filled in by the status checker; left unchecked when verification
   // stops before the status step
   const statuses = statusEntries(credential).map(entry => ({
@@ -142,7 +148,7 @@ async function verifyOne({credential, contexts, documents, now}) {
     suite: suites(),
     documentLoader,
     checkStatus: statusChecker({
-      credential, documents, documentLoader, statuses
+      credential, documents, origins, documentLoader, statuses
     }),
     ...(now === undefined ? {} : {now})
   });
@@ -175,6 +181,7 @@ async function verifyOne({credential, contexts, documents, now}) {
 runScript(async payload => {
   const contexts = requireObject(payload, 'contexts');
   const documents = requireObject(payload, 'documents', {optional: true});
+  const origins = requireObject(payload, 'origins', {optional: true});
   const credentials = requireArray(payload, 'credentials');
   const {now} = payload;
   if(now !== undefined && (typeof now !== 'string' || isNaN(new Date(now)))) {
@@ -182,7 +189,8 @@ runScript(async payload => {
   }
   const results = [];
   for(const credential of credentials) {
-    results.push(await verifyOne({credential, contexts, documents, now}));
+    results.push(
+      await verifyOne({credential, contexts, documents, origins, now}));
   }
   return {results};
 });

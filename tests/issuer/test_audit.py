@@ -65,7 +65,7 @@ def test_the_chain_holds_after_an_import_and_a_job(db: Any, worked: JobReport) -
     assert worked.audit_head == entries[-1][4]
     assert {entries[i][2] for i in (1, 2, 3, 4, 5)} == {worked.job_id}
     # Every stored credential is logged exactly once, with the digest of its document.
-    assert sorted(_logged_by(db)) == sorted(url for (url,) in db.rows("SELECT url FROM credentials"))
+    assert sorted(_logged_by(db)) == sorted(url for (url,) in db.rows("SELECT url FROM charter_credentials"))
 
     assert db.registry.verify_audit() == (len(entries), None)
 
@@ -119,35 +119,35 @@ def _swap_two(db: Any, seqs: dict[str, list[int]], _: dict[str, int]) -> tuple[i
 def _edit_document(db: Any, _: dict[str, list[int]], logged: dict[str, int]) -> tuple[int, str, int]:
     url, seq = next(iter(logged.items()))
     # The stored digest is updated too: the audit log, not the row, is the reference.
-    [(document,)] = db.rows("SELECT document FROM credentials WHERE url = :u", u=url)
+    [(document,)] = db.rows(
+        "SELECT document FROM credential_copies WHERE credential_id = :c", c=url.rsplit("/", 1)[1]
+    )
     edited = document.replace('"licenseNumber":"CAIEP-', '"licenseNumber":"CAIEP-9')
     assert edited != document
     db.execute(
-        "UPDATE credentials SET document = :d, sha256 = :h WHERE url = :u",
+        "UPDATE credential_copies SET document = :d, sha256 = :h WHERE credential_id = :c",
         d=edited,
         h=hashlib.sha256(edited.encode("utf-8")).hexdigest(),
-        u=url,
+        c=url.rsplit("/", 1)[1],
     )
     return seq, f"the stored document of {url} is not the one issued", _ENTRIES
 
 
 def _delete_credential(db: Any, _: dict[str, list[int]], logged: dict[str, int]) -> tuple[int, str, int]:
     url, seq = list(logged.items())[-1]
-    assert db.execute("DELETE FROM credentials WHERE url = :u", u=url) == 1
+    assert db.execute("DELETE FROM credential_copies WHERE credential_id = :c", c=url.rsplit("/", 1)[1]) == 1
     return seq, f"credential {url} logged here is missing from the registry", _ENTRIES
 
 
 def _insert_unlogged(db: Any, _: dict[str, list[int]], logged: dict[str, int]) -> tuple[int, str, int]:
     url = next(iter(logged))
-    forged_url = url.rsplit("/", 1)[0] + "/00000000-0000-4000-8000-00000000f00d"
+    # A second copy of a logged credential, never logged itself.
     db.execute(
-        "INSERT INTO credentials (id, url, holder_id, result_id, job_id, format, document, sha256,"
-        " valid_from, valid_until, key_id, issued_at)"
-        " SELECT :id, :forged, holder_id, NULL, job_id, format, document, sha256,"
-        " valid_from, valid_until, key_id, issued_at FROM credentials WHERE url = :u",
-        id=forged_url.rsplit("/", 1)[1],
-        forged=forged_url,
-        u=url,
+        "INSERT INTO credential_copies (credential_id, version, format, document, sha256, key_id,"
+        " status_list, status_index, served, job_id, issued_at)"
+        " SELECT credential_id, version, format, document, sha256, key_id, NULL, NULL, FALSE, job_id,"
+        " issued_at FROM credential_copies WHERE credential_id = :c",
+        c=url.rsplit("/", 1)[1],
     )
     return 0, "1 stored credentials were never logged as issued", _ENTRIES
 

@@ -29,7 +29,17 @@ from caiep.issuer.database import script_revisions
 from caiep.issuer.registry import Registry, open_registry, upgrade_database
 from caiep.issuer.tables import metadata
 
-TABLES = ("audit_log", "credentials", "exam_results", "holders", "job_items", "jobs")
+TABLES = (
+    "audit_log",
+    "charter_credentials",
+    "credential_versions",
+    "credential_copies",
+    "status_lists",
+    "exam_results",
+    "holders",
+    "job_items",
+    "jobs",
+)
 
 
 def _scripts() -> ScriptDirectory:
@@ -136,14 +146,20 @@ def test_an_empty_database_is_refused_until_it_is_upgraded(database_url: str) ->
 def test_a_database_behind_the_head_is_refused_with_its_revision_then_upgraded(
     database_url: str, now: datetime
 ) -> None:
-    _upgrade_to(database_url, "0001")
-    # The comparison sees what 0002 adds: it would see tables.py drift from the migrations too.
-    [(action, index)] = _schema_differences(database_url)
-    assert (action, index.name) == ("add_index", "ix_credentials_issued")
+    _upgrade_to(database_url, "0002")
+    # The comparison sees what 0003 changes: it would see tables.py drift from the migrations too.
+    differences = [d for d in _schema_differences(database_url) if isinstance(d, tuple)]
+    assert {d[1].name for d in differences if d[0] == "add_table"} == {
+        "charter_credentials",
+        "credential_versions",
+        "credential_copies",
+        "status_lists",
+    }
+    assert {d[1].name for d in differences if d[0] == "remove_table"} == {"credentials"}
     with pytest.raises(ConfigurationError) as refused:
         open_registry(database_url)
     assert refused.value.message == (
-        f"the registry at {_shown(database_url)} is at revision 0001; "
+        f"the registry at {_shown(database_url)} is at revision 0002; "
         f"this version needs {_head_revision()}: run 'caiep db upgrade'"
     )
     upgrade_database(database_url)

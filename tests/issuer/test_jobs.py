@@ -5,6 +5,7 @@ single issuance, a job that dies mid-batch and two jobs at once."""
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 import uuid
@@ -23,7 +24,7 @@ from caiep.issuer.jobs import Progress, Signer, issue_one, run_signing_job
 from caiep.issuer.registry import charter_number, open_registry
 from caiep.verifier.result import Outcome
 from caiep.verifier.verify import verify
-from support import create_registry
+from support import create_registry, registry_fetcher
 
 COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n")
 
@@ -38,7 +39,7 @@ def _pass_ids(db: Any) -> list[int]:
 
 def _credentials_per_result(db: Any) -> dict[int, int]:
     found = db.rows(
-        "SELECT result_id, COUNT(*) FROM credentials WHERE result_id IS NOT NULL GROUP BY result_id"
+        "SELECT result_id, COUNT(*) FROM charter_credentials WHERE result_id IS NOT NULL GROUP BY result_id"
     )
     return dict(found)
 
@@ -65,13 +66,14 @@ def _assert_every_credential_verifies_and_states_its_result(
         )
     }
     count = 0
+    fetcher = registry_fetcher(db.registry, signer.profile.base_url)  # our lists, from the registry
     for record in db.registry.credentials():
         _, document = db.registry.credential(record.credential_id)
         if signer.format == "jwt":
             assert COMPACT_JWS.fullmatch(document), document[:80]
-            outcome = verify(document, now=now)
+            outcome = verify(document, now=now, fetcher=fetcher)
         else:
-            outcome = verify(json.loads(document), now=now)
+            outcome = verify(json.loads(document), now=now, fetcher=fetcher)
         assert outcome.outcome is Outcome.VALID, [c.to_json() for c in outcome.checks]
         assert outcome.format == signer.format == record.format
         credential = outcome.credential
@@ -337,7 +339,7 @@ def test_a_jwt_job_stores_compact_jws_documents_that_verify(
 
     passes = len(_pass_ids(db))
     assert report.issued == passes
-    assert db.rows("SELECT DISTINCT format FROM credentials") == [("jwt",)]
+    assert db.rows("SELECT DISTINCT format FROM credential_copies") == [("jwt",)]
     _assert_exactly_once(db)
     assert (
         _assert_every_credential_verifies_and_states_its_result(db, jwt_signer, now=now, issued_at=now)
@@ -351,7 +353,7 @@ def _counter(format: Callable[[int], str]) -> Callable[[], str]:
     return lambda: format(next(numbers))
 
 
-def test_injected_clock_uuids_and_salts_give_byte_identical_documents(
+def test_injected_clock_uuids_salts_and_indexes_give_byte_identical_documents(
     db: Any, db_of: Callable[[Any], Any], signer: Signer, now: datetime, new_database_url: Callable[[], str]
 ) -> None:
     other = db_of(create_registry(new_database_url()))
@@ -367,11 +369,13 @@ def test_injected_clock_uuids_and_salts_give_byte_identical_documents(
                 clock=lambda: now,
                 new_uuid=_counter(lambda n: str(uuid.UUID(int=n))),
                 new_salt=_counter(lambda n: f"{n:032x}"),
+                draw_index=random.Random(18).randrange,
             )
             stored.append(
                 (
                     each.rows(
-                        "SELECT result_id, id, url, document, sha256 FROM credentials ORDER BY result_id"
+                        "SELECT c.result_id, c.id, c.url, p.document, p.sha256 FROM charter_credentials c"
+                        " JOIN credential_copies p ON p.credential_id = c.id ORDER BY c.result_id"
                     ),
                     each.rows(
                         "SELECT details FROM audit_log WHERE action = 'credentials.issued' ORDER BY seq"
@@ -417,7 +421,9 @@ def test_issue_one_records_a_credential_with_the_holder_of_the_same_email(
     assert document == issued.document
     assert (record.job_id, record.result_id, record.holder_email) == (None, None, "ada.example@example.org")
     assert record.charter_number == charter_number(ada_id)
-    checked = verify(json.loads(document), now=now)
+    checked = verify(
+        json.loads(document), now=now, fetcher=registry_fetcher(registry, signer.profile.base_url)
+    )
     assert checked.outcome is Outcome.VALID
     assert checked.credential is not None
     assert checked.credential["credentialSubject"]["licenseNumber"] == charter_number(ada_id)

@@ -80,7 +80,10 @@ def test_credential_by_uuid_or_url_returns_the_exact_stored_document(
     registry = db.registry
     db.import_examples(now=now)
     report = run_signing_job(registry, signer, clock=lambda: now)
-    stored = db.rows("SELECT id, url, result_id, document FROM credentials")
+    stored = db.rows(
+        "SELECT c.id, c.url, c.result_id, p.document FROM charter_credentials c"
+        " JOIN credential_copies p ON p.credential_id = c.id"
+    )
     assert len(stored) == EXAMPLE_PASSES
 
     for credential_id, url, result_id, document in stored:

@@ -30,7 +30,16 @@ from caiep.issuer.results import ExamResult, iter_results
 EXAMPLE_RESULTS = Path(__file__).parents[2] / "examples" / "results.csv"
 EXAMPLE_ROWS, EXAMPLE_PASSES, EXAMPLE_FAILS = 20, 13, 7  # one e-mail is written in mixed case
 READ_ON = date(2026, 11, 26)
-TABLES = ("audit_log", "credentials", "exam_results", "holders", "job_items", "jobs")
+TABLES = (
+    "audit_log",
+    "charter_credentials",
+    "credential_versions",
+    "credential_copies",
+    "exam_results",
+    "holders",
+    "job_items",
+    "jobs",
+)
 HEADER = (
     "candidate_id,given_name,family_name,email,registered_on,exam_date,result,score,exam_version,pathway\n"
 )
@@ -178,9 +187,10 @@ def test_an_import_sends_a_few_statements_per_chunk_not_one_per_row(
     rows = [r for r in iter_results(big, today=READ_ON) if isinstance(r, ExamResult)]
     one_chunk = _statements_of_import(registry, rows[:CHUNK], now)
     three_more = _statements_of_import(registry, rows[CHUNK:], now)
-    # A chunk: its lookups and writes (at most five), then the audit entry and the transaction.
-    assert one_chunk <= 5 + 4
-    assert three_more <= one_chunk + 2 * 5
+    # A chunk: its lookups and writes (at most five), the two lookups that refuse a second award,
+    # then the audit entry and the transaction.
+    assert one_chunk <= 5 + 2 + 4
+    assert three_more <= one_chunk + 2 * (5 + 2)
     again = _statements_of_import(registry, rows, now)  # all duplicates: one lookup per chunk
     assert again <= 4 + 4
     assert db_of(registry).scalar("SELECT COUNT(*) FROM exam_results") == 4 * CHUNK
@@ -205,18 +215,30 @@ def test_one_person_is_one_holder_with_one_charter_number(
         ["P-1,Ada,Example,ADA.EXAMPLE@EXAMPLE.ORG,2026-03-01,2026-09-12,pass,88,2026.2,experience"],
     )
     assert db.import_file(retake, now=now).new_holders == 2
-    assert db.import_file(later, now=now).new_holders == 0
+    results = db.scalar("SELECT COUNT(*) FROM exam_results")
+    # A second pass while the first waits to be signed: refused, nothing imported.
+    with pytest.raises(InputError, match=r"later\.csv:2: .*already has a pass waiting.*nothing was imported"):
+        db.import_file(later, now=now)
+    assert db.scalar("SELECT COUNT(*) FROM exam_results") == results
 
     assert db.scalar("SELECT COUNT(*) FROM holders") == 2
     ada_id = db.scalar("SELECT id FROM holders WHERE email = 'ada.example@example.org'")
     assert db.rows("SELECT DISTINCT holder_id FROM exam_results WHERE candidate_id = 'P-1'") == [(ada_id,)]
 
     run_signing_job(db.registry, signer, clock=lambda: now)
+    # Once she holds her charter, a second award points to renewal.
+    with pytest.raises(InputError, match=rf"{charter_number(ada_id)} .*renew that charter instead"):
+        db.import_file(later, now=now)
+    assert db.scalar("SELECT COUNT(*) FROM exam_results") == results
     numbers = [
         json.loads(document)["credentialSubject"]["licenseNumber"]
-        for (document,) in db.rows("SELECT document FROM credentials WHERE holder_id = :h", h=ada_id)
+        for (document,) in db.rows(
+            "SELECT document FROM credential_copies JOIN charter_credentials c ON c.id = credential_id"
+            " WHERE holder_id = :h",
+            h=ada_id,
+        )
     ]
-    assert numbers == [charter_number(ada_id)] * 2  # two passes, one charter number
+    assert numbers == [charter_number(ada_id)]  # one charter credential
     listed = db.registry.credentials(holder_email="ada.example@example.org")
     assert [r.charter_number for r in listed] == numbers
     [bram] = db.registry.credentials(holder_email="bram@example.com")
@@ -309,7 +331,7 @@ def test_record_batch_marks_results_issued_or_failed(db: Any, signer: Signer, no
     registry.start_job("job-1", workers=1, now=now)
     with registry.write() as connection:
         claimed = registry.claim_pending(connection, 4)
-        issued = [signer.make((r, str(uuid.uuid4()), "ab" * 16, now)) for r in claimed[:2]]
+        issued = [signer.make((r, str(uuid.uuid4()), "ab" * 16, now, None)) for r in claimed[:2]]
         failed = [(claimed[2].result_id, "reason two"), (claimed[3].result_id, "reason three")]
         recording.record_batch(connection, job_id="job-1", issued=issued, failed=failed, now=now)
 
@@ -317,8 +339,9 @@ def test_record_batch_marks_results_issued_or_failed(db: Any, signer: Signer, no
     assert [statuses[r.result_id] for r in claimed] == ["issued", "issued", "failed", "failed"]
     assert registry.count_pending() == EXAMPLE_PASSES - 4
     stored = db.rows(
-        "SELECT id, url, holder_id, result_id, job_id, document, sha256, key_id"
-        " FROM credentials ORDER BY result_id"
+        "SELECT c.id, c.url, c.holder_id, c.result_id, v.job_id, p.document, p.sha256, p.key_id"
+        " FROM charter_credentials c JOIN credential_versions v ON v.credential_id = c.id"
+        " JOIN credential_copies p ON p.credential_id = c.id ORDER BY c.result_id"
     )
     assert stored == [
         (c.credential_id, c.url, c.holder_id, c.result_id, "job-1", c.document, c.sha256, signer.key_id)
@@ -339,14 +362,15 @@ def test_a_batch_whose_transaction_fails_leaves_nothing_behind(
     def killed_before_commit() -> None:
         with registry.write() as connection:
             claimed = registry.claim_pending(connection, 3)
-            issued = [signer.make((r, str(uuid.uuid4()), "ab" * 16, now)) for r in claimed]
+            issued = [signer.make((r, str(uuid.uuid4()), "ab" * 16, now, None)) for r in claimed]
             recording.record_batch(connection, job_id=None, issued=issued, failed=[], now=now)
             raise RuntimeError("killed before commit")
 
     with pytest.raises(RuntimeError, match="killed"):
         killed_before_commit()
 
-    assert db.scalar("SELECT COUNT(*) FROM credentials") == 0
+    for table in ("charter_credentials", "credential_versions", "credential_copies"):
+        assert db.scalar(f"SELECT COUNT(*) FROM {table}") == 0
     assert registry.count_pending() == EXAMPLE_PASSES
     assert db.rows("SELECT seq, hash FROM audit_head") == head
     assert registry.verify_audit() == (1, None)

@@ -19,7 +19,7 @@ def _result(line: int, candidate: str = "C-1") -> ExamResult:
         candidate_id=candidate,
         given_name="Ada",
         family_name="Example",
-        email="ada@example.org",
+        email="ada@example.org" if candidate == "C-1" else f"{candidate.lower()}@example.org",
         registered_on=date(2026, 1, 15),
         exam_date=date(2026, 6, 1),
         result="pass",

@@ -74,3 +74,27 @@ def unlimited_rates() -> Any:
     from caiep.ratelimit import RateLimitSettings, Window
 
     return RateLimitSettings(verify=(Window(10**8, 60),), read=(Window(10**8, 60),))
+
+
+def registry_fetcher(registry: Registry, base_url: str, fallback: Any = None) -> Any:
+    """A verifier fetcher that reads the issuer's own status lists from ``registry`` (as the app
+    does), and everything else from ``fallback`` (default: nothing else, offline)."""
+    from caiep.trust import own_lists_first
+    from caiep.verifier.fetch import MappingFetcher
+
+    return own_lists_first({}, base_url, registry.status_list, fallback or MappingFetcher({}))
+
+
+def instance_fetcher(home: Path, fallback: Any = None) -> Any:
+    """A verifier fetcher that reads the status lists of the instance at ``home`` from its
+    registry (opened for each read, as ``caiep verify --home`` does)."""
+    from caiep.trust import own_lists_first
+    from caiep.verifier.fetch import MappingFetcher
+    from caiep.wiring import Instance
+
+    def read_list(number: int) -> str | None:
+        with Instance(home).registry() as registry:
+            return registry.status_list(number)
+
+    base_url = Instance(home).settings.issuer_url
+    return own_lists_first({}, base_url, read_list, fallback or MappingFetcher({}))

@@ -200,7 +200,10 @@ def issue(registry_url: str, instance: Instance, passphrase: str, now: datetime)
         tampered = ids["tampered"].credential_id
         with registry.write() as connection:
             changed = connection.execute(
-                text("UPDATE credentials SET document = replace(document, :old, :new) WHERE id = :id"),
+                text(
+                    "UPDATE credential_copies SET document = replace(document, :old, :new)"
+                    " WHERE credential_id = :id"
+                ),
                 {"old": '"name":"Tom Tamper"', "new": f'"name":"{TAMPERED_NAME}"', "id": tampered},
             )
             assert changed.rowcount == 1
