@@ -1,7 +1,9 @@
 """A signing job as a user runs it, against Digital Bazaar's JavaScript signer on the same machine.
 
 Run: ``make bench-jobs`` (after ``bench/jobs.py``) or ``.venv/bin/python bench/signing_job.py
-[--passes 10000] [--node-credentials 1000] [--rounds 3] [--workers 2]``.
+[--passes 10000] [--node-credentials 1000] [--rounds 3] [--workers 2] [--baseline-caiep PATH]``.
+``--baseline-caiep`` times another version's ``caiep`` (a checkout of main with its own venv) in
+the same rounds, on its own instance, so a change is measured side by side under the same load.
 
 Ours: a fresh instance (``caiep init``, a generated passphrase in CAIEP_KEY_PASSPHRASE) with
 about PASSES imported passes, then ``caiep --home H sign --workers 2`` timed from outside as a
@@ -167,6 +169,10 @@ def main() -> None:
     parser.add_argument(
         "--caiep", default=str(Path(sys.executable).with_name("caiep")), help="the CLI to time"
     )
+    parser.add_argument(
+        "--baseline-caiep",
+        help="another version's CLI (e.g. main's checkout) timed in the same rounds, on its own copy",
+    )
     args = parser.parse_args()
     node = shutil.which("node")
     if node is None or not (INTEROP / "node_modules").is_dir():
@@ -176,8 +182,14 @@ def main() -> None:
     payload = node_payload(args.node_credentials)
     ours: list[Run] = []
     theirs: list[Run] = []
+    baseline: list[Run] = []
     with tempfile.TemporaryDirectory() as directory:
         template, pending = prepare_instance(Path(directory), args.passes, env, args.caiep)
+        if args.baseline_caiep:
+            (Path(directory) / "baseline").mkdir()
+            baseline_template, _ = prepare_instance(
+                Path(directory) / "baseline", args.passes, env, args.baseline_caiep
+            )
         print(
             f"{os.cpu_count()} CPUs; ours: `caiep sign --workers {args.workers}` over {pending:,} passes "
             f"(SQLite); theirs: Digital Bazaar over {args.node_credentials:,} credentials; "
@@ -185,6 +197,14 @@ def main() -> None:
         )
         for round_number in range(1, args.rounds + 1):
             ours.append(run_ours(template, Path(directory), env, args.caiep, args.workers))
+            if args.baseline_caiep:
+                baseline.append(
+                    run_ours(baseline_template, Path(directory), env, args.baseline_caiep, args.workers)
+                )
+                print(
+                    f"round {round_number}: baseline {baseline[-1].rate:>7,.0f}/s "
+                    f"(per CPU second {baseline[-1].cpu_rate:,.0f})"
+                )
             theirs.append(run_theirs(node, payload, args.node_credentials))
             print(
                 f"round {round_number}: ours {ours[-1].rate:>7,.0f}/s   theirs {theirs[-1].rate:>5,.0f}/s   "
@@ -201,6 +221,17 @@ def main() -> None:
         f"ratio {ours_median / theirs_median:.1f}x\n"
         f"median of the rounds' ratios {paired:.1f}x; ratio per CPU second {cpu:.1f}x"
     )
+    if baseline:
+        base_median = statistics.median(run.rate for run in baseline)
+        base_paired = statistics.median(a.rate / b.rate for a, b in zip(ours, baseline, strict=True))
+        base_cpu = statistics.median(a.cpu_rate for a in ours) / statistics.median(
+            b.cpu_rate for b in baseline
+        )
+        print(
+            f"baseline {args.baseline_caiep}: median {base_median:,.0f}/s; ours/baseline "
+            f"{ours_median / base_median:.3f} (median of the rounds' ratios {base_paired:.3f}, "
+            f"per CPU second {base_cpu:.3f})"
+        )
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ class ListSigner:
         return ServiceAddresses(self.base_url).status_list(number)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StatusEntry:
     """One copy's place in a list: what its ``credentialStatus`` names."""
 

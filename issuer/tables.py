@@ -26,7 +26,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -134,14 +133,9 @@ credential_versions = Table(
     Column("job_id", ForeignKey("jobs.id")),
     Column("issued_at", UtcDateTime(), nullable=False),
 )
-# Exactly one current version per charter credential.
-Index(
-    "uq_credential_versions_current",
-    credential_versions.c.credential_id,
-    unique=True,
-    sqlite_where=text("version_state = 'current'"),
-    postgresql_where=text("version_state = 'current'"),
-)
+# Exactly one version of a charter credential is current, and one copy of it is served: kept so by
+# the functions that add versions and copies (issuer.lifecycle), in the transaction that adds
+# them. (Partial unique indexes would say it too, at a cost every signed credential pays.)
 Index("ix_credential_versions_valid_until", credential_versions.c.valid_until)
 
 credential_copies = Table(
@@ -166,14 +160,6 @@ credential_copies = Table(
     ),
 )
 Index("ix_credential_copies_version", credential_copies.c.credential_id, credential_copies.c.version)
-Index(
-    "uq_credential_copies_served",
-    credential_copies.c.credential_id,
-    unique=True,
-    sqlite_where=text("served"),
-    postgresql_where=text("served"),
-)
-
 # One row per Bitstring Status List: the revocation bits, which indexes are taken, and the signed
 # BitstringStatusListCredential served at <issuer>/status/<number>. Allocating and re-signing lock
 # the row (SELECT … FOR UPDATE); the newest list is the one indexes are drawn from.

@@ -71,15 +71,6 @@ def upgrade() -> None:
         sa.Column("job_id", sa.String(36), sa.ForeignKey("jobs.id")),
         sa.Column("issued_at", _TS, nullable=False),
     )
-    current = sa.text("version_state = 'current'")
-    op.create_index(
-        "uq_credential_versions_current",
-        "credential_versions",
-        ["credential_id"],
-        unique=True,
-        sqlite_where=current,
-        postgresql_where=current,
-    )
     op.create_index("ix_credential_versions_valid_until", "credential_versions", ["valid_until"])
     op.create_table(
         "credential_copies",
@@ -101,15 +92,6 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_credential_copies_version", "credential_copies", ["credential_id", "version"])
-    served = sa.text("served")
-    op.create_index(
-        "uq_credential_copies_served",
-        "credential_copies",
-        ["credential_id"],
-        unique=True,
-        sqlite_where=served,
-        postgresql_where=served,
-    )
     # Each stored credential: a charter credential, its award as the current version, its
     # document as the served copy (no status entry: it was signed before status lists).
     op.execute(
