@@ -262,3 +262,109 @@ def charters_of(connection: Connection, holder_ids: Sequence[int]) -> dict[int, 
 
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class NewCopy:
+    """A copy to store with :func:`add_copies`: which version, the exact document and its status."""
+
+    credential_id: str
+    version: int
+    url: str
+    holder_id: int
+    format: str
+    document: str
+    key_id: str
+    status: StatusEntry | None
+
+
+def add_copies(
+    connection: Connection, copies: Sequence[NewCopy], *, now: datetime, job_id: str | None
+) -> None:
+    """Store many new served copies at once (one statement per table, one audit entry): each
+    becomes the copy its charter credential's hosted URL serves."""
+    if not copies:
+        return
+    from caiep.issuer.database import insert_rows  # the bulk path jobs use
+
+    connection.execute(
+        update(credential_copies)
+        .where(credential_copies.c.credential_id.in_([c.credential_id for c in copies]))
+        .values(served=False)
+    )
+    digests = [hashlib.sha256(c.document.encode("utf-8")).hexdigest() for c in copies]
+    insert_rows(
+        connection,
+        credential_copies,
+        [
+            {
+                "credential_id": c.credential_id,
+                "version": c.version,
+                "format": c.format,
+                "document": c.document,
+                "sha256": digest,
+                "key_id": c.key_id,
+                "status_list": None if c.status is None else c.status.list_number,
+                "status_index": None if c.status is None else c.status.index,
+                "served": True,
+                "job_id": job_id,
+                "issued_at": now,
+            }
+            for c, digest in zip(copies, digests, strict=True)
+        ],
+    )
+    details = {
+        "job": job_id,
+        "credentials": [
+            [c.url, digest, charter_number(c.holder_id), None, c.key_id, ""]
+            for c, digest in zip(copies, digests, strict=True)
+        ],
+    }
+    audit.append(
+        connection, [audit.AuditEntry("credentials.issued", job_id or copies[0].url, details)], now=now
+    )
+
+
+@dataclass(frozen=True)
+class Unstatused:
+    """A served copy of a current version that carries no status entry (issued before status lists)."""
+
+    credential_id: str
+    version: int
+    url: str
+    holder_id: int
+    format: str
+    document: str
+
+
+def copies_without_status(connection: Connection, limit: int) -> list[Unstatused]:
+    """Up to ``limit`` served copies of current versions with no status entry, oldest first."""
+    query = (
+        select(
+            credential_copies.c.credential_id,
+            credential_copies.c.version,
+            charter_credentials.c.url,
+            charter_credentials.c.holder_id,
+            credential_copies.c.format,
+            credential_copies.c.document,
+        )
+        .join(charter_credentials, charter_credentials.c.id == credential_copies.c.credential_id)
+        .join(
+            credential_versions,
+            (credential_versions.c.credential_id == credential_copies.c.credential_id)
+            & (credential_versions.c.version == credential_copies.c.version),
+        )
+        .where(
+            credential_copies.c.served.is_(True),
+            credential_copies.c.status_list.is_(None),
+            credential_versions.c.version_state == "current",
+        )
+        .order_by(credential_copies.c.id)
+        .limit(limit)
+    )
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update(of=credential_copies, skip_locked=True)
+    return [
+        Unstatused(str(r[0]), int(r[1]), str(r[2]), int(r[3]), str(r[4]), str(r[5]))
+        for r in connection.execute(query)
+    ]

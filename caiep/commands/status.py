@@ -61,3 +61,30 @@ def publish(invocation: Invocation) -> int:
     else:
         print("every status list was signed within the last 7 days; nothing to re-sign")
     return EXIT_OK
+
+
+@status.command("migrate")
+@pass_invocation
+def migrate(invocation: Invocation) -> int:
+    """Give every credential issued before status lists a status entry.
+
+    Signs a new copy of each current version whose served copy carries no status (same id,
+    content and dates; a new proof by the current key, in the same format), which the hosted
+    URL serves from then on. Files downloaded before carry no status and cannot be revoked.
+    Safe to run again: copies that already carry a status are left as they are.
+    """
+    from datetime import UTC, datetime
+
+    from caiep.issuer.jobs import give_status_to_earlier_copies
+    from caiep.settings import read_passphrase
+
+    instance = invocation.instance()
+    signer = instance.signer(read_passphrase())
+    with instance.registry() as registry:
+        made = give_status_to_earlier_copies(registry, signer, now=datetime.now(UTC))
+    print(
+        f"signed {made} new copies with a status entry"
+        if made
+        else "every served copy already has a status entry"
+    )
+    return EXIT_OK

@@ -83,3 +83,13 @@ def test_the_app_warns_at_start_up_of_a_list_expiring_within_seven_days(
         "status list 1 expires at" in r.getMessage() and "caiep status publish" in r.getMessage()
         for r in caplog.records
     )
+
+
+def test_status_migrate_leaves_copies_that_carry_a_status(cli: CLI, home: Path, passphrase: str) -> None:
+    _init(cli)
+    _imported(cli)
+    _signed(cli)
+    run = cli("status", "migrate")
+    assert (run.code, run.out) == (0, "every served copy already has a status entry\n")
+    [listed] = json.loads(cli("status", "list", "--json").out)
+    assert listed["used"] == 13

@@ -191,3 +191,46 @@ def test_every_credential_of_an_older_registry_keeps_serving_and_verifying(
         bram = charter_number(old[2]["holder_id"])
         with pytest.raises(InputError, match=f"already holds the CAiEP charter {bram} .* renew"):
             registry.import_results([again], source="late.csv", source_sha256="0" * 64, now=now)
+
+
+def test_status_migrate_gives_each_earlier_credential_a_copy_with_status(
+    database_url: str, signer: Signer, now: datetime
+) -> None:
+    from caiep.issuer.jobs import give_status_to_earlier_copies
+    from caiep.proofs.jose import decode_unverified
+
+    old = _old_registry(database_url, signer)
+    upgrade_database(database_url)
+    with open_registry(database_url) as registry:
+        assert give_status_to_earlier_copies(registry, signer, now=now, batch_size=2) == 3
+        assert give_status_to_earlier_copies(registry, signer, now=now) == 0  # safe to run again
+        fetcher = registry_fetcher(registry, signer.profile.base_url)
+        entries = set()
+        for row in old:
+            served = registry.document(row["id"])
+            assert served is not None
+            assert served != row["document"]
+            if row["format"] == "jwt":
+                new_body, old_body = (
+                    decode_unverified(served.strip())[1],
+                    decode_unverified(row["document"].strip())[1],
+                )
+            else:
+                new_body, old_body = json.loads(served), json.loads(row["document"])
+            for name in ("id", "validFrom", "validUntil", "awardedDate", "credentialSubject"):
+                assert new_body[name] == old_body[name]  # same id, content and dates
+            entries.add(new_body["credentialStatus"]["statusListIndex"])
+            presented_new = served if row["format"] == "jwt" else json.loads(served)
+            presented_old = row["document"] if row["format"] == "jwt" else json.loads(row["document"])
+            checked = verify(presented_new, now=now, fetcher=fetcher)
+            assert {c.name: c.code for c in checked.checks}["status"] == "not_revoked"
+            assert checked.outcome is Outcome.VALID
+            # A file downloaded before still verifies, and carries no status.
+            before = verify(presented_old, now=now, fetcher=fetcher)
+            assert (before.outcome, {c.name: c.code for c in before.checks}["status"]) == (
+                Outcome.VALID,
+                "no_status",
+            )
+        assert len(entries) == 3
+        assert registry.verify_audit()[1] is None
+        assert registry.status_lists(signer.profile.base_url)[0].used == 3
