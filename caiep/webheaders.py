@@ -66,6 +66,7 @@ CORS_ENDPOINTS: Final = frozenset(
         "issuer.hosted_credential",
         "issuer.did_document",
         "issuer.achievement_definition",
+        "issuer.status_list",  # browser-based verifiers read our status lists too
     }
 )
 CORS: Final = (("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", "Retry-After"))

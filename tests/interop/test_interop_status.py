@@ -156,6 +156,7 @@ def test_the_served_list_is_the_signed_list_with_its_cache_headers(served: Serve
     assert status == 200
     assert headers["Content-Type"] == "application/vc+ld+json"
     assert headers["Cache-Control"] == "max-age=3600"
+    assert headers["Access-Control-Allow-Origin"] == "*"  # browser-based verifiers may read it
     assert headers["ETag"] == '"' + hashlib.sha256(body).hexdigest() + '"'
     document = json.loads(body)
     assert document["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from conftest import Issued
 
 CORS_ROUTES = {"verifier.api_verify", "verifier.api_status", "verifier.openapi", "issuer.hosted_credential"}
-CORS_ROUTES |= {"issuer.did_document", "issuer.achievement_definition"}
+CORS_ROUTES |= {"issuer.did_document", "issuer.achievement_definition", "issuer.status_list"}
 
 
 def _app(issued: Issued, **options: object) -> Flask:
@@ -50,6 +50,7 @@ def _requests(issued: Issued) -> dict[str, Callable[[Flask], TestResponse]]:
         "issuer.hosted_credential": lambda a: a.test_client().get(f"/credentials/{valid}"),
         "issuer.did_document": lambda a: a.test_client().get("/.well-known/did.json"),
         "issuer.achievement_definition": lambda a: a.test_client().get("/achievements/caiep"),
+        "issuer.status_list": lambda a: a.test_client().get("/status/1"),
         "wallet_export.qr_png_image": lambda a: a.test_client().get(f"/c/{valid}/qr.png"),
         "wallet_export.qr_svg_image": lambda a: a.test_client().get(f"/c/{valid}/qr.svg"),
     }
@@ -65,6 +66,7 @@ EXPECTED_CACHE = {
     "issuer.hosted_credential": "max-age=300",
     "issuer.did_document": "max-age=300",
     "issuer.achievement_definition": "max-age=3600",
+    "issuer.status_list": "max-age=3600",  # the lists' ttl (status_list_ttl_ms)
     "wallet_export.qr_png_image": "public, max-age=86400",
     "wallet_export.qr_svg_image": "public, max-age=86400",
 }
@@ -104,7 +106,7 @@ def test_every_method_not_allowed_answer_names_the_allowed_ones(app: Flask) -> N
         methods.setdefault(rule.rule, set()).update(rule.methods or ())
     for template, expected in methods.items():
         path = template.replace("<uuid:credential_id>", "00000000-0000-4000-8000-000000000000")
-        path = path.replace("<path:filename>", "caiep.css")
+        path = path.replace("<path:filename>", "caiep.css").replace("<int:number>", "1")
         response = client.delete(path)
         assert response.status_code == 405, path
         assert {method.strip() for method in response.headers["Allow"].split(",")} == expected, path
