@@ -75,7 +75,8 @@ PREFLIGHT_HEADERS: Final = "Content-Type, Accept"
 HSTS: Final = ("Strict-Transport-Security", "max-age=31536000")
 #: Routes that may set their own Cache-Control (the QR codes: a day; files: Werkzeug's validators).
 OWN_CACHE_CONTROL: Final = frozenset(
-    {"wallet_export.qr_png_image", "wallet_export.qr_svg_image", "verifier.static"}
+    # status lists: max-age is their ttl (status_list_ttl_ms), set by the route
+    {"wallet_export.qr_png_image", "wallet_export.qr_svg_image", "verifier.static", "issuer.status_list"}
 )
 #: Routes whose answer depends on the Accept header (content negotiation).
 NEGOTIATED: Final = frozenset({"issuer.hosted_credential"})

@@ -218,6 +218,7 @@ def test_a_fetched_did_document_with_a_repeated_key_cannot_be_verified(
     published = did_web_site.root / ".well-known" / "did.json"
     document = (home / "did.json").read_text(encoding="utf-8")
     published.write_text(document, encoding="utf-8")
+    did_web_site.publish_status_lists(home)
     verify = ["verify", str(issued["ldp"]), "--json", "--allow-http-base", did_web_site.base]
     assert cli(*verify, home_dir=None).code == 0  # as published, it vouches for the key
 
