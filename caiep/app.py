@@ -167,7 +167,9 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
         )
     )
     app.register_blueprint(wallet_web.create_blueprint(page_url))
-    _install_hooks(app, RateLimiter(config.rate_limits), ResponseHeaders(app))
+    limiter = RateLimiter(config.rate_limits)
+    limiter.init_app(app)  # Flask-Limiter, counted from the one hook below
+    _install_hooks(app, limiter, ResponseHeaders(app))
     if config.trusted_proxies:
         # The client address and scheme as the nearest trusted proxies saw them (Werkzeug's ProxyFix).
         n = config.trusted_proxies

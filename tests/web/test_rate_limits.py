@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from caiep.app import AppConfig, create_app
-from caiep.ratelimit import RateLimitSettings, Window
+from caiep.ratelimit import InlineMemoryStorage, RateLimitSettings, Window
 from caiep.settings import database_url
 
 if TYPE_CHECKING:
@@ -26,6 +26,13 @@ if TYPE_CHECKING:
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 LIMIT = 7
+
+
+def _redis_keys(prefix: str) -> set[str]:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    return {key.decode() for key in client.scan_iter(match=f"*LIMITER/{prefix}/*")}
 
 
 def _redis_or_skip() -> None:
@@ -66,12 +73,6 @@ def _serve(serve_instance: Callable[..., LiveServer], name: str, **variables: st
     )
 
 
-@pytest.fixture
-def shared_server(serve_instance: Callable[..., LiveServer]) -> LiveServer:
-    _redis_or_skip()
-    return _serve(serve_instance, "shared", CAIEP_RATE_STORAGE=REDIS_URL, CAIEP_RATE_KEY_PREFIX=_prefix())
-
-
 def _workers_that_answered(server: LiveServer) -> set[str]:
     """The process ids in the access log's POST lines (each line names its worker)."""
     lines = [line for line in server.log.read_text().splitlines() if "caiep.access POST" in line]
@@ -88,8 +89,11 @@ def _stall(base: str) -> socket.socket:
     return connection
 
 
-def test_two_workers_share_one_count_in_redis(shared_server: LiveServer) -> None:
-    base = shared_server.base_url
+def test_two_workers_share_one_count_in_redis(serve_instance: Callable[..., LiveServer]) -> None:
+    _redis_or_skip()
+    prefix = _prefix()
+    server = _serve(serve_instance, "shared", CAIEP_RATE_STORAGE=REDIS_URL, CAIEP_RATE_KEY_PREFIX=prefix)
+    base = server.base_url
     first = _stall(base)  # holds worker A
     codes = [_post(base)[0] for _ in range(5)]  # answered by worker B
     second = _stall(base)  # B is the only idle worker: it takes this one
@@ -98,10 +102,13 @@ def test_two_workers_share_one_count_in_redis(shared_server: LiveServer) -> None
     second.close()
     status, headers = _post(base)
 
-    assert len(_workers_that_answered(shared_server)) == 2
+    assert len(_workers_that_answered(server)) == 2
     assert codes == [400] * LIMIT + [429] * (10 - LIMIT)  # "x" is unreadable (400): each let through
     assert status == 429
     assert 1 <= int(headers["Retry-After"]) <= 10
+    # Flask-Limiter's keys (under limits' own "LIMITS:" in Redis): our prefix, the client, the
+    # class of request, then the window.
+    assert f"LIMITS:LIMITER/{prefix}/127.0.0.1/verify/{LIMIT}/10/second" in _redis_keys(prefix)
 
 
 @pytest.mark.parametrize("trusted", [1, 0])
@@ -143,3 +150,33 @@ def test_an_unreachable_redis_fails_open_to_memory(issued: Issued, caplog: pytes
     assert codes == [400, 400, 429]  # answered, and still limited, in this process's memory
     [warning] = [r for r in caplog.records if r.name == "caiep.ratelimit"]
     assert "redis://127.0.0.1:1/0 failed" in warning.getMessage()
+
+
+def test_the_apps_flask_limiter_counts_from_one_hook_in_inline_memory(issued: Issued) -> None:
+    limits = RateLimitSettings(verify=(Window(2, 10),), read=(Window(1000, 10),))
+    app = create_app(AppConfig(home=issued.home, database_url=database_url(issued.home), rate_limits=limits))
+    [limiter] = app.extensions["limiter"]
+    timer = limiter.storage.timer  # limits' memory storage starts a new one after a hit finds it done
+    timer.join(5)  # cancelled at start-up: over at once
+    client = app.test_client()
+    try:
+        codes = [
+            client.post("/api/v1/verify", data="x", content_type="text/plain").status_code for _ in range(3)
+        ]
+    finally:
+        app.extensions["caiep.registry"].dispose()
+
+    assert codes == [400, 400, 429]
+    # The count is the Limiter's, through its strategy and storage ...
+    stats = limiter.limiter.get_window_stats(Window(2, 10).item(), "caiep", "127.0.0.1", "verify")
+    assert stats.remaining == 0
+    # ... kept in the memory storage that sweeps inline (no timer thread per hit) ...
+    assert isinstance(limiter.storage, InlineMemoryStorage)
+    assert limiter.storage.timer is timer
+    # ... and none of the Limiter's own per-request hooks is left to run (they cost ~70 µs each request).
+    hooks = [
+        *app.before_request_funcs.get(None, []),
+        *app.after_request_funcs.get(None, []),
+        *app.teardown_request_funcs.get(None, []),
+    ]
+    assert not [h for h in hooks if limiter in (getattr(h, "__self__", None), *getattr(h, "args", ()))]
