@@ -206,6 +206,8 @@ class Registry:
             checked, broken = audit.verify_chain(connection)
             if broken is None:
                 broken = audit.verify_documents(connection)
+            if broken is None:
+                broken = audit.verify_status_lists(connection)
             return checked, broken
 
     def append_audit(self, entries: Sequence[audit.AuditEntry], *, now: datetime) -> str:

@@ -144,7 +144,10 @@ def audit_verify(invocation: Invocation) -> int:
         where = f"entry {broken.seq}" if broken.seq else "the registry"
         print(f"audit BROKEN at {where}: {broken.reason} ({checked} chain entries read)")
         return EXIT_INVALID
-    print(f"audit holds: {checked} chain entries, and every stored credential is the document issued")
+    print(
+        f"audit holds: {checked} chain entries, every stored credential is the document issued, "
+        "and every status list the one last signed"
+    )
     return EXIT_OK
 
 

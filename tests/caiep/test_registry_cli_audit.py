@@ -49,7 +49,7 @@ def test_audit_verify_holds_after_import_and_sign(cli: CLI, signed_examples: lis
 
     assert run.code == 0
     # results.imported, job.started, credentials.issued, job.finished
-    assert run.out.startswith("audit holds: 4 chain entries")
+    assert run.out.startswith("audit holds: 5 chain entries")
 
 
 def _entry_logging(home: Path, url: str) -> int:

@@ -1,0 +1,91 @@
+"""``caiep revoke|suspend|reinstate|renew``: the commands, their bulk form and their refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from conftest_registry import (
+    _imported,
+    _init,
+    _listed,
+    _signed,
+    _url,
+    no_database_override,  # noqa: F401 - autouse fixture, registered by importing it
+    query,
+)
+
+if TYPE_CHECKING:
+    from conftest import CLI
+
+
+def _ready(cli: CLI) -> list[dict[str, object]]:
+    _init(cli)
+    _imported(cli)
+    _signed(cli)
+    return _listed(cli)
+
+
+def test_the_lifecycle_through_the_cli(cli: CLI, home: Path, passphrase: str, tmp_path: Path) -> None:
+    listed = _ready(cli)
+    first, second = str(listed[0]["charterNumber"]), str(listed[1]["id"])
+    suspended = cli("suspend", first, "--reason", "under review", "--actor", "registrar")
+    assert suspended.code == 0, suspended.err
+    assert suspended.out.startswith(f"suspended {first} ")
+    assert "status list 1 re-signed" in suspended.out
+    out = tmp_path / "v2.json"
+    back = cli("reinstate", first, "--out", str(out))
+    assert back.code == 0, back.err
+    assert json.loads(out.read_text())["id"] == listed[0]["id"]
+    assert "version 2" in back.out
+
+    revoked = cli("revoke", second, "--reason", "withdrawn", "--note", "board decision 12")
+    assert revoked.code == 0, revoked.err
+    [(actor, details)] = query(
+        _url(home), "SELECT actor, details FROM audit_log WHERE action = 'charter.revoked'"
+    )
+    assert json.loads(details)["reason"] == "withdrawn"
+    assert json.loads(details)["note"] == "board decision 12"
+    assert actor  # the OS user
+
+    again = cli("revoke", second, "--reason", "withdrawn")
+    assert again.code == 2
+    assert again.err.count("\n") == 1
+    assert "already revoked" in again.err
+    assert "revocation is final" in again.err
+    for args, message in (
+        (("reinstate", second), "only a suspended charter can be reinstated"),
+        (("renew", second), "a revoked charter cannot be renewed"),
+        (("suspend", first, "--reason", " "), "the public reason is empty"),
+        (("revoke", "CAIEP-999999", "--reason", "x"), "no charter credential 'CAIEP-999999'"),
+    ):
+        refused = cli(*args)
+        assert refused.code == 2, refused
+        assert message in refused.err
+        assert refused.err.count("\n") == 1
+    assert cli("audit", "verify").code == 0
+
+
+def test_a_file_of_ids_with_one_bad_line_changes_nothing(
+    cli: CLI, home: Path, passphrase: str, tmp_path: Path
+) -> None:
+    listed = _ready(cli)
+    ids = tmp_path / "ids.txt"
+    ids.write_text(f"{listed[0]['id']}\n# a comment\n{listed[1]['uuid']}\nCAIEP-424242\n", encoding="utf-8")
+    before = query(_url(home), "SELECT bits, credential FROM status_lists")
+    refused = cli("revoke", "--from", str(ids), "--reason", "fraud ring")
+    assert refused.code == 2
+    assert f"{ids}:4: no charter credential 'CAIEP-424242'" in refused.err
+    assert "nothing was changed" in refused.err
+    assert query(_url(home), "SELECT bits, credential FROM status_lists") == before
+    assert query(_url(home), "SELECT count(*) FROM charter_credentials WHERE state <> 'current'") == [(0,)]
+
+    ids.write_text(
+        f"{listed[0]['id']}\n{listed[1]['uuid']}\n{listed[2]['charterNumber']}\n", encoding="utf-8"
+    )
+    done = cli("revoke", "--from", str(ids), "--reason", "fraud ring")
+    assert done.code == 0, done.err
+    assert query(_url(home), "SELECT count(*) FROM charter_credentials WHERE state = 'revoked'") == [(3,)]
+    [(summary,)] = [(json.loads(cli("status", "list", "--json").out)[0]["setBits"],)]
+    assert summary == 3
