@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from conftest_registry import (
     _imported,
     _init,
@@ -89,3 +90,24 @@ def test_a_file_of_ids_with_one_bad_line_changes_nothing(
     assert query(_url(home), "SELECT count(*) FROM charter_credentials WHERE state = 'revoked'") == [(3,)]
     [(summary,)] = [(json.loads(cli("status", "list", "--json").out)[0]["setBits"],)]
     assert summary == 3
+
+
+def test_credentials_list_by_state_as_csv(cli: CLI, home: Path, passphrase: str) -> None:
+    listed = _ready(cli)
+    assert cli("suspend", str(listed[0]["uuid"]), "--reason", "review").code == 0
+    assert cli("revoke", str(listed[1]["uuid"]), "--reason", "=cmd|' /C calc'!A0").code == 0
+    suspended = _listed(cli, "--state", "suspended")
+    assert [(r["uuid"], r["state"]) for r in suspended] == [(listed[0]["uuid"], "suspended")]
+    run = cli("credentials", "list", "--csv", "--state", "revoked")
+    assert run.code == 0, run.err
+    header, row = run.out.splitlines()
+    assert header.startswith("id,uuid,charter_number,holder,email,state,")
+    assert row.startswith(f"{listed[1]['id']},{listed[1]['uuid']},")
+    assert ",revoked," in row
+    current = cli("credentials", "list", "--csv", "--state", "current", "--expiring-within", "90d")
+    assert current.out.splitlines()[1:] == []  # five-year charters: none end within 90 days
+    assert len(_listed(cli, "--state", "current")) == len(listed) - 2
+    assert _listed(cli, "--state", "lapsed") == []
+    with pytest.raises(SystemExit) as refused:
+        cli("credentials", "list", "--state", "gone")
+    assert refused.value.code == 2
