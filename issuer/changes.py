@@ -55,6 +55,7 @@ class Wanted:
 
     text: str
     where: str  # "revoke CAIEP-000042" or "ids.txt:3"
+    on: date | None = None  # a renewal's own date (a renewal import row's exam_date)
 
 
 @dataclass(frozen=True)
@@ -317,15 +318,16 @@ def renew(
                 f"{item.where}: {_label(charter)} is suspended (since {_day(charter.state_since)}); "
                 "reinstate it before renewing"
             )
+        when = item.on or day
         try:
             dates = renewal_dates(
-                charter.valid_from, charter.valid_until, day, now, window_months=window_months
+                charter.valid_from, charter.valid_until, when, now, window_months=window_months
             )
         except ValueError as exc:
             raise InputError(f"{item.where}: {_label(charter)}: {exc}") from None
-        planned.append((charter, dates))
+        planned.append((charter, dates, when))
     outcomes = []
-    for charter, (valid_from, valid_until, lapse) in planned:
+    for charter, (valid_from, valid_until, lapse), when in planned:
         narrative = f"Charter renewed on {_day(valid_from)}"
         if lapse is not None:
             narrative += f" after it lapsed from {_day(lapse[0])} to {_day(lapse[1])}"
@@ -336,7 +338,7 @@ def renew(
         )  # fmt: skip
         details: dict[str, Any] = {
             "version": version,
-            "on": day.isoformat(),
+            "on": when.isoformat(),
             "validFrom": format_timestamp(valid_from),
             "validUntil": format_timestamp(valid_until),
             "lapsed": None if lapse is None else [format_timestamp(lapse[0]), format_timestamp(lapse[1])],

@@ -111,3 +111,38 @@ def test_credentials_list_by_state_as_csv(cli: CLI, home: Path, passphrase: str)
     with pytest.raises(SystemExit) as refused:
         cli("credentials", "list", "--state", "gone")
     assert refused.value.code == 2
+
+
+def test_renewal_rows_in_a_results_import(
+    cli: CLI, home: Path, passphrase: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listed = _ready(cli)
+    number, other = str(listed[0]["charterNumber"]), str(listed[1]["charterNumber"])
+    missing = tmp_path / "missing.csv"
+    missing.write_text("kind,charter_number,exam_date\nrenewal,,\n", encoding="utf-8")
+    refused = cli("results", "import", str(missing))
+    assert refused.code == 1
+    assert f"{missing}:2: charter_number: a renewal row needs a charter_number" in refused.err
+
+    early = tmp_path / "early.csv"
+    early.write_text(
+        f"kind,charter_number,exam_date\nrenewal,{number},\nrenewal,{other},\n", encoding="utf-8"
+    )
+    before = query(_url(home), "SELECT count(*) FROM credential_versions")
+    too_early = cli("results", "import", str(early))
+    assert too_early.code == 2
+    assert f"{early}:2: {number}" in too_early.err
+    assert "too early to renew" in too_early.err
+    assert "nothing was imported" in too_early.err
+    assert query(_url(home), "SELECT count(*) FROM credential_versions") == before
+
+    monkeypatch.setenv("CAIEP_RENEWAL_WINDOW_MONTHS", "60")
+    done = cli("results", "import", str(early))
+    assert done.code == 0, done.err
+    assert done.out.count("renewed CAIEP-") == 2
+    versions = query(_url(home), "SELECT count(*) FROM credential_versions WHERE kind = 'renewal'")
+    assert versions == [(2,)]
+    renewed = {r["charterNumber"]: r for r in _listed(cli)}
+    assert renewed[number]["version"] == 2
+    assert renewed[number]["uuid"] == listed[0]["uuid"]
+    assert cli("audit", "verify").code == 0
