@@ -77,18 +77,20 @@ class StatusEntry:
     list_number: int
     index: int
 
-    def to_json(self, base_url: str) -> dict[str, str]:
-        """The ``BitstringStatusListEntry`` of a credential (one object, revocation, index as text)."""
-        return status_entry(base_url, self.list_number, self.index)
+    def to_json(self, base_url: str, purpose: str = PURPOSE) -> dict[str, str]:
+        """The ``BitstringStatusListEntry`` of a credential (one object, index as text)."""
+        return status_entry(base_url, self.list_number, self.index, purpose=purpose)
 
 
-def status_entry(base_url: str, list_number: int, index: int) -> dict[str, str]:
-    """The ``credentialStatus`` of a copy: one ``BitstringStatusListEntry`` for ``revocation``."""
+def status_entry(base_url: str, list_number: int, index: int, *, purpose: str = PURPOSE) -> dict[str, str]:
+    """The ``credentialStatus`` of a copy: one ``BitstringStatusListEntry``, for ``revocation``
+    today. ``purpose`` is a parameter so that a separate ``suspension`` entry, on a list of its
+    own, can be added once Open Badges allows two status entries (1EdTech issue #623)."""
     url = ServiceAddresses(base_url).status_list(list_number)
     return {
         "id": f"{url}#{index}",
         "type": "BitstringStatusListEntry",
-        "statusPurpose": PURPOSE,
+        "statusPurpose": purpose,
         "statusListIndex": str(index),
         "statusListCredential": url,
     }
