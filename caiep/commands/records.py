@@ -130,9 +130,15 @@ def _write_json_array(items: Iterable[dict[str, Any]]) -> None:
 @click.argument("id")
 @pass_invocation
 def show(invocation: Invocation, id: str) -> int:
-    """One credential's record (ID: its uuid or URL)."""
+    """One credential's record (ID: its uuid or URL), with its state and each lapse between versions."""
+    from caiep.issuer.changes import lapses
+
     record, _ = _credential(invocation, id)
-    print(json.dumps(_record_json(record), indent=2, ensure_ascii=False))
+    shown = _record_json(record)
+    with invocation.instance().registry() as registry, registry.read() as connection:
+        found = lapses(connection, record.credential_id)
+    shown["lapses"] = [{"from": start.isoformat(), "to": end.isoformat()} for start, end in found]
+    print(json.dumps(shown, indent=2, ensure_ascii=False))
     return EXIT_OK
 
 

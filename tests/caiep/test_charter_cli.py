@@ -145,4 +145,6 @@ def test_renewal_rows_in_a_results_import(
     renewed = {r["charterNumber"]: r for r in _listed(cli)}
     assert renewed[number]["version"] == 2
     assert renewed[number]["uuid"] == listed[0]["uuid"]
+    shown = json.loads(cli("credentials", "show", str(listed[0]["uuid"])).out)
+    assert (shown["version"], shown["state"], shown["lapses"]) == (2, "current", [])  # renewed early
     assert cli("audit", "verify").code == 0
