@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from caiep.commands import config, instance, jobs, records, registry, status, verify
+from caiep.commands import charters, config, instance, jobs, records, registry, status, verify
 from caiep.commands.common import EXIT_INVALID, EXIT_OK, EXIT_UNDECIDED, Invocation
 from caiep.errors import CaiepError, ConfigurationError, InputError, KeyMaterialError
 
@@ -79,6 +79,10 @@ for _command in (
     registry.sign,
     jobs.jobs,
     records.credentials,
+    charters.revoke,
+    charters.suspend,
+    charters.reinstate,
+    charters.renew,
     status.status,
     records.audit,
     records.keys,

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from caiep.issuer.tables import audit_head, audit_log, charter_credentials, credential_copies
+from caiep.issuer.tables import audit_head, audit_log, charter_credentials, credential_copies, status_lists
 
 GENESIS = "0" * 64
 
@@ -137,6 +137,44 @@ def verify_documents(connection: Connection) -> ChainBreak | None:
     total = connection.execute(select(func.count()).select_from(credential_copies)).scalar_one()
     if total != listed:
         return ChainBreak(0, f"{total - listed} stored credentials were never logged as issued")
+    return None
+
+
+def verify_status_lists(connection: Connection) -> ChainBreak | None:
+    """Every signed status list against its last logged signing, and its bits against its document.
+
+    Finds a list document edited, replaced by an older signed one, or signed without being
+    logged, and revocation bits changed in the table without re-signing (the bits served and
+    the bits stored would disagree).
+    """
+    from caiep.errors import CaiepError
+    from caiep.statuslist import decode_status_list
+
+    logged: dict[int, tuple[int, str]] = {}
+    entries = select(audit_log.c.seq, audit_log.c.details).where(audit_log.c.action == "status_list.signed")
+    for seq, details in connection.execute(entries.order_by(audit_log.c.seq)).all():
+        parsed = json.loads(details)
+        logged[int(parsed["list"])] = (int(seq), str(parsed["sha256"]))
+    rows = connection.execute(
+        select(status_lists.c.number, status_lists.c.bits, status_lists.c.credential).order_by(
+            status_lists.c.number
+        )
+    ).all()
+    for number, bits, credential in rows:
+        if credential is None:
+            continue
+        last = logged.get(int(number))
+        if last is None:
+            return ChainBreak(0, f"status list {number} was signed without being logged")
+        digest = hashlib.sha256(str(credential).encode("utf-8")).hexdigest()
+        if digest != last[1]:
+            return ChainBreak(last[0], f"the stored status list {number} is not the one last signed")
+        try:
+            served = decode_status_list(json.loads(credential)["credentialSubject"]["encodedList"])
+        except (ValueError, KeyError, TypeError, CaiepError):
+            return ChainBreak(last[0], f"the stored status list {number} cannot be read")
+        if bytes(served) != bytes(bits):
+            return ChainBreak(last[0], f"the bits of status list {number} differ from its signed list")
     return None
 
 

@@ -61,6 +61,8 @@ class CredentialFilter:
     valid_at: datetime | None = None
     limit: int | None = None
     after: str | None = None
+    state: str | None = None  # current | lapsed | suspended | revoked, judged at ``now``
+    now: datetime | None = None
 
 
 def list_credentials(engine: Engine, wanted: CredentialFilter) -> CredentialStream:
@@ -78,6 +80,8 @@ def list_credentials(engine: Engine, wanted: CredentialFilter) -> CredentialStre
         query = query.where(credential_versions.c.valid_until <= wanted.valid_until_before)
     if wanted.valid_at is not None:
         query = query.where(credential_versions.c.valid_until >= wanted.valid_at)
+    if wanted.state is not None:
+        query = query.where(*_state_condition(wanted.state, wanted.now or datetime.now(UTC)))
     if wanted.after is not None:
         with engine.connect() as connection:
             anchor = connection.execute(
@@ -91,6 +95,17 @@ def list_credentials(engine: Engine, wanted: CredentialFilter) -> CredentialStre
     if wanted.limit is not None:
         query = query.limit(wanted.limit)
     return CredentialStream(engine, query)
+
+
+def _state_condition(state: str, now: datetime) -> list[Any]:
+    """The conditions of one charter state: lapsed is a current charter past its validUntil."""
+    if state == "current":
+        return [credentials.c.state == "current", credential_versions.c.valid_until >= now]
+    if state == "lapsed":
+        return [credentials.c.state == "current", credential_versions.c.valid_until < now]
+    if state in ("suspended", "revoked"):
+        return [credentials.c.state == state]
+    raise InputError(f"unknown charter state {state!r}; expected current, lapsed, suspended or revoked")
 
 
 def find_credential(connection: Connection, id_or_url: str) -> tuple[CredentialRecord, str]:

@@ -150,15 +150,19 @@ class Registry:
         valid_at: datetime | None = None,
         limit: int | None = None,
         after: str | None = None,
+        state: str | None = None,
+        now: datetime | None = None,
     ) -> CredentialStream:
         """Credentials, newest first, read as they are iterated (constant memory).
 
         Optionally one holder's, those ending before a date, those still valid at a date; at
         most ``limit`` of them, starting after the credential whose uuid is ``after`` (the last
-        of the previous page). Use ``with`` when the loop may stop early; see
-        :class:`~caiep.issuer.queries.CredentialStream`.
+        of the previous page); only those in charter ``state`` at ``now``. Use ``with`` when the
+        loop may stop early; see :class:`~caiep.issuer.queries.CredentialStream`.
         """
-        wanted = queries.CredentialFilter(holder_email, valid_until_before, valid_at, limit, after)
+        wanted = queries.CredentialFilter(
+            holder_email, valid_until_before, valid_at, limit, after, state, now
+        )
         return queries.list_credentials(self.engine, wanted)
 
     def credential(self, id_or_url: str) -> tuple[CredentialRecord, str]:
@@ -206,6 +210,8 @@ class Registry:
             checked, broken = audit.verify_chain(connection)
             if broken is None:
                 broken = audit.verify_documents(connection)
+            if broken is None:
+                broken = audit.verify_status_lists(connection)
             return checked, broken
 
     def append_audit(self, entries: Sequence[audit.AuditEntry], *, now: datetime) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from caiep.errors import InputError
-from caiep.issuer.result_rules import COLUMNS, RowError, describe
+from caiep.issuer.result_rules import COLUMNS, RENEWAL_COLUMNS, RowError, describe
 
 MAX_LINE_BYTES = 1 << 20
 
@@ -77,7 +77,7 @@ def _header(reader: Iterator[list[str]], source: str) -> list[str]:
         raise InputError(f"malformed header row: {exc}", source=source, location="line 1") from exc
     names = [name.strip() for name in first]
     problems = _name_problems(names, "columns")
-    if not set(names) & set(COLUMNS):
+    if not set(names) & {*COLUMNS, *RENEWAL_COLUMNS}:
         problems = f"no header row: line 1 names none of the columns {', '.join(COLUMNS)}"
     if problems:
         raise InputError(problems, source=source, location="line 1")
@@ -89,9 +89,10 @@ def _name_problems(names: list[str], noun: str) -> str:
     problems = []
     if repeated := sorted({n for n in names if names.count(n) > 1}):
         problems.append(f"{noun} given more than once: {', '.join(repeated)}")
-    if missing := [c for c in COLUMNS if c not in names]:
+    renewals = all(c in names for c in RENEWAL_COLUMNS)  # exam columns then optional
+    if not renewals and (missing := [c for c in COLUMNS if c not in names]):
         problems.append(f"missing {noun}: {', '.join(missing)}")
-    if extra := [n or '""' for n in names if n not in COLUMNS]:
+    if extra := [n or '""' for n in names if n not in COLUMNS and n not in RENEWAL_COLUMNS]:
         problems.append(f"unexpected {noun}: {', '.join(extra)}")
     return "; ".join(problems)
 

@@ -27,6 +27,12 @@ COLUMNS = (
 )  # fmt: skip
 EXAM_WINDOW_DAYS = 365
 RESULTS = ("pass", "fail")
+#: Optional columns: ``kind`` (award | renewal, default award) and the ``charter_number`` a
+#: renewal row renews. A file that names both may leave out the exam columns, which a renewal
+#: row does not need (an award row still needs every one of them).
+RENEWAL_COLUMNS = ("kind", "charter_number")
+KINDS = ("award", "renewal")
+_CHARTER_NUMBER = re.compile(r"CAIEP-[0-9]{6,}", re.IGNORECASE)
 
 _CANDIDATE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc
@@ -62,6 +68,15 @@ class ExamResult:
 
 
 @dataclass(frozen=True, slots=True)
+class RenewalRow:
+    """One valid renewal row: the charter it renews and on which day (its exam_date, when given)."""
+
+    charter_number: str
+    on: date | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
 class RowError:
     """Why one data row is refused: its line, the field at fault (None: the whole row), a sentence."""
 
@@ -77,14 +92,23 @@ class _Bad(Exception):
     """A rule failed: ``args`` are the field and the reason of the row's RowError."""
 
 
-def parse_row(values: Mapping[str, object], line: int, today: date) -> ExamResult | RowError:
-    """The row of ``line`` checked against every rule: its :class:`ExamResult`, or its first problem.
+def parse_row(values: Mapping[str, object], line: int, today: date) -> ExamResult | RenewalRow | RowError:
+    """The row of ``line`` checked against every rule: its :class:`ExamResult` (an award row),
+    :class:`RenewalRow`, or its first problem.
 
-    ``values`` has every column of :data:`COLUMNS` (readers refuse other rows); ``today`` bounds
-    the exam date.
+    ``values`` has the columns of :data:`COLUMNS` (a file naming both :data:`RENEWAL_COLUMNS` may
+    leave some out: empty); ``today`` bounds the exam date.
     """
     try:
-        text = {name: _text(name, values[name]) for name in COLUMNS}
+        kind = _optional("kind", values.get("kind")).lower() or "award"
+        if kind not in KINDS:
+            raise _Bad("kind", f"kind {kind!r} is not one of {', '.join(KINDS)}")
+        number = _optional("charter_number", values.get("charter_number"))
+        if kind == "renewal":
+            return _renewal(values, number, line, today)
+        if number:
+            raise _Bad("charter_number", "an award row has no charter_number (it is given at issue)")
+        text = {name: _text(name, values.get(name, "")) for name in COLUMNS}
         candidate_id = text["candidate_id"]
         if not _CANDIDATE_ID.fullmatch(candidate_id):
             allowed = "1-64 characters of A-Z, a-z, 0-9, '.', '_', '-'"
@@ -110,6 +134,31 @@ def parse_row(values: Mapping[str, object], line: int, today: date) -> ExamResul
         candidate_id, given_name, family_name, email, registered_on, exam_date, result, score,
         exam_version, pathway, line,
     )  # fmt: skip
+
+
+def _optional(name: str, value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _Bad(name, f"{name} must be a string, not {describe(value)}")
+    value = value.strip()
+    if _CONTROL.search(value):
+        raise _Bad(name, f"{name} contains a control character")
+    return value
+
+
+def _renewal(values: Mapping[str, object], number: str, line: int, today: date) -> RenewalRow:
+    """A renewal row: a charter number (required), the exam columns optional; its exam_date, when
+    given, is the renewal date."""
+    if not number:
+        raise _Bad("charter_number", "a renewal row needs a charter_number (CAIEP-000042)")
+    if not _CHARTER_NUMBER.fullmatch(number):
+        raise _Bad("charter_number", f"charter_number {number!r} is not a charter number like CAIEP-000042")
+    day = _optional("exam_date", values.get("exam_date"))
+    on = _date("exam_date", day) if day else None
+    if on is not None and on > today:
+        raise _Bad("exam_date", f"exam_date {day} is in the future (today is {today.isoformat()})")
+    return RenewalRow(number.upper(), on, line)
 
 
 def _text(name: str, value: object) -> str:

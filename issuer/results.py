@@ -24,7 +24,15 @@ from datetime import date
 from pathlib import Path
 
 from caiep.issuer.result_formats import MAX_LINE_BYTES, read_rows
-from caiep.issuer.result_rules import COLUMNS, EXAM_WINDOW_DAYS, RESULTS, ExamResult, RowError, parse_row
+from caiep.issuer.result_rules import (
+    COLUMNS,
+    EXAM_WINDOW_DAYS,
+    RESULTS,
+    ExamResult,
+    RenewalRow,
+    RowError,
+    parse_row,
+)
 
 __all__ = [
     "COLUMNS",
@@ -34,6 +42,7 @@ __all__ = [
     "RESULTS",
     "ExamResult",
     "ImportCheck",
+    "RenewalRow",
     "RowError",
     "check_results",
     "iter_results",
@@ -55,10 +64,15 @@ class ImportCheck:
     passes: int = 0
     fails: int = 0
     errors: list[RowError] = field(default_factory=list)
+    renewals: int = 0
 
-    def add(self, item: ExamResult | RowError) -> None:
+    def add(self, item: ExamResult | RenewalRow | RowError) -> None:
         """Count one item of :func:`iter_results`."""
         self.rows += 1
+        if isinstance(item, RenewalRow):
+            self.valid += 1
+            self.renewals += 1
+            return
         if isinstance(item, ExamResult):
             self.valid += 1
             self.passes += item.result == "pass"
@@ -69,7 +83,7 @@ class ImportCheck:
             self.errors.append(item)
 
 
-def iter_results(path: Path, *, today: date) -> Iterator[ExamResult | RowError]:
+def iter_results(path: Path, *, today: date) -> Iterator[ExamResult | RenewalRow | RowError]:
     """Each data row of ``path`` (``.csv``, ``.json``, ``.jsonl``) checked, in file order.
 
     Raises :class:`InputError` (``source`` the path, ``location`` the line where known) for
@@ -78,11 +92,20 @@ def iter_results(path: Path, *, today: date) -> Iterator[ExamResult | RowError]:
     """
     rows = read_rows(path, str(path))
     first_lines = _FirstLines()
+    renewed: dict[str, int] = {}  # charter number -> its renewal row's line
     for line, values in rows:
         if isinstance(values, RowError):
             yield values
             continue
         item = parse_row(values, line, today)
+        if isinstance(item, RenewalRow):
+            first = renewed.setdefault(item.charter_number, line)
+            if first != line:
+                item = RowError(
+                    line, "charter_number", f"{item.charter_number} is renewed on line {first} too"
+                )
+            yield item
+            continue
         if isinstance(item, ExamResult):
             earlier = first_lines.claim(item.exam_key, line)
             if earlier is not None:

@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from caiep.addresses import ServiceAddresses
+from caiep.issuer import audit
 from caiep.issuer.tables import status_lists
 from caiep.statuslist import encode_status_list
 from caiep.timestamps import format_timestamp
@@ -76,18 +77,20 @@ class StatusEntry:
     list_number: int
     index: int
 
-    def to_json(self, base_url: str) -> dict[str, str]:
-        """The ``BitstringStatusListEntry`` of a credential (one object, revocation, index as text)."""
-        return status_entry(base_url, self.list_number, self.index)
+    def to_json(self, base_url: str, purpose: str = PURPOSE) -> dict[str, str]:
+        """The ``BitstringStatusListEntry`` of a credential (one object, index as text)."""
+        return status_entry(base_url, self.list_number, self.index, purpose=purpose)
 
 
-def status_entry(base_url: str, list_number: int, index: int) -> dict[str, str]:
-    """The ``credentialStatus`` of a copy: one ``BitstringStatusListEntry`` for ``revocation``."""
+def status_entry(base_url: str, list_number: int, index: int, *, purpose: str = PURPOSE) -> dict[str, str]:
+    """The ``credentialStatus`` of a copy: one ``BitstringStatusListEntry``, for ``revocation``
+    today. ``purpose`` is a parameter so that a separate ``suspension`` entry, on a list of its
+    own, can be added once Open Badges allows two status entries (1EdTech issue #623)."""
     url = ServiceAddresses(base_url).status_list(list_number)
     return {
         "id": f"{url}#{index}",
         "type": "BitstringStatusListEntry",
-        "statusPurpose": PURPOSE,
+        "statusPurpose": purpose,
         "statusListIndex": str(index),
         "statusListCredential": url,
     }
@@ -129,6 +132,17 @@ def _signed_values(signer: ListSigner, number: int, bits: bytes, now: datetime) 
         "signed_at": now,
         "valid_until": datetime.fromisoformat(unsigned["validUntil"].replace("Z", "+00:00")),
     }
+
+
+def _signed_entry(number: int, values: dict[str, Any], signer: ListSigner, actor: str) -> audit.AuditEntry:
+    """The audit entry of one signing of a list: ``audit verify`` checks the stored list against
+    the last one (its signed document's SHA-256, and its bits against the document's)."""
+    details = {"list": number, "sha256": values["sha256"], "key": values["key_id"]}
+    return audit.AuditEntry(LIST_SIGNED, signer.list_url(number), details, actor=actor)
+
+
+#: The audit action of every signing of a status list.
+LIST_SIGNED = "status_list.signed"
 
 
 def _bit(bitmap: bytes | bytearray, index: int) -> int:
@@ -214,10 +228,13 @@ def reserve(
     if count <= 0:
         return Reservation(entries, lists)
     row = _lock_newest(connection)
+    signed: list[audit.AuditEntry] = []
     while len(entries) < count:
         if row is None or row.full:
             number = 1 if row is None else row.number + 1
             empty = bytes(LIST_SIZE // 8)
+            values = _signed_values(signer, number, empty, now)
+            signed.append(_signed_entry(number, values, signer, "caiep"))
             connection.execute(
                 insert(status_lists),
                 {
@@ -227,15 +244,15 @@ def reserve(
                     "allocated": empty,
                     "used": 0,
                     "created_at": now,
-                    **_signed_values(signer, number, empty, now),
+                    **values,
                 },
             )
             row = _Locked(number, LIST_SIZE, empty, empty, 0, unsigned=False)
         elif row.unsigned:  # made empty by the migration: signed by its first draw
+            values = _signed_values(signer, row.number, row.bits, now)
+            signed.append(_signed_entry(row.number, values, signer, "caiep"))
             connection.execute(
-                update(status_lists)
-                .where(status_lists.c.number == row.number)
-                .values(**_signed_values(signer, row.number, row.bits, now))
+                update(status_lists).where(status_lists.c.number == row.number).values(**values)
             )
         drawn = _Drawn(row.number, bytearray(row.allocated), row.used)
         lists.append(drawn)
@@ -248,6 +265,8 @@ def reserve(
                 chosen.append(index)
         entries.extend(StatusEntry(row.number, index) for index in chosen)
         row = _Locked(row.number, row.size, row.bits, row.allocated, row.used + want, unsigned=False)
+    if signed:
+        audit.append(connection, signed, now=now)
     return Reservation(entries, lists)
 
 
@@ -286,14 +305,21 @@ def _lock_newest(connection: Connection) -> _Locked | None:
 
 
 def set_bits(
-    connection: Connection, entries: Iterable[StatusEntry], signer: ListSigner, *, now: datetime
+    connection: Connection,
+    entries: Iterable[StatusEntry],
+    signer: ListSigner,
+    *,
+    now: datetime,
+    actor: str = "caiep",
 ) -> list[int]:
     """Set the revocation bit of each entry and re-sign each list concerned once; the lists changed.
 
     The lists are locked in number order (so that two transactions never wait on each other
     in a cycle) and stay locked to the end of the caller's transaction. A bit already set is
-    left as it is; a list whose bits did not change is not re-signed.
+    left as it is; a list whose bits did not change is not re-signed. Each signing is logged
+    for ``audit verify`` once every list is locked (the audit head is always locked last).
     """
+    signed: list[audit.AuditEntry] = []
     by_list: dict[int, set[int]] = {}
     for entry in entries:
         by_list.setdefault(entry.list_number, set()).add(entry.index)
@@ -310,26 +336,27 @@ def set_bits(
                 raise ValueError(f"index {index} is outside status list {number}")
             _set(bits, index)
         if bytes(bits) != before:
+            values = _signed_values(signer, number, bytes(bits), now)
+            signed.append(_signed_entry(number, values, signer, actor))
             connection.execute(
-                update(status_lists)
-                .where(status_lists.c.number == number)
-                .values(bits=bytes(bits), **_signed_values(signer, number, bytes(bits), now))
+                update(status_lists).where(status_lists.c.number == number).values(bits=bytes(bits), **values)
             )
             changed.append(number)
+    if signed:
+        audit.append(connection, signed, now=now)
     return changed
 
 
-def resign(connection: Connection, number: int, signer: ListSigner, *, now: datetime) -> None:
-    """Re-sign list ``number`` as it stands (a new ``validFrom``/``validUntil``), under its row lock."""
+def resign(connection: Connection, number: int, signer: ListSigner, *, now: datetime) -> audit.AuditEntry:
+    """Re-sign list ``number`` as it stands (a new ``validFrom``/``validUntil``), under its row lock;
+    the audit entry to log for it."""
     query = select(status_lists.c.bits).where(status_lists.c.number == number)
     if connection.dialect.name == "postgresql":
         query = query.with_for_update()
     bits = connection.execute(query).scalar_one()
-    connection.execute(
-        update(status_lists)
-        .where(status_lists.c.number == number)
-        .values(**_signed_values(signer, number, bytes(bits), now))
-    )
+    values = _signed_values(signer, number, bytes(bits), now)
+    connection.execute(update(status_lists).where(status_lists.c.number == number).values(**values))
+    return _signed_entry(number, values, signer, "caiep")
 
 
 def republish(
@@ -345,8 +372,8 @@ def republish(
         .scalars()
         .all()
     )
-    for number in stale:
-        resign(connection, int(number), signer, now=now)
+    if stale:
+        audit.append(connection, [resign(connection, int(n), signer, now=now) for n in stale], now=now)
     return [int(n) for n in stale]
 
 

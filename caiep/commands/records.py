@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from caiep.issuer.registry import CredentialRecord
 
 
+#: The charter states (``caiep.issuer.records.CHARTER_STATES``).
+STATES = ("current", "lapsed", "suspended", "revoked")
+
+
 @click.group("credentials")
 def credentials() -> None:
     """The credentials this instance has issued."""
@@ -39,6 +43,8 @@ def credentials() -> None:
 @click.option(
     "--after", metavar="UUID", help="continue after this credential (the last of the previous page)"
 )
+@click.option("--csv", "as_csv", is_flag=True, help="print CSV with a header row")
+@click.option("--state", type=click.Choice(STATES), help="only charters in this state")
 @pass_invocation
 def list_credentials(
     invocation: Invocation,
@@ -47,10 +53,20 @@ def list_credentials(
     expiring_within: timedelta | None,
     limit: int | None,
     after: str | None,
+    as_csv: bool,
+    state: str | None,
 ) -> int:
-    """List the credentials, newest first; streamed, so memory stays flat at any registry size."""
+    """List the credentials, newest first; streamed, so memory stays flat at any registry size.
+
+    With --expiring-within 90d it is the renewal reminder list (still valid, ending within 90
+    days); --state narrows it to current, lapsed, suspended or revoked charters.
+    """
     from datetime import UTC, datetime
 
+    from caiep.errors import InputError
+
+    if as_json and as_csv:
+        raise InputError("--json and --csv: choose one")
     now = datetime.now(UTC)
     email = holder.strip().lower() if holder is not None else None
     before = now + expiring_within if expiring_within is not None else None
@@ -62,15 +78,41 @@ def list_credentials(
             valid_at=now if before else None,
             limit=limit,
             after=after,
+            state=state,
+            now=now,
         ) as records,
     ):
         if as_json:
-            _write_json_array(_record_json(r) for r in records)
+            _write_json_array(_record_json(r, now) for r in records)
+            return EXIT_OK
+        if as_csv:
+            _write_csv(records, now)
             return EXIT_OK
         for r in records:
             named = f"{r.holder_name} <{r.holder_email}>"
             print(f"{r.credential_id}  {r.charter_number}  {r.valid_until:%Y-%m-%d}  {r.format:<3}  {named}")
     return EXIT_OK
+
+
+CSV_COLUMNS = (
+    "id", "uuid", "charter_number", "holder", "email", "state", "state_since", "valid_from", "valid_until",
+    "format", "version",
+)  # fmt: skip
+
+
+def _write_csv(records: Iterable[CredentialRecord], now: datetime) -> None:
+    """One row a charter, streamed; fields that begin like a spreadsheet formula are prefixed with '."""
+    import csv
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in records:
+        row = [
+            r.url, r.credential_id, r.charter_number, r.holder_name, r.holder_email, r.charter_state(now),
+            "" if r.state_since is None else r.state_since.isoformat(), r.valid_from.isoformat(),
+            r.valid_until.isoformat(), r.format, str(r.version),
+        ]  # fmt: skip
+        writer.writerow(["'" + v if v[:1] in ("=", "+", "-", "@") else v for v in row])
 
 
 def _write_json_array(items: Iterable[dict[str, Any]]) -> None:
@@ -88,9 +130,15 @@ def _write_json_array(items: Iterable[dict[str, Any]]) -> None:
 @click.argument("id")
 @pass_invocation
 def show(invocation: Invocation, id: str) -> int:
-    """One credential's record (ID: its uuid or URL)."""
+    """One credential's record (ID: its uuid or URL), with its state and each lapse between versions."""
+    from caiep.issuer.changes import lapses
+
     record, _ = _credential(invocation, id)
-    print(json.dumps(_record_json(record), indent=2, ensure_ascii=False))
+    shown = _record_json(record)
+    with invocation.instance().registry() as registry, registry.read() as connection:
+        found = lapses(connection, record.credential_id)
+    shown["lapses"] = [{"from": start.isoformat(), "to": end.isoformat()} for start, end in found]
+    print(json.dumps(shown, indent=2, ensure_ascii=False))
     return EXIT_OK
 
 
@@ -111,7 +159,11 @@ def _credential(invocation: Invocation, id_or_url: str) -> tuple[CredentialRecor
         return registry.credential(id_or_url)
 
 
-def _record_json(record: CredentialRecord) -> dict[str, Any]:
+def _record_json(record: CredentialRecord, now: datetime | None = None) -> dict[str, Any]:
+    from datetime import UTC
+    from datetime import datetime as clock
+
+    at = now or clock.now(UTC)
     return {
         "id": record.url,
         "uuid": record.credential_id,
@@ -126,6 +178,9 @@ def _record_json(record: CredentialRecord) -> dict[str, Any]:
         "job": record.job_id,
         "examResult": record.result_id,
         "sha256": record.sha256,
+        "state": record.charter_state(at),
+        "stateSince": None if record.state_since is None else record.state_since.isoformat(),
+        "version": record.version,
     }
 
 
@@ -144,7 +199,10 @@ def audit_verify(invocation: Invocation) -> int:
         where = f"entry {broken.seq}" if broken.seq else "the registry"
         print(f"audit BROKEN at {where}: {broken.reason} ({checked} chain entries read)")
         return EXIT_INVALID
-    print(f"audit holds: {checked} chain entries, and every stored credential is the document issued")
+    print(
+        f"audit holds: {checked} chain entries, every stored credential is the document issued, "
+        "and every status list the one last signed"
+    )
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -32,7 +33,13 @@ def results() -> None:
 @click.option("--skip-invalid", is_flag=True, help="import the valid rows even if others are bad")
 @pass_invocation
 def import_results(invocation: Invocation, file: Path, dry_run: bool, skip_invalid: bool) -> int:
-    """Import a CSV, JSON or JSON Lines export."""
+    """Import a CSV, JSON or JSON Lines export.
+
+    Award rows (the default) wait for 'caiep sign'. Rows with kind=renewal and a charter_number
+    (CAIEP-000042) renew that charter at once, in the same transaction as the awards: a new
+    version under the same credential id, dated the row's exam_date (default today), which
+    needs the key passphrase. One refused renewal imports nothing.
+    """
     import hashlib
     from datetime import UTC, datetime
 
@@ -47,7 +54,8 @@ def import_results(invocation: Invocation, file: Path, dry_run: bool, skip_inval
     bad = check.rows - check.valid
     if bad > SHOWN_ERRORS:
         print(f"... and {bad - SHOWN_ERRORS} more bad rows", file=sys.stderr)
-    counts = f"{check.valid} valid ({check.passes} passes, {check.fails} fails), {bad} bad"
+    counts = f"{check.valid} valid ({check.passes} passes, {check.fails} fails"
+    counts += f", {check.renewals} renewals), {bad} bad" if check.renewals else f"), {bad} bad"
     print(f"{file}: {check.rows} rows, {counts}")
     if dry_run:
         return EXIT_OK if bad == 0 else EXIT_INVALID
@@ -59,14 +67,65 @@ def import_results(invocation: Invocation, file: Path, dry_run: bool, skip_inval
         return EXIT_INVALID
     digest = hashlib.sha256(file.read_bytes()).hexdigest()
     valid = (item for item in iter_results(file, today=today) if isinstance(item, ExamResult))
-    with instance.registry() as registry:
-        summary = registry.import_results(
-            valid, source=file.name, source_sha256=digest, now=datetime.now(UTC)
-        )
+    if not check.renewals:
+        with instance.registry() as registry:
+            summary = registry.import_results(
+                valid, source=file.name, source_sha256=digest, now=datetime.now(UTC)
+            )
+        _print_summary(summary)
+        return EXIT_OK
+    return _import_with_renewals(invocation, file, today, digest)
+
+
+def _print_summary(summary: Any) -> None:
     print(
         f"imported {summary.inserted} results ({summary.passes} passes to sign, {summary.fails} fails kept), "
         f"{summary.duplicates} already known, {summary.new_holders} new holders"
     )
+
+
+def _import_with_renewals(invocation: Invocation, file: Path, today: Any, digest: str) -> int:
+    """Awards and renewals of one file in one transaction: all of it, or nothing."""
+    import getpass
+    from datetime import UTC, datetime
+
+    from caiep.errors import InputError
+    from caiep.issuer import changes, importing
+    from caiep.issuer.results import ExamResult, RenewalRow, iter_results
+    from caiep.settings import read_passphrase
+
+    instance = invocation.instance()
+    signer = instance.signer(read_passphrase())
+    window = invocation.configuration().require("renewal_window_months", int)
+    renewals = [
+        changes.Wanted(item.charter_number, f"{file}:{item.line}", item.on)
+        for item in iter_results(file, today=today)
+        if isinstance(item, RenewalRow)
+    ]
+    awards = (item for item in iter_results(file, today=today) if isinstance(item, ExamResult))
+    now = datetime.now(UTC)
+    try:
+        actor = getpass.getuser()
+    except (KeyError, OSError):
+        actor = "unknown"
+    try:
+        with instance.registry() as registry, registry.write() as connection:
+            summary = importing.import_results(
+                connection, awards, source=file.name, source_sha256=digest, now=now
+            )
+            renewed = changes.renew(
+                connection, renewals, signer, on=None, window_months=window, actor=actor, now=now
+            )
+    except InputError as exc:
+        message = exc.message if "nothing was" in exc.message else exc.message + "; nothing was imported"
+        raise InputError(message) from None
+    _print_summary(summary)
+    for outcome in renewed:
+        assert outcome.valid_until is not None
+        line = f"renewed {outcome.charter.charter_number} until {outcome.valid_until:%Y-%m-%d}"
+        if outcome.lapse is not None:
+            line += f" (lapsed from {outcome.lapse[0]:%Y-%m-%d} to {outcome.lapse[1]:%Y-%m-%d})"
+        print(line)
     return EXIT_OK
 
 

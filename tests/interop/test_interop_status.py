@@ -82,7 +82,11 @@ def _post_json(url: str, body: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    folder = tmp_path_factory.mktemp("status")
+    yield from serve_instance(tmp_path_factory.mktemp("status"))
+
+
+def serve_instance(folder: Path) -> Iterator[Served]:
+    """A did:key instance with 40 signed charters in ``folder``, its app under gunicorn (2 workers)."""
     home = folder / "home"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CAIEP_")}
     environment["CAIEP_KEY_PASSPHRASE"] = secrets.token_urlsafe(18)

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from caiep.issuer import audit
 from caiep.issuer.jobs import JobReport, Signer, run_signing_job
 
-_ENTRIES = 6  # import, job started, three batches issued, job finished
+_ENTRIES = 7  # import, job started, the status list signed, three batches issued, job finished
 Tamper = Callable[[Any, dict[str, list[int]], dict[str, int]], tuple[int, str, int]]
 
 
@@ -53,6 +53,7 @@ def test_the_chain_holds_after_an_import_and_a_job(db: Any, worked: JobReport) -
     assert [action for _, action, *_ in entries] == [
         "results.imported",
         "job.started",
+        "status_list.signed",
         "credentials.issued",
         "credentials.issued",
         "credentials.issued",
@@ -63,7 +64,8 @@ def test_the_chain_holds_after_an_import_and_a_job(db: Any, worked: JobReport) -
     assert all(entry[3] == before[4] for before, entry in itertools.pairwise(entries))
     assert db.rows("SELECT seq, hash FROM audit_head") == [(len(entries), entries[-1][4])]
     assert worked.audit_head == entries[-1][4]
-    assert {entries[i][2] for i in (1, 2, 3, 4, 5)} == {worked.job_id}
+    assert {entries[i][2] for i in (1, 3, 4, 5, 6)} == {worked.job_id}
+    assert entries[2][2] == "https://credentials.caiep.example/status/1"
     # Every stored credential is logged exactly once, with the digest of its document.
     assert sorted(_logged_by(db)) == sorted(url for (url,) in db.rows("SELECT url FROM charter_credentials"))
 

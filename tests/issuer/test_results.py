@@ -470,3 +470,25 @@ def test_200k_rows_stream_in_flat_memory(tmp_path: Path) -> None:
     assert check.fails > 0
     assert peak < 20_000_000, f"peak {peak / 1e6:.1f} MB"
     assert elapsed < 120
+
+
+def test_import_check_counts_renewal_rows(tmp_path: Path) -> None:
+    from caiep.issuer.results import RenewalRow, check_results
+
+    path = tmp_path / "renewals.csv"
+    path.write_text(
+        "kind,charter_number,exam_date\nrenewal,caiep-000042,2026-11-01\nrenewal,CAIEP-000042,\n"
+        "award,,2026-11-01\nrenewal,CAIEP-42,\n",
+        encoding="utf-8",
+    )
+    check = check_results(path, today=TODAY)
+    assert (check.rows, check.valid, check.renewals) == (4, 1, 1)
+    assert [str(e) for e in check.errors] == [
+        "line 3: CAIEP-000042 is renewed on line 2 too",
+        "line 4: candidate_id is empty",
+        "line 5: charter_number 'CAIEP-42' is not a charter number like CAIEP-000042",
+    ]
+    from caiep.issuer.results import iter_results
+
+    [first, *_] = iter_results(path, today=TODAY)
+    assert first == RenewalRow("CAIEP-000042", date(2026, 11, 1), 2)
