@@ -30,7 +30,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from caiep.accesslog import access_log, log_request, log_to_stderr
-from caiep.addresses import ServiceAddresses
+from caiep.addresses import ServiceAddresses, page_path
 from caiep.caches import CacheLimit, apply_cache_limits
 from caiep.issuer import web as issuer_web
 from caiep.keys.did import did_web_document_url
@@ -130,6 +130,27 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
             else None
         )
 
+    def find_standing(credential: str, valid_from: str | None) -> verifier_web.Standing | None:
+        # Read from the registry on every request: a state changed with the CLI shows at once.
+        found = registry.standing(credential, now=datetime.now(UTC))
+        if found is None:
+            return None
+        try:
+            start = datetime.fromisoformat(valid_from.replace("Z", "+00:00")) if valid_from else None
+        except ValueError:
+            start = None
+        current = found.current
+        return verifier_web.Standing(
+            state=found.state,
+            state_since=found.state_since,
+            public_reason=found.public_reason,
+            version=found.version_of(start),
+            current_until=current[3],
+            holder_since=found.awarded_at,
+            lapses=found.lapses,
+            page=page_path(found.credential_id),
+        )
+
     # Our own status lists are read from the registry on every verification (no HTTP request to
     # ourselves, no snapshot): a change made with the CLI shows at once, in every worker.
     fetcher = own_lists_first(
@@ -152,6 +173,7 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
                 if config.integrity_cache_seconds > 0
                 else None,
                 time_budget=config.verify_time_budget,
+                find_standing=find_standing,
             )
         )
     )

@@ -13,6 +13,7 @@ returns; the list is re-signed there, under its row lock.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -368,3 +369,83 @@ def copies_without_status(connection: Connection, limit: int) -> list[Unstatused
         Unstatused(str(r[0]), int(r[1]), str(r[2]), int(r[3]), str(r[4]), str(r[5]))
         for r in connection.execute(query)
     ]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the public page and API say of a charter credential, read from the registry.
+
+    ``state`` is one of ``current``, ``lapsed`` (the current version is past its ``validUntil``
+    and was not renewed), ``suspended`` or ``revoked``; ``versions`` are (number, version state,
+    validFrom, validUntil) in issuance order; ``lapses`` the gaps a renewal after a lapse left.
+    """
+
+    credential_id: str
+    url: str
+    state: str
+    state_since: datetime
+    public_reason: str | None
+    awarded_at: datetime
+    versions: tuple[tuple[int, str, datetime, datetime], ...]
+    lapses: tuple[tuple[datetime, datetime], ...]
+
+    @property
+    def current(self) -> tuple[int, str, datetime, datetime]:
+        """The current version."""
+        return next(v for v in self.versions if v[1] == "current")
+
+    def version_of(self, valid_from: datetime | None) -> str:
+        """``current`` or ``superseded``: the state of the version whose validFrom this is
+        (a document whose validFrom matches no version is taken for the current one)."""
+        for _, state, start, _ in self.versions:
+            if valid_from is not None and abs((start - valid_from).total_seconds()) < 1:
+                return state
+        return "current"
+
+
+def standing(connection: Connection, wanted: str, *, now: datetime) -> Standing | None:
+    """The standing of the charter credential with this uuid or URL, or None when there is none."""
+    text = wanted.strip().rstrip("/")
+    column = charter_credentials.c.url if "/" in text else charter_credentials.c.id
+    row = connection.execute(
+        select(
+            charter_credentials.c.id,
+            charter_credentials.c.url,
+            charter_credentials.c.state,
+            charter_credentials.c.state_since,
+            charter_credentials.c.public_reason,
+            charter_credentials.c.awarded_at,
+        ).where(column == text)
+    ).first()
+    if row is None:
+        return None
+    rows = connection.execute(
+        select(
+            credential_versions.c.version,
+            credential_versions.c.version_state,
+            credential_versions.c.valid_from,
+            credential_versions.c.valid_until,
+        )
+        .where(credential_versions.c.credential_id == row.id)
+        .order_by(credential_versions.c.version)
+    ).all()
+    versions = tuple((int(n), str(s), _utc(f), _utc(u)) for n, s, f, u in rows)
+    if not versions or not any(v[1] == "current" for v in versions):
+        return None
+    lapses = tuple(
+        (before[3], after[2]) for before, after in itertools.pairwise(versions) if after[2] > before[3]
+    )
+    state, since = str(row.state), _utc(row.state_since)
+    current_until = next(v[3] for v in versions if v[1] == "current")
+    if state == "current" and current_until < now:
+        state, since = "lapsed", current_until
+    return Standing(
+        str(row.id),
+        str(row.url),
+        state,
+        since,
+        None if row.public_reason is None else str(row.public_reason),
+        _utc(row.awarded_at),
+        versions,
+        lapses,
+    )

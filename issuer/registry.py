@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from caiep.issuer import audit, importing, jobstatus, queries, recording, statuslists
+from caiep.issuer import audit, importing, jobstatus, lifecycle, queries, recording, statuslists
 from caiep.issuer.database import check_revision, connect, upgrade_database
 from caiep.issuer.jobstatus import JobRecord
 from caiep.issuer.queries import CredentialStream
@@ -174,6 +174,14 @@ class Registry:
         """Only the exact stored document of one credential (by uuid), or None: for serving."""
         with self.read() as connection:
             return queries.find_document(connection, credential_id)
+
+    def standing(self, credential: str, *, now: datetime) -> lifecycle.Standing | None:
+        """The charter state, versions and first award of a charter credential (uuid or URL), or None.
+
+        Read afresh on every call (no cache): a state changed by another process shows at once.
+        """
+        with self.read() as connection:
+            return lifecycle.standing(connection, credential, now=now)
 
     # --- status lists ----------------------------------------------------------------------
 

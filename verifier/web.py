@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib import resources
 from typing import Any
@@ -30,7 +30,7 @@ from caiep.verifier.inputs import MAX_BYTES, read_presented
 from caiep.verifier.limits import LimitExceeded
 from caiep.verifier.public import public_result
 from caiep.verifier.report import summary
-from caiep.verifier.result import Verdict, VerificationResult
+from caiep.verifier.result import Check, Outcome, Verdict, VerificationResult
 from caiep.verifier.verify import verify
 
 VERDICT_TEXT = {
@@ -65,6 +65,42 @@ _BODY_TYPES = frozenset(
 
 
 @dataclass(frozen=True)
+class Standing:
+    """What the issuer's registry says of one of its charter credentials, now.
+
+    ``state`` is ``current``, ``lapsed``, ``suspended`` or ``revoked``; ``version`` says whether
+    the document shown is the ``current`` version or a ``superseded`` one (renewed);
+    ``current_until`` is the current version's validUntil; ``holder_since`` the first award;
+    ``lapses`` the (from, to) gaps recorded between versions; ``page`` the current state's page.
+    """
+
+    state: str
+    state_since: datetime
+    public_reason: str | None
+    version: str
+    current_until: datetime
+    holder_since: datetime
+    lapses: tuple[tuple[datetime, datetime], ...] = ()
+    page: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The top-level fields the status API adds to the verification result."""
+        return {
+            "state": self.state,
+            "version": self.version,
+            "stateSince": self.state_since.isoformat(),
+            "publicReason": self.public_reason,
+            "holderSince": self.holder_since.isoformat(),
+            "currentUntil": self.current_until.isoformat(),
+            "lapses": [{"from": start.isoformat(), "to": end.isoformat()} for start, end in self.lapses],
+        }
+
+
+def _no_standing(credential: str, valid_from: str | None) -> Standing | None:
+    return None
+
+
+@dataclass(frozen=True)
 class VerifierServices:
     """What the pages need from the application."""
 
@@ -75,6 +111,8 @@ class VerifierServices:
     cache: IntegrityCache | None = None  # signature and key checks reused for identical bytes
     issuer_name: str = "this issuer"  # ours, named when a document claiming to be ours fails
     time_budget: float | None = None  # seconds per verification; None: the fetcher's own limits only
+    # (our credential's uuid or URL, the document's validFrom) -> the registry's word, read per request
+    find_standing: Callable[[str, str | None], Standing | None] = _no_standing
 
 
 def create_blueprint(services: VerifierServices) -> Blueprint:
@@ -106,15 +144,39 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
         )
         return public_result(result)  # a fetch's details stay in the server log
 
-    def page(result: VerificationResult, *, credential_id: str | None, status: int = 200) -> Response:
+    def standing_of(result: VerificationResult, wanted: str | None) -> Standing | None:
+        """The registry's word on one of our credentials, once its signature and key have verified
+        (a document that fails is shown as its claims, never joined with the registry's facts)."""
+        credential = result.credential or {}
+        if wanted is None:
+            wanted = credential.get("id") if isinstance(credential.get("id"), str) else None
+        if wanted is None or result.verdict in CLAIMED_ONLY:
+            return None
+        if summary(credential).get("issuerId") != services.issuer_id:
+            return None
+        valid_from = credential.get("validFrom")
+        return services.find_standing(wanted, valid_from if isinstance(valid_from, str) else None)
+
+    def page(
+        result: VerificationResult,
+        *,
+        credential_id: str | None,
+        status: int = 200,
+        standing: Standing | None = None,
+    ) -> Response:
         """The HTML page of one verification result."""
         facts = summary(result.credential)
+        renewed = (
+            standing is not None and standing.version == "superseded" and result.verdict is Verdict.VALID
+        )
         body = render_template(
             "verifier/credential.html",
             result=result,
             facts=facts,
-            verdict=VERDICT_TEXT[result.verdict],
+            verdict="Renewed" if renewed else VERDICT_TEXT[result.verdict],
             verdict_class=result.verdict.value,
+            renewed=renewed,
+            standing=standing,
             titles=CHECK_TITLES,
             ours=facts.get("issuerId") == services.issuer_id,
             issuer_name=services.issuer_name,
@@ -129,7 +191,9 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
         document = services.find_document(str(credential_id))
         if document is None:
             abort(404, description="There is no CAiEP credential at this address.")
-        return page(judge(read_presented(document)), credential_id=str(credential_id))
+        result = judge(read_presented(document))
+        standing = standing_of(result, str(credential_id))
+        return page(with_standing(result, standing), credential_id=str(credential_id), standing=standing)
 
     @blueprint.get("/verify")
     def verify_form() -> str:
@@ -144,7 +208,9 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
         except InputError as exc:
             body = render_template("verifier/verify.html", error=str(exc.message))
             return Response(body, status=_status_of(exc), mimetype="text/html")
-        return page(judge(presented), credential_id=None)
+        result = judge(presented)
+        standing = standing_of(result, None)
+        return page(with_standing(result, standing), credential_id=None, standing=standing)
 
     @blueprint.post("/api/v1/verify")
     def api_verify() -> Response:
@@ -165,7 +231,15 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
         if document is None:
             return _json_error(404, "not_found", "no CAiEP credential has this id")
         result = judge(read_presented(document))
-        return _json({**_api_result(result), "checkedAt": services.clock().isoformat()})
+        standing = standing_of(result, str(credential_id))
+        extra = standing.to_json() if standing is not None else dict.fromkeys(_STANDING_FIELDS)
+        return _json(
+            {
+                **_api_result(with_standing(result, standing)),
+                **extra,
+                "checkedAt": services.clock().isoformat(),
+            }
+        )
 
     @blueprint.get("/openapi.json")
     def openapi() -> Response:
@@ -190,6 +264,22 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
         return {"verify_url": url_for("verifier.verify_form")}
 
     return blueprint
+
+
+#: The status API's registry fields: null when the registry cannot vouch for the document.
+_STANDING_FIELDS = ("state", "version", "stateSince", "publicReason", "holderSince", "currentUntil", "lapses")
+
+
+def with_standing(result: VerificationResult, standing: Standing | None) -> VerificationResult:
+    """The result as our registry explains it: a charter the registry records as suspended has
+    its bit set in the revocation list (what other verifiers read as revoked); we say suspended."""
+    check = result.check("status")
+    if standing is None or standing.state != "suspended" or check is None or check.code != "revoked":
+        return result
+    suspended = Check(
+        "status", Outcome.INVALID, "suspended", "the certification body has suspended this charter"
+    )
+    return replace(result, checks=tuple(suspended if c is check else c for c in result.checks))
 
 
 def _presented_from_request(*, form: bool) -> Any:
