@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from caiep.commands import charters, config, instance, jobs, records, registry, status, verify
+from caiep.commands import charters, config, instance, jobs, publish, records, registry, status, verify
 from caiep.commands.common import EXIT_INVALID, EXIT_OK, EXIT_UNDECIDED, Invocation
 from caiep.errors import CaiepError, ConfigurationError, InputError, KeyMaterialError
 
@@ -84,6 +84,7 @@ for _command in (
     charters.reinstate,
     charters.renew,
     status.status,
+    publish.publish,
     records.audit,
     records.keys,
     instance.db,

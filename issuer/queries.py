@@ -132,6 +132,17 @@ def find_document(connection: Connection, credential_id: str) -> str | None:
     return None if found is None else str(found)
 
 
+def served_documents(connection: Connection) -> Iterator[tuple[str, str]]:
+    """(uuid, exact document) of each charter credential's served copy, in uuid order."""
+    rows = connection.execute(
+        select(credential_copies.c.credential_id, credential_copies.c.document)
+        .where(credential_copies.c.served.is_(True))
+        .order_by(credential_copies.c.credential_id)
+    )
+    for credential_id, document in rows:
+        yield str(credential_id), str(document)
+
+
 def _stream(engine: Engine, query: Select[Any]) -> Generator[CredentialRecord, None, None]:
     with engine.connect() as connection:
         options = connection.execution_options(stream_results=True, yield_per=STREAM_BATCH)

@@ -183,6 +183,11 @@ class Registry:
         with self.read() as connection:
             return lifecycle.standing(connection, credential, now=now)
 
+    def served_documents(self) -> Iterator[tuple[str, str]]:
+        """(uuid, exact document) of every charter credential's served copy, for a static copy."""
+        with self.read() as connection:
+            yield from queries.served_documents(connection)
+
     # --- status lists ----------------------------------------------------------------------
 
     def status_list(self, number: int) -> str | None:
@@ -197,6 +202,16 @@ class Registry:
         """Every status list: size, indexes taken, bits set, signed when, valid until."""
         with self.read() as connection:
             return statuslists.summaries(connection, base_url)
+
+    def signed_status_lists(self) -> list[tuple[int, str, datetime | None]]:
+        """(number, exact signed list, valid until) of every list signed so far, for a static copy."""
+        with self.read() as connection:
+            found = []
+            for summary in statuslists.summaries(connection, "https://unused.invalid"):
+                document = statuslists.signed_list(connection, summary.number)
+                if document is not None:
+                    found.append((summary.number, document, summary.valid_until))
+            return found
 
     def expiring_status_lists(self, before: datetime) -> list[tuple[int, datetime]]:
         """Signed lists whose validUntil comes before ``before``: (number, valid until)."""
