@@ -366,3 +366,102 @@ def test_hosted_credential_is_the_stored_document(issued: Issued, live_server: L
         body = response.read().decode("utf-8")
     assert body == issued.documents[issued.valid]
     assert json.loads(body)["id"] == f"{issued.issuer_url}/credentials/{issued.valid}"
+
+
+# --- the charter's standing: revoked, suspended, renewed ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def standings(issued: Issued, live_server: LiveServer) -> dict[str, Any]:
+    """Three charters of the served instance, changed with the lifecycle building blocks while
+    the app runs: one revoked, one suspended, one renewed (its older document kept)."""
+    from datetime import UTC, datetime, timedelta
+
+    import lifecycle_support
+
+    from caiep.issuer.charter import CharterAward
+    from caiep.issuer.jobs import issue_one
+    from caiep.issuer.registry import open_registry
+    from caiep.wiring import Instance
+
+    now = datetime.now(UTC)
+    signer = Instance(issued.home).signer(issued.passphrase)
+    registry = open_registry(issued.database_url)
+    try:
+
+        def award(name: str, when: datetime) -> Any:
+            made = CharterAward(
+                name, f"{name.split()[0].lower()}@example.org", (when - timedelta(days=20)).date(), ""
+            )
+            return issue_one(registry, signer, made, now=when)
+
+        revoked = award("Rita Revoked", now - timedelta(days=5))
+        suspended = award("Sol Suspended", now - timedelta(days=5))
+        renewed = award("Rene Renewed", now - timedelta(days=4 * 365))
+        lifecycle_support.new_version(
+            registry, signer, renewed, "Rene Renewed", now - timedelta(days=1), "renewal"
+        )
+        lifecycle_support.change_state(
+            registry, signer, revoked, "revoked", "Charter withdrawn after a hearing", now
+        )
+        lifecycle_support.change_state(registry, signer, suspended, "suspended", "Under review", now)
+    finally:
+        registry.dispose()
+    return {"revoked": revoked, "suspended": suspended, "renewed": renewed, "today": day(now.date())}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("which", "heading", "colour_class", "words"),
+    [
+        ("revoked", "Revoked", "revoked", "Charter withdrawn after a hearing"),
+        ("suspended", "Suspended", "suspended", "Under review"),
+    ],
+)
+def test_revoked_and_suspended_pages_give_the_date_and_the_public_reason(
+    page: Any,
+    viewport: str,
+    standings: dict[str, Any],
+    live_server: LiveServer,
+    screenshots: Path,
+    which: str,
+    heading: str,
+    colour_class: str,
+    words: str,
+) -> None:
+    response = page.goto(f"{live_server.base_url}/c/{standings[which].credential_id}")
+    assert response.status == 200
+    page.screenshot(path=screenshots / f"{which}-{viewport}.png", full_page=True)
+    assert page.locator("h1").inner_text() == heading
+    assert colour_class in (page.get_attribute("section.verdict", "class") or "").split()
+    verdict = page.locator("section.verdict").inner_text()
+    assert standings["today"] in verdict
+    assert f"Reason: {words}" in verdict
+    assert "Charter holder since" in facts(page)
+    assert "Current until" not in facts(page)  # the document's own date, not a current charter's
+    assert "Valid until" in facts(page)
+    status = page.locator("ul.checks li", has_text="Revocation and suspension")
+    assert status.locator(".mark").text_content() == "Failed"
+    assert_accessible_basics(page)
+    assert_fits_phone(page, viewport)
+
+
+@pytest.mark.browser
+def test_an_older_version_reads_renewed_with_a_link_to_the_current_state(
+    page: Any, viewport: str, standings: dict[str, Any], live_server: LiveServer, screenshots: Path
+) -> None:
+    old = standings["renewed"]
+    page.goto(f"{live_server.base_url}/verify")
+    page.get_by_label("Credential (JSON or VC-JWT)").fill(old.document)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Verify").click()
+    page.screenshot(path=screenshots / f"renewed-{viewport}.png", full_page=True)
+    assert page.locator("h1").inner_text() == "Renewed"
+    assert "renewed — current until" in page.locator(".verdict .lead").inner_text()
+    assert "Current until" not in facts(page)
+    with page.expect_navigation():
+        page.get_by_role("link", name="See the current state").click()
+    assert page.url.endswith(f"/c/{old.credential_id}")
+    assert page.locator("h1").inner_text() == "Valid"
+    assert_accessible_basics(page)
+    assert_fits_phone(page, viewport)

@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import lifecycle_support
 import pytest
 from flask.testing import FlaskClient
 
 from caiep.app import AppConfig, create_app
-from caiep.issuer import lifecycle, statuslists
 from caiep.issuer.charter import CharterAward
 from caiep.issuer.jobs import IssuedCredential, Signer, issue_one
-from caiep.issuer.records import PendingResult
 from caiep.issuer.registry import Registry
 from caiep.settings import database_url
 from caiep.wiring import Instance, init_instance, upgrade_configured_database
@@ -48,51 +47,16 @@ def _award(name: str) -> CharterAward:
 def issue_at(site: Charters, name: str, when: datetime) -> IssuedCredential:
     """A charter awarded at ``when``; its list re-signed now, as the daily ``status publish`` does."""
     issued = issue_one(site.registry, site.signer, _award(name), now=when)
-    site.registry.republish_status_lists(site.signer.list_signer(), now=NOW, older_than=timedelta(0))
+    lifecycle_support.resign_all(site.registry, site.signer)
     return issued
 
 
 def new_version(site: Charters, issued: IssuedCredential, name: str, when: datetime, kind: str) -> str:
-    """A renewal or reinstatement signed at ``when`` under the same id: its document."""
-    with site.registry.write() as connection:
-        charter = lifecycle.find_charter(connection, issued.credential_id, lock=True)
-        reservation = statuslists.reserve(connection, 1, site.signer.list_signer(), now=when)
-        [entry] = reservation.entries
-        pending = PendingResult(0, charter.holder_id, name, "x@example.org", date(2020, 1, 6), "82", "", "")
-        copy = site.signer.make(
-            (pending, charter.credential_id, "cd" * 16, when, (entry.list_number, entry.index))
-        )
-        version = lifecycle.add_version(
-            connection,
-            charter.credential_id,
-            kind=kind,
-            valid_from=copy.valid_from,
-            valid_until=copy.valid_until,
-            now=when,
-        )
-        lifecycle.add_copy(
-            connection,
-            charter.credential_id,
-            version,
-            format=copy.format,
-            document=copy.document,
-            key_id=copy.key_id,
-            status=entry,
-            now=when,
-            url=charter.url,
-            holder_id=charter.holder_id,
-        )
-        reservation.record(connection, [entry])
-    site.registry.republish_status_lists(site.signer.list_signer(), now=NOW, older_than=timedelta(0))
-    return copy.document
+    return lifecycle_support.new_version(site.registry, site.signer, issued, name, when, kind)
 
 
 def change_state(site: Charters, issued: IssuedCredential, state: str, reason: str) -> None:
-    """Revoke or suspend as the commands do: every copy's bit, then the recorded state."""
-    with site.registry.write() as connection:
-        entries = lifecycle.copies_in_circulation(connection, issued.credential_id, unexpired_at=NOW)
-        statuslists.set_bits(connection, entries, site.signer.list_signer(), now=NOW)
-        lifecycle.set_state(connection, issued.credential_id, state, now=NOW, public_reason=reason)
+    lifecycle_support.change_state(site.registry, site.signer, issued, state, reason, NOW)
 
 
 @pytest.fixture(scope="module")

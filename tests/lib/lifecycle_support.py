@@ -1,0 +1,64 @@
+"""State changes made with the lifecycle building blocks (as the charter commands compose them),
+for tests of what the pages, the API and the peers then say."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from caiep.issuer import lifecycle, statuslists
+from caiep.issuer.jobs import IssuedCredential, Signer
+from caiep.issuer.records import PendingResult
+from caiep.issuer.registry import Registry
+
+
+def new_version(
+    registry: Registry, signer: Signer, issued: IssuedCredential, name: str, when: datetime, kind: str
+) -> str:
+    """A renewal or reinstatement signed at ``when`` under the same id, served from now on; its
+    document. Every list is then re-signed at the present, as the daily ``status publish`` does."""
+    with registry.write() as connection:
+        charter = lifecycle.find_charter(connection, issued.credential_id, lock=True)
+        reservation = statuslists.reserve(connection, 1, signer.list_signer(), now=when)
+        [entry] = reservation.entries
+        pending = PendingResult(0, charter.holder_id, name, "x@example.org", date(2020, 1, 6), "82", "", "")
+        copy = signer.make(
+            (pending, charter.credential_id, "cd" * 16, when, (entry.list_number, entry.index))
+        )
+        version = lifecycle.add_version(
+            connection,
+            charter.credential_id,
+            kind=kind,
+            valid_from=copy.valid_from,
+            valid_until=copy.valid_until,
+            now=when,
+        )
+        lifecycle.add_copy(
+            connection,
+            charter.credential_id,
+            version,
+            format=copy.format,
+            document=copy.document,
+            key_id=copy.key_id,
+            status=entry,
+            now=when,
+            url=charter.url,
+            holder_id=charter.holder_id,
+        )
+        reservation.record(connection, [entry])
+    resign_all(registry, signer)
+    return copy.document
+
+
+def change_state(
+    registry: Registry, signer: Signer, issued: IssuedCredential, state: str, reason: str, now: datetime
+) -> None:
+    """Revoke or suspend: the bit of every unexpired copy, then the recorded state and reason."""
+    with registry.write() as connection:
+        entries = lifecycle.copies_in_circulation(connection, issued.credential_id, unexpired_at=now)
+        statuslists.set_bits(connection, entries, signer.list_signer(), now=now)
+        lifecycle.set_state(connection, issued.credential_id, state, now=now, public_reason=reason)
+
+
+def resign_all(registry: Registry, signer: Signer) -> None:
+    """Re-sign every list now (a list first signed in the past would have expired)."""
+    registry.republish_status_lists(signer.list_signer(), now=datetime.now(UTC), older_than=timedelta(0))
