@@ -465,3 +465,16 @@ def test_an_older_version_reads_renewed_with_a_link_to_the_current_state(
     assert page.locator("h1").inner_text() == "Valid"
     assert_accessible_basics(page)
     assert_fits_phone(page, viewport)
+
+
+def test_both_workers_report_the_change_made_while_the_app_ran(
+    standings: dict[str, Any], live_server: LiveServer
+) -> None:
+    """The state is read from the registry on every request: every answer, from either
+    gunicorn worker, says what the registry now holds."""
+    for _ in range(8):
+        for which in ("revoked", "suspended"):
+            url = f"{live_server.base_url}/api/v1/credentials/{standings[which].credential_id}/status"
+            with urllib.request.urlopen(url, timeout=10) as response:
+                body = json.loads(response.read())
+            assert (body["status"], body["state"]) == (which, which)

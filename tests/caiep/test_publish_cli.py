@@ -1,0 +1,45 @@
+"""``caiep publish`` of a did:web instance: the DID document and the achievement are the bytes the
+app serves at the same paths, and publishing again into its own folder needs no --force."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cli_support import HOLDER, WEB_DID, init_issuer
+from conftest import CLI
+
+from caiep.app import AppConfig, create_app
+from caiep.settings import database_url
+
+
+def test_a_did_web_copy_holds_what_the_app_serves(
+    cli: CLI, home: Path, tmp_path: Path, passphrase: str
+) -> None:
+    init_issuer(cli)
+    issued = cli("issue", *HOLDER, "--out", str(tmp_path / "jane.json"))
+    assert issued.code == 0, issued.err
+    out = tmp_path / "site"
+    first = cli("publish", "--out", str(out))
+    assert first.code == 0, first.err
+    assert "published 1 credential, 1 status list, the achievement and the DID document" in first.out
+    app = create_app(AppConfig(home=home, database_url=database_url(home)))
+    try:
+        client = app.test_client()
+        credential = json.loads((tmp_path / "jane.json").read_text(encoding="utf-8"))
+        uuid = credential["id"].rsplit("/", 1)[1]
+        for path in (".well-known/did.json", "achievements/caiep", "status/1", f"credentials/{uuid}"):
+            served = client.get("/" + path, headers={"Accept": "application/vc+ld+json"})
+            assert served.status_code == 200
+            assert (out / path).read_bytes() == served.data, path
+    finally:
+        app.extensions["caiep.registry"].dispose()
+    assert json.loads((out / ".well-known" / "did.json").read_text(encoding="utf-8"))["id"] == WEB_DID
+    assert (out / "status" / "1").stat().st_mode & 0o777 == 0o644
+    again = cli("publish", "--out", str(out))  # its own folder: no --force needed
+    assert again.code == 0, again.err
+    marker = json.loads((out / ".caiep-publish.json").read_text(encoding="utf-8"))
+    assert sorted(marker["files"]) == sorted(
+        [".well-known/did.json", "achievements/caiep", "status/1", f"credentials/{uuid}"]
+    )
+    assert not list(out.rglob(".*.tmp"))  # no temporary file left behind
