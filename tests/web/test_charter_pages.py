@@ -19,6 +19,7 @@ from caiep.issuer.jobs import IssuedCredential, Signer, issue_one
 from caiep.issuer.registry import Registry
 from caiep.settings import database_url
 from caiep.wiring import Instance, init_instance, upgrade_configured_database
+from support import unlimited_rates
 
 PASSPHRASE = "a throwaway test passphrase for charter pages"
 NOW = datetime.now(UTC)
@@ -73,7 +74,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Charters]:
     instance = Instance(home)
     upgrade_configured_database(instance.configuration)
     registry = instance.registry()
-    app = create_app(AppConfig(home=home, database_url=database_url(home), rate_per_minute=6000, burst=1000))
+    app = create_app(AppConfig(home=home, database_url=database_url(home), rate_limits=unlimited_rates()))
     yield Charters(app.test_client(), home, registry, instance.signer(PASSPHRASE))
     registry.dispose()
     app.extensions["caiep.registry"].dispose()
