@@ -222,7 +222,10 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
             presented = _presented_from_request(form=False)
         except InputError as exc:
             return _json_error(_status_of(exc), exc.code, exc.message)
-        return _json(_api_result(judge(presented)))
+        result = judge(presented)
+        standing = standing_of(result, None)  # one of ours that verified: the registry's word too
+        extra = standing.to_json() if standing is not None else {}
+        return _json({**_api_result(with_standing(result, standing)), **extra})
 
     @blueprint.get(STATUS_ROUTE)
     def api_status(credential_id: Any) -> Response:

@@ -174,3 +174,15 @@ def test_a_document_that_fails_is_never_joined_with_the_registry(site: Charters)
     text = site.client.post("/verify", data={"credential": forged}).get_data(as_text=True)
     assert "Charter holder since" not in text
     assert '<h1 id="verdict">Invalid</h1>' in text
+
+
+def test_the_api_says_an_older_version_is_superseded(site: Charters) -> None:
+    issued = issue_at(site, "Vic Version", NOW - timedelta(days=3 * 365))
+    current = new_version(site, issued, "Vic Version", NOW - timedelta(days=1), "renewal")
+    old = site.client.post("/api/v1/verify", json=json.loads(issued.document)).get_json()
+    assert (old["status"], old["state"], old["version"]) == ("valid", "current", "superseded")
+    assert old["currentUntil"][:10] == json.loads(current)["validUntil"][:10]
+    now = site.client.post("/api/v1/verify", json=json.loads(current)).get_json()
+    assert (now["status"], now["version"]) == ("valid", "current")
+    foreign = site.client.post("/api/v1/verify", json={"not": "a credential"}).get_json()
+    assert "state" not in foreign
