@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cli_support import HOLDER, WEB_DID, init_issuer
-from conftest import CLI
 
 from caiep.app import AppConfig, create_app
 from caiep.settings import database_url
+
+if TYPE_CHECKING:
+    from conftest import CLI
 
 
 def test_a_did_web_copy_holds_what_the_app_serves(
