@@ -4,6 +4,7 @@ for tests of what the pages, the API and the peers then say."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from caiep.issuer import lifecycle, statuslists
 from caiep.issuer.jobs import IssuedCredential, Signer
@@ -62,3 +63,34 @@ def change_state(
 def resign_all(registry: Registry, signer: Signer) -> None:
     """Re-sign every list now (a list first signed in the past would have expired)."""
     registry.republish_status_lists(signer.list_signer(), now=datetime.now(UTC), older_than=timedelta(0))
+
+
+def three_standings(
+    home: Path, database_url: str, passphrase: str, now: datetime
+) -> dict[str, IssuedCredential]:
+    """Three charters of the instance at ``home``, changed while its app may run: one revoked, one
+    suspended, one renewed (its older document kept); by those names."""
+    from caiep.issuer.charter import CharterAward
+    from caiep.issuer.jobs import issue_one
+    from caiep.issuer.registry import open_registry
+    from caiep.wiring import Instance
+
+    signer = Instance(home).signer(passphrase)
+    registry = open_registry(database_url)
+    try:
+
+        def award(name: str, when: datetime) -> IssuedCredential:
+            made = CharterAward(
+                name, f"{name.split()[0].lower()}@example.org", (when - timedelta(days=20)).date(), ""
+            )
+            return issue_one(registry, signer, made, now=when)
+
+        revoked = award("Rita Revoked", now - timedelta(days=5))
+        suspended = award("Sol Suspended", now - timedelta(days=5))
+        renewed = award("Rene Renewed", now - timedelta(days=4 * 365))
+        new_version(registry, signer, renewed, "Rene Renewed", now - timedelta(days=1), "renewal")
+        change_state(registry, signer, revoked, "revoked", "Charter withdrawn after a hearing", now)
+        change_state(registry, signer, suspended, "suspended", "Under review", now)
+    finally:
+        registry.dispose()
+    return {"revoked": revoked, "suspended": suspended, "renewed": renewed}

@@ -24,8 +24,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from browser_support import CHROMIUM, CHROMIUM_ARGS
 from sqlalchemy import text
 
 from caiep.issuer.charter import CharterAward
@@ -251,6 +253,21 @@ def fuzz_server(issued: Issued) -> Iterator[LiveServer]:
     )
     yield server
     stop(server)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium, one for every browser test of the session."""
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is not installed: make test installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(scope="session")

@@ -20,30 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import zxingcpp
+from browser_support import VIEWPORTS
 from PIL import Image
 
 if TYPE_CHECKING:
     from conftest import Issued, LiveServer
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-VIEWPORTS: dict[str, dict[str, Any]] = {
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-    "phone": {
-        "viewport": {"width": 390, "height": 844},
-        "is_mobile": True,
-        "has_touch": True,
-        "device_scale_factor": 3,
-    },
-}
 
 
 def day(value: date) -> str:
@@ -52,20 +33,6 @@ def day(value: date) -> str:
 
 
 # --- the browser ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed: make test installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(params=sorted(VIEWPORTS))
@@ -375,39 +342,13 @@ def test_hosted_credential_is_the_stored_document(issued: Issued, live_server: L
 def standings(issued: Issued, live_server: LiveServer) -> dict[str, Any]:
     """Three charters of the served instance, changed with the lifecycle building blocks while
     the app runs: one revoked, one suspended, one renewed (its older document kept)."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
     import lifecycle_support
 
-    from caiep.issuer.charter import CharterAward
-    from caiep.issuer.jobs import issue_one
-    from caiep.issuer.registry import open_registry
-    from caiep.wiring import Instance
-
     now = datetime.now(UTC)
-    signer = Instance(issued.home).signer(issued.passphrase)
-    registry = open_registry(issued.database_url)
-    try:
-
-        def award(name: str, when: datetime) -> Any:
-            made = CharterAward(
-                name, f"{name.split()[0].lower()}@example.org", (when - timedelta(days=20)).date(), ""
-            )
-            return issue_one(registry, signer, made, now=when)
-
-        revoked = award("Rita Revoked", now - timedelta(days=5))
-        suspended = award("Sol Suspended", now - timedelta(days=5))
-        renewed = award("Rene Renewed", now - timedelta(days=4 * 365))
-        lifecycle_support.new_version(
-            registry, signer, renewed, "Rene Renewed", now - timedelta(days=1), "renewal"
-        )
-        lifecycle_support.change_state(
-            registry, signer, revoked, "revoked", "Charter withdrawn after a hearing", now
-        )
-        lifecycle_support.change_state(registry, signer, suspended, "suspended", "Under review", now)
-    finally:
-        registry.dispose()
-    return {"revoked": revoked, "suspended": suspended, "renewed": renewed, "today": day(now.date())}
+    changed = lifecycle_support.three_standings(issued.home, issued.database_url, issued.passphrase, now)
+    return {**changed, "today": day(now.date())}
 
 
 @pytest.mark.browser
