@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +18,10 @@ from conftest_registry import (
     no_database_override,  # noqa: F401 - autouse fixture, registered by importing it
     query,
 )
+
+from bench.make_results import write_results
+from caiep.issuer.jobs import run_signing_job
+from caiep.wiring import Instance
 
 if TYPE_CHECKING:
     from conftest import CLI
@@ -148,3 +154,51 @@ def test_renewal_rows_in_a_results_import(
     shown = json.loads(cli("credentials", "show", str(listed[0]["uuid"])).out)
     assert (shown["version"], shown["state"], shown["lapses"]) == (2, "current", [])  # renewed early
     assert cli("audit", "verify").code == 0
+
+
+def _months_before(day: date, months: int) -> date:
+    """The same day of the month ``months`` calendar months earlier (the tests use day 10 only)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return day.replace(year=year, month=month + 1)
+
+
+def test_renew_on_a_date_keeps_the_time_left_or_refuses_too_early(
+    cli: CLI, home: Path, passphrase: str, tmp_path: Path
+) -> None:
+    """Two charters signed 50 months ago (validUntil 10 months from now, on the 10th): ``renew --on``
+    eleven months before validUntil runs five years on from it; thirteen months before is refused."""
+    today = datetime.now(UTC).date()
+    issued = datetime.combine(_months_before(today.replace(day=10), 50), time(9, 30), tzinfo=UTC)
+    _init(cli)
+    results = tmp_path / "results.csv"
+    write_results(results, 2, seed=3, latest=issued.date())
+    with results.open("r", encoding="utf-8") as handle:
+        assert [row["result"] for row in csv.DictReader(handle)] == ["pass", "pass"]
+    _imported(cli, results)
+    with Instance(home).registry() as registry:  # the signing job with a clock 50 months back
+        run_signing_job(registry, Instance(home).signer(passphrase), clock=lambda: issued)
+    first, second = _listed(cli)
+    with Instance(home).registry() as registry:
+        old = json.loads(registry.credential(str(first["uuid"]))[1])
+    ends = issued.replace(year=issued.year + 5)
+    assert old["validUntil"] == ends.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    eleven = _months_before(ends.date(), 11)
+    out = tmp_path / "renewed.json"
+    renewed = cli("renew", str(first["charterNumber"]), "--on", eleven.isoformat(), "--out", str(out))
+    assert renewed.code == 0, renewed.err
+    new = json.loads(out.read_text(encoding="utf-8"))
+    assert new["validFrom"] == f"{eleven.isoformat()}T00:00:00Z"  # midnight UTC of the renewal date
+    assert new["validUntil"] == ends.replace(year=ends.year + 5).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert (new["id"], new["awardedDate"]) == (old["id"], old["awardedDate"])
+
+    thirteen = _months_before(ends.date(), 13)
+    before = query(_url(home), "SELECT count(*) FROM credential_versions")
+    late_out = tmp_path / "refused.json"
+    refused = cli("renew", str(second["charterNumber"]), "--on", thirteen.isoformat(), "--out", str(late_out))
+    assert refused.code == 2
+    assert refused.err.count("\n") == 1
+    assert f"too early to renew on {thirteen.isoformat()}" in refused.err
+    assert f"renewal opens on {_months_before(ends.date(), 12).isoformat()}" in refused.err
+    assert query(_url(home), "SELECT count(*) FROM credential_versions") == before
+    assert not late_out.exists()

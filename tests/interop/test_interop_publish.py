@@ -198,3 +198,52 @@ def test_publish_refuses_a_directory_it_did_not_write_unless_forced(site: Site, 
     not_a_dir = _caiep(site.environment, "--home", str(site.home), "publish", "--out", str(a_file))
     assert not_a_dir.returncode == 2
     assert "not a directory" in not_a_dir.stderr
+
+
+# One charter per change, none of those the tests above use; each case re-publishes the whole copy.
+CHANGES = {"revoke": 2, "suspend": 3, "reinstate": 4, "renew": 5}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_a_change_made_with_the_cli_reaches_both_verifiers_through_a_re_published_copy(
+    site: Site, contexts: dict[str, Any], change: str, tmp_path: Path
+) -> None:
+    """``caiep revoke|suspend|reinstate|renew`` then ``caiep publish``: the old copy's bit is set
+    (revoked, suspended; after a reinstatement the suspended copy stays set), and the new version a
+    reinstatement or renewal writes verifies with its bit unset, read from the static copy only."""
+    target = site.credentials[CHANGES[change]]
+    out = tmp_path / "new.json"
+
+    def cli(*args: str, **settings: str) -> None:
+        run = _caiep({**site.environment, **settings}, "--home", str(site.home), *args)
+        assert run.returncode == 0, run.stderr
+
+    if change in ("revoke", "suspend", "reinstate"):
+        cli("revoke" if change == "revoke" else "suspend", target["id"], "--reason", "under review")
+    if change == "reinstate":
+        cli("reinstate", target["id"], "--out", str(out))
+    if change == "renew":  # a charter issued today is years from its window: open it wide
+        cli("renew", target["id"], "--out", str(out), CAIEP_RENEWAL_WINDOW_MONTHS="60")
+    cli("publish", "--out", str(site.out))
+
+    old_set = change != "renew"  # a renewal leaves the older version in good standing
+    code, body = _ours(site, target, f"{change}-old")
+    verdict = (1, False, ("invalid", "revoked")) if old_set else (0, True, ("valid", "not_revoked"))
+    assert (code, body["verified"], _status(body)) == verdict
+    presented = [target]
+    if change in ("reinstate", "renew"):
+        new = json.loads(out.read_text(encoding="utf-8"))
+        assert (new["id"], new["awardedDate"]) == (target["id"], target["awardedDate"])
+        assert new["validFrom"] > target["validFrom"]
+        hosted = site.out / "credentials" / target["id"].rsplit("/", 1)[1]
+        assert json.loads(hosted.read_text(encoding="utf-8")) == new  # the copy hosts the new version
+        code, body = _ours(site, new, f"{change}-new")
+        assert (code, body["verified"], _status(body)) == (0, True, ("valid", "not_revoked"))
+        presented.append(new)
+    found = []
+    for result in _digital_bazaar(site, contexts, presented):
+        [entry] = result["statuses"]
+        assert (entry["checked"], entry["error"]) == (True, None), entry
+        assert result["verified"] is (not entry["set"]), result
+        found.append(entry["set"])
+    assert found == [old_set, False][: len(presented)]
