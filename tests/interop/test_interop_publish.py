@@ -1,7 +1,8 @@
 """``caiep publish``: a static copy of the issuer's published files, served by ``python -m
 http.server`` on loopback (no caiep code answering), read by our verifier and by Digital Bazaar's
 ``@digitalbazaar/vc`` with ``@digitalbazaar/vc-bitstring-status-list``; then a revocation made
-through the lifecycle building blocks and a re-publish: both see the bit set."""
+through the lifecycle building blocks and a re-publish: both see the bit set; then each of ``caiep
+revoke|suspend|reinstate|renew`` run as a user runs it, and a re-publish: both agree on every copy."""
 
 from __future__ import annotations
 
