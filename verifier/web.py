@@ -206,7 +206,8 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
         try:
             presented = _presented_from_request(form=True)
         except InputError as exc:
-            body = render_template("verifier/verify.html", error=str(exc.message))
+            # The pasted text comes back in the form (escaped), so a typo costs no second paste.
+            body = render_template("verifier/verify.html", error=str(exc.message), pasted=_pasted_text())
             return Response(body, status=_status_of(exc), mimetype="text/html")
         result = judge(presented)
         standing = standing_of(result, None)
@@ -303,6 +304,13 @@ def _presented_from_request(*, form: bool) -> Any:
         "send the credential as application/json, as text/plain (a VC-JWT), "
         "or as a multipart upload named 'file'"
     )
+
+
+def _pasted_text() -> str:
+    """The form's pasted credential, already read within the body cap; empty when it was an upload."""
+    if request.files.get("file"):
+        return ""
+    return str(request.form.get("credential", ""))
 
 
 def _status_of(exc: InputError) -> int:

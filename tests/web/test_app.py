@@ -263,6 +263,20 @@ def test_verify_form_takes_pasted_text_and_uploads(app_site: Site):
     assert "Could not read the credential" in bad.get_data(as_text=True)
 
 
+def test_a_refused_paste_comes_back_in_the_form_escaped_and_tied_to_its_error(app_site: Site):
+    pasted = '{"@context": "<script>alert(1)</script>", '
+    page = app_site.client.post("/verify", data={"credential": pasted})
+    assert page.status_code == 400
+    text = page.get_data(as_text=True)
+    assert 'aria-describedby="credential-error" aria-invalid="true">' in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "<script>" not in text
+    assert 'id="credential-error" role="alert"' in text
+    fresh = app_site.client.get("/verify").get_data(as_text=True)
+    assert "aria-invalid" not in fresh
+    assert 'rows="10" spellcheck="false"></textarea>' in fresh
+
+
 def test_openapi_document_describes_the_api(app_site: Site):
     document = app_site.client.get("/openapi.json").get_json()
     assert document["openapi"].startswith("3.1")
