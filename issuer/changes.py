@@ -118,6 +118,15 @@ def _reason(reason: str | None, where: str, *, required: bool) -> str | None:
     return text or None
 
 
+def _reasoned(
+    connection: Connection, wanted: Sequence[Wanted], verb: str, reason: str
+) -> tuple[str | None, list[tuple[Wanted, Charter]]]:
+    """The checked public reason (named after the one charter, or the command for a file) and
+    the charters, found and locked."""
+    where = wanted[0].where if len(wanted) == 1 else verb
+    return _reason(reason, where, required=True), resolve(connection, wanted)
+
+
 def revoke(
     connection: Connection,
     wanted: Sequence[Wanted],
@@ -129,9 +138,7 @@ def revoke(
     now: datetime,
 ) -> list[Outcome]:
     """Revoke each charter: final. Refused for one already revoked."""
-    where = wanted[0].where if len(wanted) == 1 else "revoke"
-    public = _reason(reason, where, required=True)
-    charters = resolve(connection, wanted)
+    public, charters = _reasoned(connection, wanted, "revoke", reason)
     for item, charter in charters:
         if charter.state == "revoked":
             raise InputError(
@@ -152,9 +159,7 @@ def suspend(
     now: datetime,
 ) -> list[Outcome]:
     """Suspend each current charter (its copies' bits set; reinstate it later)."""
-    where = wanted[0].where if len(wanted) == 1 else "suspend"
-    public = _reason(reason, where, required=True)
-    charters = resolve(connection, wanted)
+    public, charters = _reasoned(connection, wanted, "suspend", reason)
     for item, charter in charters:
         state = charter_state(charter.state, charter.valid_until, now)
         if state != "current":

@@ -34,6 +34,14 @@ def _actor_option(function: Callable[..., Any]) -> Callable[..., Any]:
     )
 
 
+def _reason_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--reason`` (public, required) and ``--note`` (internal) of a revocation or suspension."""
+    function = click.option("--note", help="internal note, never shown outside the registry")(function)
+    return click.option(
+        "--reason", required=True, help="short public reason, shown on the credential's page"
+    )(function)
+
+
 def _from_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--from", "from_file", type=FILE_PATH, help="a file of ids, one a line: all change, or none"
@@ -135,8 +143,7 @@ def _write(outcomes: list[Outcome], out: Path | None) -> None:
 
 @click.command("revoke")
 @click.argument("id", required=False)
-@click.option("--reason", required=True, help="short public reason, shown on the credential's page")
-@click.option("--note", help="internal note, never shown outside the registry")
+@_reason_options
 @_from_option
 @_actor_option
 @pass_invocation
@@ -158,8 +165,7 @@ def revoke(
 
 @click.command("suspend")
 @click.argument("id", required=False)
-@click.option("--reason", required=True, help="short public reason, shown on the credential's page")
-@click.option("--note", help="internal note, never shown outside the registry")
+@_reason_options
 @_from_option
 @_actor_option
 @pass_invocation
