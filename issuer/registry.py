@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from caiep.issuer import audit, importing, jobstatus, lifecycle, queries, recording, statuslists
+from caiep.issuer import audit, exports, importing, jobstatus, lifecycle, queries, recording, statuslists
 from caiep.issuer.database import check_revision, connect, upgrade_database
 from caiep.issuer.jobstatus import JobRecord
 from caiep.issuer.queries import CredentialStream
@@ -182,6 +182,12 @@ class Registry:
         """
         with self.read() as connection:
             return lifecycle.standing(connection, credential, now=now)
+
+    def issued_copies(self, wanted: str, *, now: datetime) -> exports.IssuedCopies:
+        """A charter credential (URL, uuid or charter number) with its current version's stored
+        forms, for exports; :class:`~caiep.errors.InputError` when there is none."""
+        with self.read() as connection:
+            return exports.issued_copies(connection, wanted, now=now)
 
     def served_documents(self) -> Iterator[tuple[str, str]]:
         """(uuid, exact document) of every charter credential's served copy, for a static copy."""
