@@ -18,7 +18,6 @@ from types import MappingProxyType
 
 from sqlalchemy import Connection, select
 
-from caiep.errors import InputError
 from caiep.issuer.lifecycle import find_charter
 from caiep.issuer.records import charter_state
 from caiep.issuer.tables import charter_credentials, credential_copies, holders
@@ -26,19 +25,6 @@ from caiep.issuer.tables import charter_credentials, credential_copies, holders
 #: The forms a version is issued in: the JSON credential with a Data Integrity proof, and its
 #: VC-JWT (VC-JOSE) envelope.
 FORMS = ("ldp", "jwt")
-_FORM_NAMES = {"ldp": "JSON (Data Integrity)", "jwt": "VC-JWT"}
-
-
-class MissingForm(InputError):
-    """A version lacks a stored form: it was issued before both forms were stored."""
-
-    def __init__(self, url: str, form: str) -> None:
-        super().__init__(
-            f"{url} has no stored {_FORM_NAMES.get(form, form)} copy; "
-            "run `caiep credentials backfill` to sign the missing forms"
-        )
-        self.url = url
-        self.form = form
 
 
 @dataclass(frozen=True)
@@ -63,15 +49,6 @@ class IssuedCopies:
     valid_until: datetime
     served_form: str
     forms: Mapping[str, str]
-
-    def form(self, name: str) -> str:
-        """The exact stored text of form ``name`` (``ldp`` or ``jwt``); :class:`MissingForm` if absent."""
-        if name not in FORMS:
-            raise InputError(f"unknown credential form {name!r}; expected one of: json, jwt")
-        try:
-            return self.forms[name]
-        except KeyError:
-            raise MissingForm(self.url, name) from None
 
 
 def issued_copies(connection: Connection, wanted: str, *, now: datetime) -> IssuedCopies:
