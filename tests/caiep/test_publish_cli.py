@@ -25,14 +25,21 @@ def test_a_did_web_copy_holds_what_the_app_serves(
     out = tmp_path / "site"
     first = cli("publish", "--out", str(out))
     assert first.code == 0, first.err
-    assert "published 1 credential, 1 status list, the achievement and the DID document" in first.out
+    assert (
+        "published 1 credential, 1 status list, the achievement, the badge and the DID document" in first.out
+    )
     app = create_app(AppConfig(home=home, database_url=database_url(home)))
     try:
         client = app.test_client()
         credential = json.loads((tmp_path / "jane.json").read_text(encoding="utf-8"))
         uuid = credential["id"].rsplit("/", 1)[1]
-        for path in (".well-known/did.json", "achievements/caiep", "status/1", f"credentials/{uuid}"):
-            served = client.get("/" + path, headers={"Accept": "application/vc+ld+json"})
+        files = {path: path for path in (".well-known/did.json", "status/1", f"credentials/{uuid}")}
+        files |= {"achievements/caiep": "achievements/caiep/index.html"}
+        files |= {
+            f"achievements/caiep/badge.{kind}": f"achievements/caiep/badge.{kind}" for kind in ("png", "svg")
+        }
+        for route, path in files.items():
+            served = client.get("/" + route, headers={"Accept": "application/vc+ld+json"})
             assert served.status_code == 200
             assert (out / path).read_bytes() == served.data, path
     finally:
@@ -42,7 +49,5 @@ def test_a_did_web_copy_holds_what_the_app_serves(
     again = cli("publish", "--out", str(out))  # its own folder: no --force needed
     assert again.code == 0, again.err
     marker = json.loads((out / ".caiep-publish.json").read_text(encoding="utf-8"))
-    assert sorted(marker["files"]) == sorted(
-        [".well-known/did.json", "achievements/caiep", "status/1", f"credentials/{uuid}"]
-    )
+    assert sorted(marker["files"]) == sorted(files.values())
     assert not list(out.rglob(".*.tmp"))  # no temporary file left behind
