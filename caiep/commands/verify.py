@@ -125,7 +125,7 @@ def verify_command(
     else:
         sys.stdout.write(render_text(result))
         if image is not None:
-            print(printable(f"\n  credential read from the baked {image} badge {source}"))
+            print("\n  " + printable(f"credential read from the baked {image} badge {source}"))
         if fetcher.served_locally:
             print(f"\n  {LOCAL_NOTE}")
     if result.outcome is Outcome.VALID:
