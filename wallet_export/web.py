@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from caiep.addresses import BADGE_PNG_ROUTE, BADGE_SVG_ROUTE, QR_PNG_ROUTE, QR_SVG_ROUTE
 from caiep.wallet_export.badge import badge_etag, badge_png, badge_svg
@@ -58,19 +59,19 @@ def create_badge_blueprint() -> Blueprint:
     blueprint = Blueprint("badge", __name__)
 
     @blueprint.get(BADGE_PNG_ROUTE)
-    def badge_png_image() -> Response:
+    def badge_png_image() -> BaseResponse:
         """GET /achievements/caiep/badge.png: the charter badge, 600×600 PNG."""
         return _badge(badge_png(), "image/png", badge_etag("png"))
 
     @blueprint.get(BADGE_SVG_ROUTE)
-    def badge_svg_image() -> Response:
+    def badge_svg_image() -> BaseResponse:
         """GET /achievements/caiep/badge.svg: the charter badge as SVG."""
         return _badge(badge_svg().encode("utf-8"), "image/svg+xml", badge_etag("svg"))
 
     return blueprint
 
 
-def _badge(body: bytes, mimetype: str, etag: str) -> Response:
+def _badge(body: bytes, mimetype: str, etag: str) -> BaseResponse:
     """The badge, or 304 Not Modified when the client already holds these bytes."""
     response = Response(body, mimetype=mimetype)
     response.set_etag(etag.strip('"'))
