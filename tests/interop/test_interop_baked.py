@@ -28,6 +28,7 @@ from node import run_node
 
 ISSUER_URL = "https://credentials.caiep.example"
 BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.interop
 HOLDER = ["--name", "Zoë Ångström-Núñez", "--email", "zoe@example.org", "--exam-date", "2025-01-15"]
 
 
@@ -73,7 +74,6 @@ def test_what_is_unbaked_is_what_was_stored(baked: dict[str, Any]) -> None:
             assert text.encode("utf-8") == baked["stored"][fmt].encode("utf-8")
 
 
-@pytest.mark.interop
 def test_digital_bazaar_verifies_the_unbaked_json_credential(
     baked: dict[str, Any], contexts: dict[str, Any]
 ) -> None:
@@ -95,7 +95,6 @@ def test_digital_bazaar_verifies_the_unbaked_json_credential(
         assert (entry["checked"], entry["set"], entry["error"]) == (True, False, None)
 
 
-@pytest.mark.interop
 def test_jose_verifies_the_unbaked_vc_jwt(baked: dict[str, Any]) -> None:
     tokens = [text.strip() for text in baked["unbaked"]["jwt"]]
     header = json.loads(_b64url(tokens[0].split(".")[0]))
