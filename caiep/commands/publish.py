@@ -65,6 +65,7 @@ def publish(invocation: Invocation, out: Path, force: bool) -> int:
     instance = invocation.instance()
     settings = instance.settings
     _check_destination(out, force=force)
+    _drop_old_achievement_file(out, ACHIEVEMENT_ROUTE)  # before anything is written
     written: list[str] = []
 
     def put(route: str, data: bytes) -> None:
@@ -76,7 +77,6 @@ def publish(invocation: Invocation, out: Path, force: bool) -> int:
     if settings.did_method == "web":
         put(DID_DOCUMENT_ROUTE, json.dumps(did_document(settings, instance.keys), indent=2).encode("utf-8"))
     body = {"@context": list(CONTEXTS[:2]), **achievement(settings.issuer_url)}
-    _drop_old_achievement_file(out, ACHIEVEMENT_ROUTE)
     put(
         ACHIEVEMENT_ROUTE + "/" + ACHIEVEMENT_INDEX,
         json.dumps(body, indent=2, ensure_ascii=False).encode("utf-8"),
