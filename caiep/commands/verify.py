@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 
@@ -26,6 +27,7 @@ from caiep.commands.common import (
 
 #: caiep.baking.MAX_IMAGE_BYTES, spelled here so that verifying a JSON file loads no image code.
 _MAX_IMAGE_BYTES = 10 * 1_048_576
+_SNIFF_BYTES = 512  # enough to tell an image from a credential, before deciding how much to read
 LOCAL_NOTE = "issuer key read from this instance's did.json (not from the web)"
 
 
@@ -69,7 +71,7 @@ def verify_command(
     from caiep.errors import InputError
     from caiep.trust import verifier_fetcher
     from caiep.verifier.budget import Deadline
-    from caiep.verifier.inputs import MAX_BYTES, read_bounded, read_presented
+    from caiep.verifier.inputs import MAX_BYTES, read_presented
     from caiep.verifier.limits import LimitExceeded
     from caiep.verifier.report import printable, render_text
     from caiep.verifier.result import Outcome
@@ -80,10 +82,10 @@ def verify_command(
     image: str | None = None  # "PNG" or "SVG" when the credential came out of a baked badge
     try:
         if file == "-":
-            data = read_bounded(sys.stdin.buffer, max(cap, _MAX_IMAGE_BYTES), source=source)
+            data = _read_input(sys.stdin.buffer, cap, source)
         else:
             with Path(file).open("rb") as stream:
-                data = read_bounded(stream, max(cap, _MAX_IMAGE_BYTES), source=source)
+                data = _read_input(stream, cap, source)
         image = _image_kind(data)
         if image is not None:  # OB 3.0 "Baked Badge": exactly one credential, read as baked
             from caiep.baking import extract_credential
@@ -131,6 +133,24 @@ def verify_command(
     if result.outcome is Outcome.VALID:
         return EXIT_OK
     return EXIT_INVALID if result.outcome is Outcome.INVALID else EXIT_UNDECIDED
+
+
+def _read_input(stream: BinaryIO, cap: int, source: str) -> bytes:
+    """The file's bytes: at most ``cap`` for a credential, up to 10 MiB for a badge image.
+
+    The first bytes decide, so a long text input is refused at ``cap`` without reading further.
+    """
+    from caiep.errors import InputError
+    from caiep.verifier.inputs import read_bounded
+
+    head = stream.read(_SNIFF_BYTES)
+    limit = max(cap, _MAX_IMAGE_BYTES) if _image_kind(head) else cap
+    if len(head) > limit:
+        raise InputError(f"larger than {limit} bytes", source=source)
+    try:
+        return head + read_bounded(stream, limit - len(head), source=source)
+    except InputError as exc:
+        raise InputError(f"larger than {limit} bytes", source=source) from exc
 
 
 def _image_kind(data: bytes) -> str | None:

@@ -143,3 +143,23 @@ def test_a_bad_image_is_refused_naming_the_file_and_the_fault(
         assert run.out == ""
         assert run.err.startswith(f"caiep: {path}")
         assert message in run.err
+
+
+def test_a_badge_image_may_be_larger_than_the_credential_cap(
+    cli: CLI, stored: dict[str, str], offline: None, tmp_path: Path
+) -> None:
+    info = PngInfo()
+    info.add_text("Comment", "x" * 2_000_000)  # a 2 MB ancillary chunk: the image is over 1 MiB
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(badge_png())).save(buffer, format="PNG", pnginfo=info)
+    path = tmp_path / "large.png"
+    path.write_bytes(baked_png(stored["ldp"], image=buffer.getvalue()))
+    assert path.stat().st_size > 2_000_000
+    run = cli("verify", str(path), "--json")
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["bakedImage"]["format"] == "png"
+    big_json = tmp_path / "large.json"
+    big_json.write_bytes(b"{" + b" " * 2_000_000 + b"}")
+    refused = cli("verify", str(big_json))
+    assert refused.code == 2
+    assert refused.err == f"caiep: {big_json}: larger than 1048576 bytes (raise the cap with --max-bytes)\n"
