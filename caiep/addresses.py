@@ -37,6 +37,13 @@ def qr_path(credential_uuid: str, image: str) -> str:
     return f"{page_path(credential_uuid)}/qr.{image}"
 
 
+def badge_path(image: str) -> str:
+    """The path of the charter badge, ``/achievements/caiep/badge.<image>`` (``"png"`` or ``"svg"``)."""
+    if image not in ("png", "svg"):
+        raise ValueError(f"the badge image is png or svg, not {image!r}")
+    return f"{ACHIEVEMENT_ROUTE}/badge.{image}"
+
+
 def status_path(credential_uuid: str) -> str:
     """The path of the JSON status of one credential: ``/api/v1/credentials/<uuid>/status``."""
     return f"/api/v1/credentials/{credential_uuid}/status"
@@ -54,6 +61,8 @@ QR_PNG_ROUTE: Final = qr_path(_ID, "png")
 QR_SVG_ROUTE: Final = qr_path(_ID, "svg")
 STATUS_ROUTE: Final = status_path(_ID)
 ACHIEVEMENT_ROUTE: Final = "/achievements/caiep"
+BADGE_PNG_ROUTE: Final = badge_path("png")  # named in every credential: it can never move
+BADGE_SVG_ROUTE: Final = badge_path("svg")
 DID_DOCUMENT_ROUTE: Final = "/.well-known/did.json"
 STATUS_LIST_ROUTE: Final = "/status/<int:number>"
 
@@ -102,6 +111,10 @@ class ServiceAddresses:
     def achievement(self) -> str:
         """Where the charter's Achievement definition is published (its id)."""
         return self.base_url + ACHIEVEMENT_ROUTE
+
+    def badge(self, image: str = "png") -> str:
+        """The charter badge image (``"png"`` or ``"svg"``), the achievement's ``image.id``."""
+        return self.base_url + badge_path(image)
 
     def did_document(self) -> str:
         """Where a did:web issuer publishes its DID document."""

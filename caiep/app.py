@@ -189,6 +189,7 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
         )
     )
     app.register_blueprint(wallet_web.create_blueprint(page_url))
+    app.register_blueprint(wallet_web.create_badge_blueprint())
     limiter = RateLimiter(config.rate_limits)
     limiter.init_app(app)  # Flask-Limiter, counted from the one hook below
     _install_hooks(app, limiter, ResponseHeaders(app))

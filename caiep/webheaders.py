@@ -44,6 +44,8 @@ NO_STORE: Final = "no-store"
 PAGE: Final = "max-age=60"  # a verdict is worked out at each request: a minute old at most
 DOCUMENT: Final = "max-age=300"  # hosted credentials and the DID document change rarely
 STATIC: Final = "max-age=3600"
+# The charter badge's URL is fixed inside every credential: a week, then revalidated by ETag.
+BADGE: Final = "public, max-age=604800"
 #: Cache-Control by endpoint; any endpoint not named (and every error) is ``no-store``.
 CACHE_CONTROL: Final = {
     "verifier.credential_page": PAGE,
@@ -56,6 +58,8 @@ CACHE_CONTROL: Final = {
     "issuer.hosted_credential": DOCUMENT,
     "issuer.did_document": DOCUMENT,
     "issuer.achievement_definition": STATIC,
+    "badge.badge_png_image": BADGE,
+    "badge.badge_svg_image": BADGE,
 }
 #: The public API: read-only documents, and the one verification POST that takes no session.
 CORS_ENDPOINTS: Final = frozenset(
@@ -67,6 +71,8 @@ CORS_ENDPOINTS: Final = frozenset(
         "issuer.did_document",
         "issuer.achievement_definition",
         "issuer.status_list",  # browser-based verifiers read our status lists too
+        "badge.badge_png_image",  # displayers draw the badge on a canvas, or fetch it to bake
+        "badge.badge_svg_image",
     }
 )
 CORS: Final = (("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", "Retry-After"))

@@ -119,7 +119,11 @@ def achievement(base_url: str) -> dict[str, Any]:
         "humanCode": POST_NOMINAL,
         "description": CHARTER_DESCRIPTION,
         "criteria": {"id": f"{home}/criteria", "narrative": CRITERIA_NARRATIVE},
-        "image": {"id": f"{home}/badge.png", "type": "Image", "caption": "CAiEP charter badge"},
+        "image": {
+            "id": ServiceAddresses(base_url).badge("png"),
+            "type": "Image",
+            "caption": "CAiEP charter badge",
+        },
         "resultDescription": [
             {
                 "id": f"{home}#score",

@@ -1,4 +1,5 @@
-"""``caiep verify``: check any OB 3.0 credential, JSON or VC-JWT; the exit code is the answer.
+"""``caiep verify``: check any OB 3.0 credential, JSON or VC-JWT, on its own or baked into a PNG
+or SVG badge; the exit code is the answer.
 
 This is the command people run most and the one that must start fast: it imports the
 verifier and nothing of the issuer, the registry or the web service. With an instance
@@ -10,6 +11,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 
@@ -23,6 +25,9 @@ from caiep.commands.common import (
     pass_invocation,
 )
 
+#: caiep.baking.MAX_IMAGE_BYTES, spelled here so that verifying a JSON file loads no image code.
+_MAX_IMAGE_BYTES = 10 * 1_048_576
+_SNIFF_BYTES = 512  # enough to tell an image from a credential, before deciding how much to read
 LOCAL_NOTE = "issuer key read from this instance's did.json (not from the web)"
 
 
@@ -51,13 +56,14 @@ def verify_command(
     max_bytes: int | None,
     allow_http_base: str | None,
 ) -> int:
-    """Verify an OB 3.0 credential (JSON or VC-JWT).
+    """Verify an OB 3.0 credential (JSON or VC-JWT), or the one baked into a PNG or SVG badge.
 
-    FILE is the credential, or - for standard input. Exit 0 valid, 1 invalid, 2 cannot be
-    decided (a fetch failed, or the check took longer than CAIEP_VERIFY_TIME_BUDGET
-    seconds), unreadable, or refused (over the size cap or a structural limit). With an
-    instance (--home or CAIEP_HOME), its issuer's DID document is read from its did.json, and its
-    own status lists from its registry.
+    FILE is the credential or a baked badge image (up to 10 MiB), or - for standard input.
+    Exit 0 valid, 1 invalid, 2 cannot be decided (a fetch failed, or the check took longer
+    than CAIEP_VERIFY_TIME_BUDGET seconds), unreadable, or refused (over the size cap or a
+    structural limit, or an image with no credential or two). With an instance (--home or
+    CAIEP_HOME), its issuer's DID document is read from its did.json, and its own status
+    lists from its registry.
     """
     import json
     from datetime import UTC
@@ -65,7 +71,7 @@ def verify_command(
     from caiep.errors import InputError
     from caiep.trust import verifier_fetcher
     from caiep.verifier.budget import Deadline
-    from caiep.verifier.inputs import MAX_BYTES, read_bounded, read_presented
+    from caiep.verifier.inputs import MAX_BYTES, read_presented
     from caiep.verifier.limits import LimitExceeded
     from caiep.verifier.report import printable, render_text
     from caiep.verifier.result import Outcome
@@ -73,13 +79,22 @@ def verify_command(
 
     source = "standard input" if file == "-" else file
     cap = max_bytes or MAX_BYTES
+    image: str | None = None  # "PNG" or "SVG" when the credential came out of a baked badge
     try:
         if file == "-":
-            data = read_bounded(sys.stdin.buffer, cap, source=source)
+            data = _read_input(sys.stdin.buffer, cap, source)
         else:
             with Path(file).open("rb") as stream:
-                data = read_bounded(stream, cap, source=source)
-        presented = read_presented(data, source=source, max_bytes=cap)
+                data = _read_input(stream, cap, source)
+        image = _image_kind(data)
+        if image is not None:  # OB 3.0 "Baked Badge": exactly one credential, read as baked
+            from caiep.baking import extract_credential
+
+            presented = read_presented(
+                extract_credential(data, filename=source), source=source, max_bytes=cap
+            )
+        else:
+            presented = read_presented(data, source=source, max_bytes=cap)
     except OSError as exc:
         print(printable(f"caiep: {source}: cannot read: {exc.strerror}"), file=sys.stderr)
         return EXIT_UNDECIDED
@@ -101,6 +116,8 @@ def verify_command(
     result = verify(presented, now=now or datetime.now(UTC), fetcher=fetcher, deadline=deadline)
     if as_json:
         report = result.to_json()
+        if image is not None:
+            report["bakedImage"] = {"format": image.lower(), "file": source}
         if home is not None:
             report["localIssuerDocument"] = {
                 "path": str(home / "did.json"),
@@ -109,11 +126,45 @@ def verify_command(
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         sys.stdout.write(render_text(result))
+        if image is not None:
+            print("\n  " + printable(f"credential read from the baked {image} badge {source}"))
         if fetcher.served_locally:
             print(f"\n  {LOCAL_NOTE}")
     if result.outcome is Outcome.VALID:
         return EXIT_OK
     return EXIT_INVALID if result.outcome is Outcome.INVALID else EXIT_UNDECIDED
+
+
+def _read_input(stream: BinaryIO, cap: int, source: str) -> bytes:
+    """The file's bytes: at most ``cap`` for a credential, up to 10 MiB for a badge image.
+
+    The first bytes decide, so a long text input is refused at ``cap`` without reading further.
+    """
+    from caiep.errors import InputError
+    from caiep.verifier.inputs import read_bounded
+
+    head = stream.read(_SNIFF_BYTES)
+    limit = max(cap, _MAX_IMAGE_BYTES) if _image_kind(head) else cap
+    if len(head) > limit:
+        raise InputError(f"larger than {limit} bytes", source=source)
+    try:
+        return head + read_bounded(stream, limit - len(head), source=source)
+    except InputError as exc:
+        raise InputError(f"larger than {limit} bytes", source=source) from exc
+
+
+def _image_kind(data: bytes) -> str | None:
+    """ "PNG" or "SVG" when ``data`` is an image, None for a credential (JSON or compact JWS).
+
+    Decided by content (a JSON credential starts with ``{``, a JWS with base64url, an image with
+    the PNG signature or with ``<``): a damaged PNG or a truncated signature still counts as a
+    PNG, so that the codec names what is wrong with it.
+    """
+    if data[:1] == b"\x89":  # the PNG signature's first byte (PNG §5.2); never text
+        return "PNG"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16: only an SVG is read in it
+        return "SVG"
+    return "SVG" if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") else None
 
 
 def _time_budget(home: Path | None) -> float:

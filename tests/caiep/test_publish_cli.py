@@ -25,14 +25,21 @@ def test_a_did_web_copy_holds_what_the_app_serves(
     out = tmp_path / "site"
     first = cli("publish", "--out", str(out))
     assert first.code == 0, first.err
-    assert "published 1 credential, 1 status list, the achievement and the DID document" in first.out
+    assert (
+        "published 1 credential, 1 status list, the achievement, the badge and the DID document" in first.out
+    )
     app = create_app(AppConfig(home=home, database_url=database_url(home)))
     try:
         client = app.test_client()
         credential = json.loads((tmp_path / "jane.json").read_text(encoding="utf-8"))
         uuid = credential["id"].rsplit("/", 1)[1]
-        for path in (".well-known/did.json", "achievements/caiep", "status/1", f"credentials/{uuid}"):
-            served = client.get("/" + path, headers={"Accept": "application/vc+ld+json"})
+        files = {path: path for path in (".well-known/did.json", "status/1", f"credentials/{uuid}")}
+        files |= {"achievements/caiep": "achievements/caiep/index.html"}
+        files |= {
+            f"achievements/caiep/badge.{kind}": f"achievements/caiep/badge.{kind}" for kind in ("png", "svg")
+        }
+        for route, path in files.items():
+            served = client.get("/" + route, headers={"Accept": "application/vc+ld+json"})
             assert served.status_code == 200
             assert (out / path).read_bytes() == served.data, path
     finally:
@@ -42,7 +49,38 @@ def test_a_did_web_copy_holds_what_the_app_serves(
     again = cli("publish", "--out", str(out))  # its own folder: no --force needed
     assert again.code == 0, again.err
     marker = json.loads((out / ".caiep-publish.json").read_text(encoding="utf-8"))
-    assert sorted(marker["files"]) == sorted(
-        [".well-known/did.json", "achievements/caiep", "status/1", f"credentials/{uuid}"]
-    )
+    assert sorted(marker["files"]) == sorted(files.values())
     assert not list(out.rglob(".*.tmp"))  # no temporary file left behind
+
+
+def test_a_copy_with_the_achievement_as_a_file_gets_its_folder(
+    cli: CLI, home: Path, tmp_path: Path, passphrase: str
+) -> None:
+    # Copies published before the badge held the achievement as a file where its folder now goes.
+    init_issuer(cli)
+    out = tmp_path / "site"
+    (out / "achievements").mkdir(parents=True)
+    (out / "achievements" / "caiep").write_text("{}", encoding="utf-8")
+    (out / ".caiep-publish.json").write_text(json.dumps({"files": ["achievements/caiep"]}), encoding="utf-8")
+    run = cli("publish", "--out", str(out))
+    assert run.code == 0, run.err
+    folder = out / "achievements" / "caiep"
+    assert json.loads((folder / "index.html").read_text(encoding="utf-8"))["image"]["id"].endswith(
+        "/badge.png"
+    )
+    assert (folder / "badge.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (folder / "badge.svg").read_text(encoding="utf-8").startswith("<svg ")
+
+
+def test_a_file_no_publish_wrote_is_never_removed(
+    cli: CLI, home: Path, tmp_path: Path, passphrase: str
+) -> None:
+    init_issuer(cli)
+    out = tmp_path / "site"
+    (out / "achievements").mkdir(parents=True)
+    (out / "achievements" / "caiep").write_text("mine", encoding="utf-8")
+    run = cli("publish", "--out", str(out), "--force")
+    assert run.code == 2
+    assert "is a file where the achievement's folder goes" in run.err
+    assert (out / "achievements" / "caiep").read_text(encoding="utf-8") == "mine"
+    assert sorted(p.name for p in out.rglob("*")) == ["achievements", "caiep"]  # nothing written

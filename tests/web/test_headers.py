@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 CORS_ROUTES = {"verifier.api_verify", "verifier.api_status", "verifier.openapi", "issuer.hosted_credential"}
 CORS_ROUTES |= {"issuer.did_document", "issuer.achievement_definition", "issuer.status_list"}
+CORS_ROUTES |= {"badge.badge_png_image", "badge.badge_svg_image"}
 
 
 def _app(issued: Issued, **options: object) -> Flask:
@@ -53,6 +54,8 @@ def _requests(issued: Issued) -> dict[str, Callable[[Flask], TestResponse]]:
         "issuer.status_list": lambda a: a.test_client().get("/status/1"),
         "wallet_export.qr_png_image": lambda a: a.test_client().get(f"/c/{valid}/qr.png"),
         "wallet_export.qr_svg_image": lambda a: a.test_client().get(f"/c/{valid}/qr.svg"),
+        "badge.badge_png_image": lambda a: a.test_client().get("/achievements/caiep/badge.png"),
+        "badge.badge_svg_image": lambda a: a.test_client().get("/achievements/caiep/badge.svg"),
     }
 
 
@@ -69,6 +72,8 @@ EXPECTED_CACHE = {
     "issuer.status_list": "max-age=3600",  # the lists' ttl (status_list_ttl_ms)
     "wallet_export.qr_png_image": "public, max-age=86400",
     "wallet_export.qr_svg_image": "public, max-age=86400",
+    "badge.badge_png_image": "public, max-age=604800",
+    "badge.badge_svg_image": "public, max-age=604800",
 }
 
 
