@@ -140,8 +140,7 @@ def _checked_text(data: CertificateData) -> PageText:
     clean |= {field: _checked_line(field, value, MAX_IDENTIFIER_CHARACTERS) for field, value in ids.items()}
     if data.current_until < data.awarded:
         raise InputError(
-            f"current_until ({data.current_until.isoformat()}) is before awarded "
-            f"({data.awarded.isoformat()})",
+            f"{data.current_until.isoformat()} is before the award ({data.awarded.isoformat()})",
             location="current_until",
         )
     return PageText(
@@ -162,16 +161,16 @@ def _checked_line(field: str, value: str, limit: int) -> str:
     """``value`` in NFC, stripped; refused if empty, longer than ``limit`` or holding controls."""
     # The length is checked before any work that grows with it (normalization, fonts, layout).
     if len(value) > limit * 4:
-        raise InputError(f"{field} is longer than {limit} characters", location=field)
+        raise InputError(f"longer than {limit} characters", location=field)
     line = unicodedata.normalize("NFC", value).strip()
     if not line:
-        raise InputError(f"{field} is empty", location=field)
+        raise InputError("empty", location=field)
     if len(line) > limit:
-        raise InputError(f"{field} is longer than {limit} characters ({len(line)})", location=field)
+        raise InputError(f"longer than {limit} characters ({len(line)})", location=field)
     for character in line:
         if unicodedata.category(character) in ("Cc", "Cs", "Zl", "Zp"):
             raise InputError(
-                f"{field} holds the control character U+{ord(character):04X}; names are one line",
+                f"holds the control character U+{ord(character):04X}; it must be one line of text",
                 location=field,
             )
     return line
@@ -179,16 +178,14 @@ def _checked_line(field: str, value: str, limit: int) -> str:
 
 def _check_badge(badge_png: bytes) -> None:
     if len(badge_png) > MAX_BADGE_BYTES or not badge_png.startswith(_PNG_SIGNATURE):
-        raise InputError(
-            f"the badge must be a PNG image of at most {MAX_BADGE_BYTES} bytes", location="badge_png"
-        )
+        raise InputError(f"not a PNG image of at most {MAX_BADGE_BYTES} bytes", location="badge_png")
     try:
         with Image.open(io.BytesIO(badge_png)) as image:
             width, height = image.size
     except (UnidentifiedImageError, OSError) as exc:
-        raise InputError("the badge PNG cannot be read", location="badge_png") from exc
+        raise InputError("the PNG image cannot be read", location="badge_png") from exc
     if max(width, height) > MAX_BADGE_SIDE_PX:
         raise InputError(
-            f"the badge is {width}×{height} pixels; at most {MAX_BADGE_SIDE_PX} a side",
+            f"{width}×{height} pixels; at most {MAX_BADGE_SIDE_PX} a side",
             location="badge_png",
         )
