@@ -72,7 +72,7 @@ def main() -> None:
 
     times: dict[str, list[float]] = {script: [] for script in NAMES}
     sizes: dict[str, int] = {}
-    for script, name in NAMES.items():  # warm: fonts listed, WeasyPrint and Pango loaded
+    for name in NAMES.values():  # warm: fonts listed, WeasyPrint and Pango loaded
         render_certificate(data(name, 0, badge), paper=args.paper)
     for round_ in range(args.rounds):
         for script, name in NAMES.items():

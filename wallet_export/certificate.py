@@ -149,7 +149,9 @@ class _PdfWriter:
             if self._fonts is not fonts:
                 self._fonts, self._font_config = fonts, FontConfiguration()
             fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
-            pdf = HTML(string=html, url_fetcher=fetcher).write_pdf(font_config=self._font_config)
+            # Tagged (PDF 1.7 §14.8): screen readers and text extraction follow the structure.
+            document = HTML(string=html, url_fetcher=fetcher)
+            pdf = document.write_pdf(font_config=self._font_config, pdf_tags=True)
         assert isinstance(pdf, bytes)
         return pdf
 
@@ -215,7 +217,8 @@ def _check_badge(badge_png: bytes) -> None:
     try:
         with Image.open(io.BytesIO(badge_png)) as image:
             width, height = image.size
-    except (UnidentifiedImageError, OSError) as exc:
+            image.verify()  # every chunk's CRC: a damaged badge is refused, not left out
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:  # Pillow says SyntaxError
         raise InputError("the PNG image cannot be read", location="badge_png") from exc
     if max(width, height) > MAX_BADGE_SIDE_PX:
         raise InputError(

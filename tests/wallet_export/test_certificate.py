@@ -120,6 +120,9 @@ def test_paper_size(paper: str, size: str) -> None:
     info = pdfinfo(render_certificate(certificate(), paper=paper).pdf)
     assert info["Page size"] == size
     assert info["Pages"] == "1"
+    assert info["Tagged"] == "yes"
+    assert info["Title"] == f"CAiEP® Charter certificate: {NAMES['latin']}, CAiEP"
+    assert info["Author"] == "Institute of AI Engineering Professionals"
 
 
 @pytest.mark.parametrize("paper", ["a4", "letter"])
@@ -176,6 +179,7 @@ def test_unknown_paper_size_is_refused(paper: str) -> None:
         ({"page_url": "https://caiep.example/zoë"}, "percent-encode"),
         ({"badge_png": b"GIF89a"}, "badge_png: not a PNG image"),
         ({"badge_png": BADGE[:40]}, "badge_png: the PNG image cannot be read"),
+        ({"badge_png": BADGE[:-200] + bytes(200)}, "badge_png: the PNG image cannot be read"),
     ],
 )
 def test_bad_data_is_refused(changes: dict[str, object], words: str) -> None:
