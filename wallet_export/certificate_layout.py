@@ -121,11 +121,11 @@ th, td {{ padding: 1.6mm 3mm; border-bottom: 0.2mm solid #d9dde2; vertical-align
 th {{ width: 36mm; font-size: 8pt; letter-spacing: 0.04em; text-transform: uppercase; color: {MUTED};
   font-weight: bold; padding-top: 2.2mm; }}
 td {{ font-size: 10.5pt; overflow-wrap: break-word; }}
-.footer {{ position: absolute; left: 14mm; right: 14mm; bottom: 10mm; height: 40mm; text-align: left; }}
-.qr {{ position: absolute; left: 0; bottom: 0; width: 34mm; text-align: center; }}
-.qr img {{ width: 34mm; height: 34mm; display: block; image-rendering: pixelated; }}
+.footer {{ position: absolute; left: 14mm; right: 14mm; bottom: 10mm; height: 44mm; text-align: left; }}
+.qr {{ position: absolute; left: 0; bottom: 0; width: 38mm; text-align: center; }}
+.qr img {{ width: 38mm; height: 38mm; display: block; image-rendering: pixelated; }}
 .qr p {{ margin: 0.5mm 0 0; font-weight: bold; font-size: 9.5pt; color: {NAVY}; }}
-.notice {{ position: absolute; left: 41mm; right: 0; bottom: 1mm; font-size: 8.5pt; color: {MUTED}; }}
+.notice {{ position: absolute; left: 45mm; right: 0; bottom: 1mm; font-size: 8.5pt; color: {MUTED}; }}
 .notice p {{ margin: 0 0 1.5mm; }}
 .url {{ color: {INK}; overflow-wrap: break-word; }}
 </style>

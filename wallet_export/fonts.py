@@ -37,6 +37,7 @@ SERIF_FAMILIES = (
     "Noto Serif",
     "Noto Naskh Arabic",
     "Noto Serif Hebrew",
+    "Noto Serif CJK {cjk}",
     "Noto Serif CJK SC",
     "Noto Sans CJK SC",
     "DejaVu Serif",
@@ -45,6 +46,7 @@ SANS_FAMILIES = (
     "Noto Sans",
     "Noto Sans Arabic",
     "Noto Sans Hebrew",
+    "Noto Sans CJK {cjk}",
     "Noto Sans CJK SC",
     "DejaVu Sans",
 )
@@ -118,11 +120,29 @@ def parse_fc_list(listing: str) -> InstalledFonts:
     )
 
 
-def family_stack(preferred: Sequence[str], generic: str, fonts: InstalledFonts | None = None) -> str:
-    """A CSS ``font-family`` value: the installed ``preferred`` families in order, then ``generic``."""
+def family_stack(
+    preferred: Sequence[str], generic: str, fonts: InstalledFonts | None = None, *, text: str = ""
+) -> str:
+    """A CSS ``font-family`` value: the installed ``preferred`` families in order, then ``generic``.
+
+    ``{cjk}`` in a family name becomes the Noto CJK region whose glyph forms suit ``text``
+    (:func:`cjk_region`): the same Han character is drawn differently in China, Japan and Korea.
+    """
     known = (fonts or installed_fonts()).families
-    names = [f'"{family}"' for family in preferred if family in known]
-    return ", ".join([*names, generic])
+    region = cjk_region(text)
+    names = dict.fromkeys(f'"{family.format(cjk=region)}"' for family in preferred)
+    return ", ".join([*(name for name in names if name[1:-1] in known), generic])
+
+
+def cjk_region(text: str) -> str:
+    """ "JP" for text with kana, "KR" for text with Hangul, else "SC" (simplified Chinese)."""
+    for character in text:
+        name = unicodedata.name(character, "")
+        if name.startswith(("HIRAGANA", "KATAKANA", "HALFWIDTH KATAKANA")):
+            return "JP"
+        if name.startswith("HANGUL"):
+            return "KR"
+    return "SC"
 
 
 def script_of(character: str) -> str:

@@ -248,3 +248,13 @@ def test_a_script_no_installed_font_covers_still_gives_a_certificate(tmp_path: P
     assert "CAIEP-000042" in text
     (code,) = decode_qr(render_page(pdf, 150))
     assert code.text == PAGE_URL
+
+
+@pytest.mark.parametrize(
+    ("name", "face"),
+    [("山田 はな", "Noto-Serif-CJK-JP"), ("김민준", "Noto-Serif-CJK-KR")],
+)
+def test_japanese_and_korean_names_take_their_regions_glyphs(name: str, face: str) -> None:
+    pdf = render_certificate(certificate(name)).pdf
+    assert any(face in font.name for font in pdffonts(pdf))
+    assert f"{name}, CAiEP" in pdftotext(pdf)

@@ -123,5 +123,12 @@ def test_family_stacks_list_installed_families_then_the_generic_one() -> None:
     serif = family_stack(SERIF_FAMILIES, "serif", fonts)
     assert serif.startswith('"Noto Serif", "Noto Naskh Arabic", "Noto Serif Hebrew", "Noto Serif CJK SC"')
     assert serif.endswith(", serif")
+    assert '"Noto Serif CJK JP", "Noto Serif CJK SC"' in family_stack(
+        SERIF_FAMILIES, "serif", fonts, text="山田 はな"
+    )
+    assert '"Noto Serif CJK KR", "Noto Serif CJK SC"' in family_stack(
+        SERIF_FAMILIES, "serif", fonts, text="김민준"
+    )
+    assert serif.count("CJK SC") == 2  # Serif, then Sans: listed once each
     stack = family_stack(SANS_FAMILIES, "sans-serif", parse_fc_list(LISTING))
     assert stack == '"Noto Sans", "Noto Sans Arabic", sans-serif'
