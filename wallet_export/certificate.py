@@ -44,6 +44,7 @@ from PIL import Image, UnidentifiedImageError
 
 from caiep.errors import InputError
 from caiep.wallet_export.certificate_layout import PAPERS, PageText, certificate_html, data_url
+from caiep.wallet_export.charter import POST_NOMINAL, ExportedCharter, require_current
 from caiep.wallet_export.fonts import (
     SANS_FAMILIES,
     SERIF_FAMILIES,
@@ -162,6 +163,35 @@ class _PdfWriter:
 
 
 _writer = _PdfWriter()
+
+
+def certificate_for(charter: ExportedCharter, *, badge_png: bytes, paper: str = "a4") -> RenderedCertificate:
+    """The certificate of a charter credential as the exports read it (``caiep export --pdf``,
+    ``/c/<uuid>/certificate.pdf``); :class:`~caiep.wallet_export.charter.NotCurrent` unless the
+    charter is current, since a withdrawn or lapsed charter must not be freshly printed."""
+    require_current(charter, "certificate")
+    return render_certificate(certificate_data(charter, badge_png=badge_png), paper=paper)
+
+
+def certificate_data(charter: ExportedCharter, *, badge_png: bytes) -> CertificateData:
+    """What the certificate of ``charter`` shows: the first award's date and the current
+    version's ``validUntil``, both as their UTC calendar dates."""
+    return CertificateData(
+        holder_name=charter.holder_name,
+        post_nominal=POST_NOMINAL,
+        charter_name=charter.charter_name,
+        awarded=_utc_date(charter.awarded),
+        current_until=_utc_date(charter.valid_until),
+        charter_number=charter.charter_number,
+        credential_id=charter.url,
+        issuer_name=charter.issuer_name,
+        page_url=charter.page_url,
+        badge_png=badge_png,
+    )
+
+
+def _utc_date(moment: datetime.datetime) -> datetime.date:
+    return (moment.astimezone(datetime.UTC) if moment.tzinfo else moment).date()
 
 
 def _checked_text(data: CertificateData) -> PageText:

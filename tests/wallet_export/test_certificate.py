@@ -30,8 +30,10 @@ from caiep.wallet_export.certificate import (
     MAX_NAME_CHARACTERS,
     CertificateData,
     RenderedCertificate,
+    certificate_for,
     render_certificate,
 )
+from caiep.wallet_export.charter import ExportedCharter, NotCurrent
 
 pytestmark = needs_poppler
 
@@ -258,3 +260,39 @@ def test_japanese_and_korean_names_take_their_regions_glyphs(name: str, face: st
     pdf = render_certificate(certificate(name)).pdf
     assert any(face in font.name for font in pdffonts(pdf))
     assert f"{name}, CAiEP" in pdftotext(pdf)
+
+
+def exported(state: str) -> ExportedCharter:
+    return ExportedCharter(
+        credential_id="6b1f8c3e-2d4a-4e5f-9a7b-0c1d2e3f4a5b",
+        url=CREDENTIAL_ID,
+        page_url=PAGE_URL,
+        charter_number="CAIEP-000042",
+        holder_name="Jane Doe",
+        charter_name="CAiEP® Charter",
+        issuer_name="Institute of AI Engineering Professionals",
+        state=state,
+        awarded=datetime.datetime(2024, 3, 12, 9, 0, tzinfo=datetime.UTC),
+        valid_from=datetime.datetime(2025, 3, 12, 9, 0, tzinfo=datetime.UTC),
+        # 01:30 in Berlin is still the 30th in UTC: the page shows UTC calendar dates
+        valid_until=datetime.datetime(
+            2026, 10, 1, 1, 30, tzinfo=datetime.timezone(datetime.timedelta(hours=2))
+        ),
+        forms={"ldp": "{}"},
+    )
+
+
+def test_certificate_of_an_exported_charter() -> None:
+    result = certificate_for(exported("current"), badge_png=BADGE, paper="letter")
+    text = " ".join(pdftotext(result.pdf).split())
+    assert "Jane Doe, CAiEP" in text
+    assert "AWARDED 12 March 2024" in text  # the first award
+    assert "CURRENT UNTIL 30 September 2026" in text  # the current version's validUntil
+    assert PAGE_URL in text
+    assert pdfinfo(result.pdf)["Page size"] == "612 x 792 pts (letter)"
+
+
+@pytest.mark.parametrize("state", ["revoked", "suspended", "lapsed"])
+def test_no_certificate_of_a_charter_that_is_not_current(state: str) -> None:
+    with pytest.raises(NotCurrent, match=f"is {state}: a certificate is made only of a current charter"):
+        certificate_for(exported(state), badge_png=BADGE)
