@@ -16,13 +16,18 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # Node.js runs the independent peer implementations, Chromium the browser tests and wrk the
-# HTTP benchmark; they come from Debian's packages when the machine lacks them (this needs
-# root, as CI has).
+# HTTP benchmark; Pango lays out the printable certificate in the Noto fonts (fontconfig finds
+# them at run time) and poppler-utils reads the PDFs back in the tests. They come from Debian's
+# packages when the machine lacks them (this needs root, as CI has).
+CERTIFICATE_PACKAGES = libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-noto-core fonts-noto-cjk poppler-utils
 system-deps:
 	@missing=""; \
 	command -v node >/dev/null && command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	for package in $(CERTIFICATE_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$package"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing from Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

@@ -8,6 +8,7 @@ screens. The same URL always gives the same bytes.
 from __future__ import annotations
 
 import io
+import math
 import re
 from typing import Any
 
@@ -20,6 +21,9 @@ from qrcode.image.svg import SvgPathImage
 from caiep.errors import InputError
 
 QUIET_ZONE_MODULES = 4
+PRINT_DPI = 300
+# 2.5 cm at 300 dpi, rounded up: the smallest printed code that phone cameras read at arm's length.
+PRINT_MIN_WIDTH_PX = math.ceil(25 / 25.4 * PRINT_DPI)
 
 # Printable ASCII: what a URL is made of (RFC 3986 §2). Anything else must be percent-encoded
 # first, because QR byte mode carries no charset and scanners guess it.
@@ -36,8 +40,28 @@ def qr_png(url: str, *, box_size: int = 10) -> bytes:
     return buffer.getvalue()
 
 
+def qr_print_png(url: str) -> bytes:
+    """A PNG QR code of ``url`` for print (``caiep export --qr FILE.png``): 300 dpi, at least 2.5 cm.
+
+    Level M and the 4-module quiet zone as :func:`qr_png`; each module a whole number of pixels
+    (no blurred edges), as few as make the symbol with its quiet zone at least
+    :data:`PRINT_MIN_WIDTH_PX` wide; the PNG's ``pHYs`` chunk says 300 dpi, so it prints at
+    its intended size (PNG §11.3.5.3).
+    """
+    modules = _qr_code(url, box_size=1, image_factory=PilImage).pixel_size
+    box_size = math.ceil(PRINT_MIN_WIDTH_PX / modules)
+    image = _qr_code(url, box_size=box_size, image_factory=PilImage)
+    buffer = io.BytesIO()
+    image.save(buffer, dpi=(PRINT_DPI, PRINT_DPI))
+    return buffer.getvalue()
+
+
 def qr_svg(url: str) -> str:
-    """An SVG QR code of ``url`` drawn as a single path: level M, 4-module quiet zone."""
+    """An SVG QR code of ``url`` drawn as a single path: level M, 4-module quiet zone.
+
+    The ``viewBox`` counts modules and ``width``/``height`` give 1 mm a module, so the drawing
+    scales to any size and prints at least 29 mm wide (version 1: 21 + 8 modules) unless resized.
+    """
     image = _qr_code(url, box_size=10, image_factory=SvgPathImage)
     text = image.to_string(encoding="unicode")
     assert isinstance(text, str)
