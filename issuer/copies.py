@@ -152,15 +152,10 @@ def copies_without_status(connection: Connection, limit: int) -> list[StoredCopy
     return [_stored(row) for row in connection.execute(query)]
 
 
-def copies_lacking_a_form(
-    connection: Connection, limit: int, *, after: int = 0
-) -> list[tuple[int, StoredCopy]]:
-    """Up to ``limit`` served copies (of current versions) stored without their other form
-    (same version, other format, same status entry), by copy id after ``after``: (copy id, copy).
-
-    Only served copies: exports read the current version's pair, and a superseded version's
-    missing form was never issued, so it is not made now.
-    """
+def lacking_a_form() -> Select[Any]:
+    """The served copies (of current versions) stored without their other form: no copy of the
+    same version in the other format with the same status entry (both null for a copy issued
+    before status lists). Copies bound to a wallet carry their own index and never pair."""
     other = credential_copies.alias("other")
     paired = exists().where(
         and_(
@@ -171,10 +166,16 @@ def copies_lacking_a_form(
             other.c.status_index.is_not_distinct_from(credential_copies.c.status_index),
         )
     )
+    return _served_copies().add_columns(credential_copies.c.id).where(~paired)
+
+
+def copies_lacking_a_form(
+    connection: Connection, limit: int, *, after: int = 0
+) -> list[tuple[int, StoredCopy]]:
+    """Up to ``limit`` of :func:`lacking_a_form`, by copy id after ``after``: (copy id, copy)."""
     query = (
-        _served_copies().add_columns(credential_copies.c.id).where(~paired, credential_copies.c.id > after)
+        lacking_a_form().where(credential_copies.c.id > after).order_by(credential_copies.c.id).limit(limit)
     )
-    query = query.order_by(credential_copies.c.id).limit(limit)
     if connection.dialect.name == "postgresql":
         query = query.with_for_update(of=credential_copies, skip_locked=True)
     return [(int(row.id), _stored(row)) for row in connection.execute(query)]

@@ -58,8 +58,11 @@ def body_of(format: str, document: str) -> dict[str, Any]:
     if format == "jwt":
         from caiep.proofs.jose import credential_of_checked_token
 
-        return dict(credential_of_checked_token(document.strip()))
-    return {k: v for k, v in json.loads(document).items() if k != "proof"}
+        body = dict(credential_of_checked_token(document.strip()))
+    else:
+        body = json.loads(document)
+    body.pop("proof", None)
+    return body
 
 
 def served_body(connection: Connection, credential_id: str) -> tuple[str, dict[str, Any]]:

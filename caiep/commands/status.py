@@ -71,7 +71,8 @@ def migrate(invocation: Invocation) -> int:
     Signs a new pair of each current version whose served copy carries no status (same id,
     content and dates; a new proof by the current key; the JSON copy and its VC-JWT, with the
     same status entry), whose copy in the served format the hosted URL serves from then on.
-    Files downloaded before carry no status and cannot be revoked. Safe to run again: copies that already carry a status are left as they are.
+    Files downloaded before carry no status and cannot be revoked. Safe to run again: copies
+    that already carry a status are left as they are.
     """
     from datetime import UTC, datetime
 
