@@ -17,13 +17,13 @@ rolls back. Every change is a hash-chained audit entry with who, when and why.
   ``validUntil`` five years after the old one when renewed early or on the day, five years
   after the renewal date after a lapse; early renewal only within the renewal window.
 
-A new version's copy is the served copy's body (same subject, evidence and ``awardedDate``)
-with its new dates and status entry, signed afresh in the served copy's format.
+A new version is the served copy's body (same subject, evidence and ``awardedDate``) with its
+new dates and status entry, signed afresh as a pair (:func:`caiep.issuer.versions.new_version`):
+served in the served copy's format, with the other form beside it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -33,13 +33,12 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from caiep.errors import InputError
-from caiep.issuer import audit, lifecycle, statuslists
+from caiep.issuer import audit, lifecycle, statuslists, versions
 from caiep.issuer.charter import VALIDITY_YEARS, add_years
-from caiep.issuer.issuance import sign_credential
-from caiep.issuer.jobs import Signer
 from caiep.issuer.lifecycle import Charter
 from caiep.issuer.records import charter_state
-from caiep.issuer.tables import credential_copies, credential_versions
+from caiep.issuer.signer import Signer
+from caiep.issuer.tables import credential_versions
 from caiep.timestamps import format_timestamp
 
 #: The purpose every entry we issue carries today. A suspension also sets a bit of this list.
@@ -239,10 +238,10 @@ def reinstate(
             outcomes.append(Outcome(charter, "charter.reinstated", "lapsed", []))
             continue
         until = charter.valid_until
-        version, document = _new_version(
-            connection, charter, signer, kind="reinstatement", valid_from=now, valid_until=until,
-            now=now, evidence=None,
-        )  # fmt: skip
+        issued = versions.new_version(
+            connection, charter, signer, kind="reinstatement", valid_from=now, valid_until=until, now=now
+        )
+        version, document = issued.version, issued.served
         details = {"note": note, "version": version}
         entry = audit.AuditEntry("charter.reinstated", charter.url, details, actor=actor)
         audit.append(connection, [entry], now=now)
@@ -337,10 +336,11 @@ def renew(
         if lapse is not None:
             narrative += f" after it lapsed from {_day(lapse[0])} to {_day(lapse[1])}"
         evidence = {"type": ["Evidence"], "name": "CAiEP charter renewal", "narrative": narrative + "."}
-        version, document = _new_version(
+        issued = versions.new_version(
             connection, charter, signer, kind="renewal", valid_from=valid_from, valid_until=valid_until,
             now=now, evidence=evidence,
         )  # fmt: skip
+        version, document = issued.version, issued.served
         details: dict[str, Any] = {
             "version": version,
             "on": when.isoformat(),
@@ -358,60 +358,6 @@ def renew(
             )
         )
     return outcomes
-
-
-def _served_copy(connection: Connection, credential_id: str) -> tuple[str, str]:
-    row = connection.execute(
-        select(credential_copies.c.format, credential_copies.c.document).where(
-            credential_copies.c.credential_id == credential_id, credential_copies.c.served.is_(True)
-        )
-    ).one()
-    return str(row.format), str(row.document)
-
-
-def _body(format: str, document: str) -> dict[str, Any]:
-    """The unsigned credential of one of our stored copies (audit verify vouches for its bytes)."""
-    if format == "jwt":
-        from caiep.proofs.jose import credential_of_checked_token
-
-        return dict(credential_of_checked_token(document.strip()))
-    return {k: v for k, v in json.loads(document).items() if k != "proof"}
-
-
-def _new_version(
-    connection: Connection,
-    charter: Charter,
-    signer: Signer,
-    *,
-    kind: str,
-    valid_from: datetime,
-    valid_until: datetime,
-    now: datetime,
-    evidence: dict[str, Any] | None,
-) -> tuple[int, str]:
-    """Add a version and its one served copy (the served copy's body, new dates and status)."""
-    format, document = _served_copy(connection, charter.credential_id)
-    body = _body(format, document)
-    version = lifecycle.add_version(
-        connection, charter.credential_id, kind=kind, valid_from=valid_from, valid_until=valid_until, now=now
-    )
-    reservation = statuslists.reserve(connection, 1, signer.list_signer(), now=now)
-    [entry] = reservation.entries
-    body["validFrom"] = format_timestamp(valid_from)
-    body["validUntil"] = format_timestamp(valid_until)
-    body["credentialStatus"] = entry.to_json(signer.profile.base_url)
-    if evidence is not None:
-        body["evidence"] = [*body.get("evidence", []), evidence]
-    signed = sign_credential(
-        body, signer.key, verification_method=signer.verification_method, now=now, format=format
-    )
-    text = signed.serialize()
-    lifecycle.add_copy(
-        connection, charter.credential_id, version, format=format, document=text, key_id=signer.key_id,
-        status=entry, now=now, url=charter.url, holder_id=charter.holder_id,
-    )  # fmt: skip
-    reservation.record(connection, [entry])
-    return version, text
 
 
 def lapses(connection: Connection, credential_id: str) -> list[tuple[datetime, datetime]]:

@@ -22,6 +22,13 @@ from caiep.proofs.dataintegrity import sign
 FORMATS = ("ldp", "jwt")
 
 
+def other_form(format: str) -> str:
+    """The other of the two forms a version is issued in: ``jwt`` for ``ldp`` and back."""
+    if format not in FORMATS:
+        raise InputError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
+    return "jwt" if format == "ldp" else "ldp"
+
+
 @dataclass(frozen=True)
 class SignedCredential:
     """A signed credential: the JSON document (``ldp``) or the compact JWS (``jwt``)."""
@@ -71,6 +78,41 @@ def sign_credential(
         token = sign_credential_jwt(unsigned, signing_key, kid=verification_method)
         return SignedCredential("jwt", unsigned, token)
     raise InputError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
+
+
+@dataclass(frozen=True)
+class SignedPair:
+    """One version's issued pair: the ``served`` form (the one the hosted URL serves) and the
+    ``other`` form, both signed over the same unsigned body."""
+
+    served: SignedCredential
+    other: SignedCredential
+
+
+def sign_pair(
+    unsigned: dict[str, Any],
+    signing_key: SigningKey,
+    *,
+    verification_method: str,
+    now: datetime,
+    served: str = "ldp",
+) -> SignedPair:
+    """Sign one unsigned credential in both forms: the JSON credential with an
+    ``eddsa-rdfc-2022`` proof (VC-DI-EdDSA §3.3) and its VC-JWT (VC-JOSE-COSE §3.1.1, OB 3.0 §8.2),
+    whose payload is the same credential without a proof plus the JWT claims.
+
+    Use it wherever a version is issued (awards, renewals, reinstatements, ``status migrate``),
+    so that exports only ever read stored forms. The body is built once by the caller and
+    shared: the JWT costs one Ed25519 signature beside the canonicalisation of the proof.
+    """
+    other = other_form(served)
+    forms = {
+        name: sign_credential(
+            unsigned, signing_key, verification_method=verification_method, now=now, format=name
+        )
+        for name in (served, other)
+    }
+    return SignedPair(forms[served], forms[other])
 
 
 def issue_charter(

@@ -20,109 +20,32 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
-from caiep.errors import CaiepError
 from caiep.issuer import recording, statuslists
-from caiep.issuer.charter import (
-    CharterAward,
-    IssuerProfile,
-    build_charter_credential,
-    credential_url,
-    normalise_email,
-)
-from caiep.issuer.issuance import sign_credential
-from caiep.issuer.registry import IssuedCredential, PendingResult, Registry, charter_number
-from caiep.issuer.statuslists import ListSigner, StatusEntry
+from caiep.issuer.charter import CharterAward, normalise_email
+from caiep.issuer.registry import IssuedCredential, PendingResult, Registry
+from caiep.issuer.signer import Payload, Signer, SigningAttempt
+from caiep.issuer.statuslists import StatusEntry
 from caiep.issuer.workers import ForkedWorkers
-from caiep.keys.ed25519 import SigningKey
-from caiep.proofs.dataintegrity import sign as sign_data_integrity
 
-# result, credential uuid, salt, now, and the (status list, index) the copy carries
-Payload = tuple[PendingResult, str, str, datetime, tuple[int, int] | None]
-SigningAttempt = tuple[int, IssuedCredential | None, str | None]  # result id, credential or error
-
-
-@dataclass(frozen=True)
-class Signer:
-    """What signing needs: the issuer, its current key and the format."""
-
-    profile: IssuerProfile
-    key: SigningKey
-    verification_method: str
-    key_id: str
-    format: str = "ldp"
-    status_ttl_ms: int = statuslists.DEFAULT_TTL_MS
-
-    def list_signer(self) -> ListSigner:
-        """The same key signing the issuer's status lists (``eddsa-rdfc-2022``)."""
-
-        def sign(unsigned: dict[str, Any], now: datetime) -> dict[str, Any]:
-            return sign_data_integrity(
-                unsigned, self.key, verification_method=self.verification_method, created=now
-            )
-
-        return ListSigner(
-            issuer_id=self.profile.id,
-            base_url=self.profile.base_url,
-            key_id=self.key_id,
-            sign=sign,
-            ttl_ms=self.status_ttl_ms,
-        )
-
-    def sign(self, payload: Payload) -> SigningAttempt:
-        """One result's credential, or the reason it could not be made (for jobs)."""
-        try:
-            return payload[0].result_id, self.make(payload), None
-        except CaiepError as exc:
-            return payload[0].result_id, None, exc.message
-
-    def make(self, payload: Payload) -> IssuedCredential:
-        """One result's credential; raises the project error that prevents it."""
-        result, credential_uuid, salt, now, place = payload
-        award = CharterAward(
-            name=result.name,
-            email=result.email,
-            exam_date=result.exam_date,
-            charter_number=charter_number(result.holder_id),
-            score=result.score,
-            exam_version=result.exam_version or None,
-            pathway=result.pathway or None,
-        )
-        status = None if place is None else statuslists.status_entry(self.profile.base_url, *place)
-        unsigned = build_charter_credential(
-            self.profile, award, credential_uuid=credential_uuid, now=now, salt=salt, status=status
-        )
-        signed = sign_credential(
-            unsigned, self.key, verification_method=self.verification_method, now=now, format=self.format
-        )
-        document = signed.credential
-        return IssuedCredential(
-            credential_id=credential_uuid,
-            url=credential_url(self.profile.base_url, credential_uuid),
-            holder_id=result.holder_id,
-            result_id=result.result_id or None,
-            format=signed.format,
-            document=signed.serialize(),
-            valid_from=_instant(document["validFrom"]),
-            valid_until=_instant(document["validUntil"]),
-            key_id=self.key_id,
-            status_list=None if place is None else place[0],
-            status_index=None if place is None else place[1],
-        )
+__all__ = [
+    "IssuedCredential",
+    "JobReport",
+    "Payload",
+    "Progress",
+    "Signer",
+    "SigningAttempt",
+    "give_status_to_earlier_copies",
+    "issue_one",
+    "run_signing_job",
+]
 
 
 def _entries(issued: list[IssuedCredential]) -> Iterator[StatusEntry]:
     for c in issued:
         if c.status_list is not None and c.status_index is not None:
             yield StatusEntry(c.status_list, c.status_index)
-
-
-@lru_cache(maxsize=64)
-def _instant(text: str) -> datetime:
-    """A credential's XSD dateTime as a datetime; remembered, as a job's batch shares a few."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 @dataclass
@@ -203,6 +126,7 @@ def _sign_in_worker(signer: Signer) -> Callable[[Payload], SigningAttempt]:
         outcome = signer.sign(payload)
         if outcome[1] is not None:
             outcome[1].sha256  # noqa: B018 - computed here, cached on the credential
+            outcome[1].other_sha256  # noqa: B018 - and the other form's
         return outcome
 
     return sign
@@ -340,58 +264,19 @@ def run_signing_job(
 def give_status_to_earlier_copies(
     registry: Registry, signer: Signer, *, now: datetime, batch_size: int = 500
 ) -> int:
-    """``caiep status migrate``: a new copy, with a status entry, of every current version whose
+    """``caiep status migrate``: a new pair, with a status entry, of every current version whose
     served copy was issued before status lists (same id, body and dates; a new proof by the
-    current key, in the copy's format). The hosted URL serves the new copy from then on; files
-    downloaded before carry no status. One transaction per batch; the number of copies made."""
-    import json
+    current key; served in the served copy's format, the other form beside it). The hosted URL
+    serves the new copy from then on; files downloaded before carry no status. One transaction
+    per batch; the number of versions given a status entry."""
+    from caiep.issuer.copies import copies_without_status
+    from caiep.issuer.versions import give_status
 
-    from caiep.issuer.lifecycle import NewCopy, add_copies, copies_without_status
-    from caiep.proofs.jose import credential_of_checked_token
-
-    list_signer = signer.list_signer()
     made = 0
     while True:
         with registry.write() as connection:
             earlier = copies_without_status(connection, batch_size)
             if not earlier:
                 return made
-            reservation = statuslists.reserve(connection, len(earlier), list_signer, now=now)
-            copies = []
-            for old, entry in zip(earlier, reservation.entries, strict=True):
-                if old.format == "jwt":
-                    # Our own stored token (audit verify vouches for its bytes): its credential as signed.
-                    body = credential_of_checked_token(old.document.strip())
-                else:
-                    body = {k: v for k, v in json.loads(old.document).items() if k != "proof"}
-                body["credentialStatus"] = statuslists.status_entry(
-                    signer.profile.base_url, *entry_place(entry)
-                )
-                signed = sign_credential(
-                    body,
-                    signer.key,
-                    verification_method=signer.verification_method,
-                    now=now,
-                    format=old.format,
-                )
-                document = signed.serialize()
-                copies.append(
-                    NewCopy(
-                        old.credential_id,
-                        old.version,
-                        old.url,
-                        old.holder_id,
-                        old.format,
-                        document,
-                        signer.key_id,
-                        entry,
-                    )
-                )
-            add_copies(connection, copies, now=now, job_id=None)
-            reservation.record(connection, reservation.entries)
-            made += len(copies)
-
-
-def entry_place(entry: StatusEntry) -> tuple[int, int]:
-    """A status entry as the (list, index) pair signing takes."""
-    return entry.list_number, entry.index
+            give_status(connection, signer, earlier, now=now)
+            made += len(earlier)

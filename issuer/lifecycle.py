@@ -5,14 +5,14 @@ Every function runs inside the caller's transaction (``registry.write()``), so a
 changes a charter (revoke, suspend, reinstate, renew, status migrate) composes them and either
 all of it happens or none. The invariants the tables leave to this module: exactly one version
 of a charter credential is ``current`` (:func:`add_version` supersedes the previous one), and
-exactly one copy is ``served`` (:func:`add_copy` with ``served=True`` takes it over). Bits are
+exactly one copy is ``served`` (a served copy stored by :mod:`caiep.issuer.copies` takes it
+over; :mod:`caiep.issuer.versions` signs and stores a version's pair). Bits are
 set with :func:`caiep.issuer.statuslists.set_bits` on the entries :func:`copies_in_circulation`
 returns; the list is re-signed there, under its row lock.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import re
 from collections.abc import Sequence
@@ -22,10 +22,26 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, func, insert, select, update
 
 from caiep.errors import InputError
-from caiep.issuer import audit
+from caiep.issuer.copies import NewCopy, StoredCopy, add_copies, copies_in_circulation, copies_without_status
 from caiep.issuer.records import charter_number
-from caiep.issuer.statuslists import StatusEntry
-from caiep.issuer.tables import charter_credentials, credential_copies, credential_versions
+from caiep.issuer.tables import charter_credentials, credential_versions
+
+__all__ = [  # the copies' functions are re-exported: the lifecycle commands compose them with these
+    "STATES",
+    "Charter",
+    "NewCopy",
+    "Standing",
+    "StoredCopy",
+    "add_copies",
+    "add_version",
+    "awarded_at",
+    "charters_of",
+    "copies_in_circulation",
+    "copies_without_status",
+    "find_charter",
+    "set_state",
+    "standing",
+]
 
 STATES = ("current", "suspended", "revoked")  # stored; "lapsed" is read from the dates
 _CHARTER_NUMBER = re.compile(r"CAIEP-(\d{6,})\Z", re.IGNORECASE)
@@ -98,32 +114,6 @@ def find_charter(connection: Connection, wanted: str, *, lock: bool = False) -> 
     )
 
 
-def copies_in_circulation(
-    connection: Connection, credential_id: str, *, unexpired_at: datetime | None = None
-) -> list[StatusEntry]:
-    """The status entries of the charter credential's copies: of every version, or only of the
-    versions still valid at ``unexpired_at`` (what a revocation must reach: a renewed charter's
-    older versions too). Copies issued before status lists carry none and are left out."""
-    query = (
-        select(credential_copies.c.status_list, credential_copies.c.status_index)
-        .join(
-            credential_versions,
-            (credential_versions.c.credential_id == credential_copies.c.credential_id)
-            & (credential_versions.c.version == credential_copies.c.version),
-        )
-        .where(
-            credential_copies.c.credential_id == credential_id, credential_copies.c.status_list.is_not(None)
-        )
-    )
-    if unexpired_at is not None:
-        query = query.where(credential_versions.c.valid_until >= unexpired_at)
-    return sorted({StatusEntry(int(n), int(i)) for n, i in connection.execute(query).all()}, key=_order)
-
-
-def _order(entry: StatusEntry) -> tuple[int, int]:
-    return entry.list_number, entry.index
-
-
 def set_state(
     connection: Connection,
     credential_id: str,
@@ -156,8 +146,8 @@ def add_version(
     job_id: str | None = None,
 ) -> int:
     """A new current version of the charter credential (``renewal`` or ``reinstatement``);
-    the previous current one becomes ``superseded``. Returns its number. Sign its copies with
-    the charter's first ``awarded_at`` as ``awardedDate``, then :func:`add_copy` each."""
+    the previous current one becomes ``superseded``. Returns its number. Use
+    :func:`caiep.issuer.versions.new_version`, which adds it with its signed pair."""
     latest = connection.execute(
         select(func.max(credential_versions.c.version)).where(
             credential_versions.c.credential_id == credential_id
@@ -191,53 +181,6 @@ def add_version(
     return number
 
 
-def add_copy(
-    connection: Connection,
-    credential_id: str,
-    version: int,
-    *,
-    format: str,
-    document: str,
-    key_id: str,
-    status: StatusEntry | None,
-    now: datetime,
-    served: bool = True,
-    job_id: str | None = None,
-    url: str,
-    holder_id: int,
-) -> str:
-    """Store one signed copy of a version and log it as issued (its SHA-256, so ``audit verify``
-    covers it). ``served`` makes it the copy the hosted URL serves from now on. Draw its status
-    index with :func:`caiep.issuer.statuslists.reserve` in the same transaction and record it
-    there. Returns the copy's SHA-256."""
-    digest = hashlib.sha256(document.encode("utf-8")).hexdigest()
-    if served:
-        connection.execute(
-            update(credential_copies)
-            .where(credential_copies.c.credential_id == credential_id)
-            .values(served=False)
-        )
-    connection.execute(
-        insert(credential_copies),
-        {
-            "credential_id": credential_id,
-            "version": version,
-            "format": format,
-            "document": document,
-            "sha256": digest,
-            "key_id": key_id,
-            "status_list": None if status is None else status.list_number,
-            "status_index": None if status is None else status.index,
-            "served": served,
-            "job_id": job_id,
-            "issued_at": now,
-        },
-    )
-    details = {"job": job_id, "credentials": [[url, digest, charter_number(holder_id), None, key_id, ""]]}
-    audit.append(connection, [audit.AuditEntry("credentials.issued", url, details)], now=now)
-    return digest
-
-
 def awarded_at(connection: Connection, credential_id: str) -> datetime:
     """The first award of the charter credential: every version's ``awardedDate``."""
     return _utc(
@@ -263,112 +206,6 @@ def charters_of(connection: Connection, holder_ids: Sequence[int]) -> dict[int, 
 
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class NewCopy:
-    """A copy to store with :func:`add_copies`: which version, the exact document and its status."""
-
-    credential_id: str
-    version: int
-    url: str
-    holder_id: int
-    format: str
-    document: str
-    key_id: str
-    status: StatusEntry | None
-
-
-def add_copies(
-    connection: Connection, copies: Sequence[NewCopy], *, now: datetime, job_id: str | None
-) -> None:
-    """Store many new served copies at once (one statement per table, one audit entry): each
-    becomes the copy its charter credential's hosted URL serves."""
-    if not copies:
-        return
-    from caiep.issuer.database import insert_rows  # the bulk path jobs use
-
-    connection.execute(
-        update(credential_copies)
-        .where(credential_copies.c.credential_id.in_([c.credential_id for c in copies]))
-        .values(served=False)
-    )
-    digests = [hashlib.sha256(c.document.encode("utf-8")).hexdigest() for c in copies]
-    insert_rows(
-        connection,
-        credential_copies,
-        [
-            {
-                "credential_id": c.credential_id,
-                "version": c.version,
-                "format": c.format,
-                "document": c.document,
-                "sha256": digest,
-                "key_id": c.key_id,
-                "status_list": None if c.status is None else c.status.list_number,
-                "status_index": None if c.status is None else c.status.index,
-                "served": True,
-                "job_id": job_id,
-                "issued_at": now,
-            }
-            for c, digest in zip(copies, digests, strict=True)
-        ],
-    )
-    details = {
-        "job": job_id,
-        "credentials": [
-            [c.url, digest, charter_number(c.holder_id), None, c.key_id, ""]
-            for c, digest in zip(copies, digests, strict=True)
-        ],
-    }
-    audit.append(
-        connection, [audit.AuditEntry("credentials.issued", job_id or copies[0].url, details)], now=now
-    )
-
-
-@dataclass(frozen=True)
-class Unstatused:
-    """A served copy of a current version that carries no status entry (issued before status lists)."""
-
-    credential_id: str
-    version: int
-    url: str
-    holder_id: int
-    format: str
-    document: str
-
-
-def copies_without_status(connection: Connection, limit: int) -> list[Unstatused]:
-    """Up to ``limit`` served copies of current versions with no status entry, oldest first."""
-    query = (
-        select(
-            credential_copies.c.credential_id,
-            credential_copies.c.version,
-            charter_credentials.c.url,
-            charter_credentials.c.holder_id,
-            credential_copies.c.format,
-            credential_copies.c.document,
-        )
-        .join(charter_credentials, charter_credentials.c.id == credential_copies.c.credential_id)
-        .join(
-            credential_versions,
-            (credential_versions.c.credential_id == credential_copies.c.credential_id)
-            & (credential_versions.c.version == credential_copies.c.version),
-        )
-        .where(
-            credential_copies.c.served.is_(True),
-            credential_copies.c.status_list.is_(None),
-            credential_versions.c.version_state == "current",
-        )
-        .order_by(credential_copies.c.id)
-        .limit(limit)
-    )
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update(of=credential_copies, skip_locked=True)
-    return [
-        Unstatused(str(r[0]), int(r[1]), str(r[2]), int(r[3]), str(r[4]), str(r[5]))
-        for r in connection.execute(query)
-    ]
 
 
 @dataclass(frozen=True)

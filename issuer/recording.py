@@ -176,7 +176,8 @@ def record_batch(
 def _insert_credentials(
     connection: Connection, issued: Sequence[IssuedCredential], *, job_id: str | None, now: datetime
 ) -> None:
-    """Each credential as a charter credential, its first version (the award) and its served copy.
+    """Each credential as a charter credential, its first version (the award) and its pair: the
+    served copy and the other form.
 
     Three bulk inserts per chunk, whatever its size (COPY on PostgreSQL).
     """
@@ -215,6 +216,13 @@ def _insert_credentials(
             for c in issued
         ],
     )
+    # Each version's pair: the served copy and its other form, with the same status entry.
+    copies = [(c, c.format, c.document, c.sha256, True) for c in issued]
+    copies += [
+        (c, c.other_format, c.other_document, c.other_sha256 or "", False)
+        for c in issued
+        if c.other_document is not None
+    ]
     insert_rows(
         connection,
         credential_copies,
@@ -222,34 +230,35 @@ def _insert_credentials(
             {
                 "credential_id": c.credential_id,
                 "version": 1,
-                "format": c.format,
-                "document": c.document,
-                "sha256": c.sha256,
+                "format": format,
+                "document": document,
+                "sha256": digest,
                 "key_id": c.key_id,
                 "status_list": c.status_list,
                 "status_index": c.status_index,
-                "served": True,
+                "served": served,
                 "job_id": job_id,
                 "issued_at": now,
             }
-            for c in issued
+            for c, format, document, digest, served in copies
         ],
     )
-    # One entry per recorded chunk: each credential's URL and the SHA-256 of its exact document,
-    # so `audit verify` can prove every stored document is the one issued.
+    # One entry per recorded chunk: each copy's credential URL and the SHA-256 of its exact
+    # document (a pair: two digests under one URL), so `audit verify` can prove every stored
+    # document is the one issued.
     subject = job_id or issued[0].url
     details = {
         "job": job_id,
         "credentials": [
             [
                 c.url,
-                c.sha256,
+                digest,
                 charter_number(c.holder_id),
                 c.result_id,
                 c.key_id,
                 c.valid_until.astimezone(UTC).isoformat(),
             ]
-            for c in issued
+            for c, _, _, digest, _ in copies
         ],
     }
     audit.append(connection, [audit.AuditEntry("credentials.issued", subject, details)], now=now)

@@ -53,13 +53,28 @@ class IssuedCredential:
     valid_from: datetime
     valid_until: datetime
     key_id: str
-    status_list: int | None = None  # the BitstringStatusListEntry the copy carries
+    status_list: int | None = None  # the BitstringStatusListEntry both copies carry
     status_index: int | None = None
+    # The version's other form (VC-JWT of a JSON copy, or the JSON copy of a VC-JWT), signed over
+    # the same body with the same status entry: stored beside it, never served at the URL.
+    other_document: str | None = None
 
     @cached_property
     def sha256(self) -> str:
         """The hex SHA-256 of the exact document: logged at issue, checked by ``audit verify``."""
         return hashlib.sha256(self.document.encode("utf-8")).hexdigest()
+
+    @property
+    def other_format(self) -> str:
+        """The other form's format: ``jwt`` beside an ``ldp`` copy, ``ldp`` beside a ``jwt`` one."""
+        return "jwt" if self.format == "ldp" else "ldp"
+
+    @cached_property
+    def other_sha256(self) -> str | None:
+        """The hex SHA-256 of the other form's exact document (None when there is none)."""
+        if self.other_document is None:
+            return None
+        return hashlib.sha256(self.other_document.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""What the instance holds: ``credentials list|show|export``, ``audit verify``, ``keys list|rotate``."""
+"""What the instance holds: ``credentials list|show|export|backfill``, ``audit verify``,
+``keys list|rotate``."""
 
 from __future__ import annotations
 
@@ -151,6 +152,44 @@ def export(invocation: Invocation, id: str, out: Path) -> int:
     record, document = _credential(invocation, id)
     out.write_text(document, encoding="utf-8")
     print(f"wrote {record.url} ({record.format}) to {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+@credentials.command("backfill")
+@click.option(
+    "--batch-size", type=POSITIVE, default=500, show_default=True, help="forms signed per transaction"
+)
+@click.option("--dry-run", is_flag=True, help="only count the missing forms; sign nothing")
+@pass_invocation
+def backfill(invocation: Invocation, batch_size: int, dry_run: bool) -> int:
+    """Sign the missing form of every credential issued before both forms were stored.
+
+    Each version is issued as a JSON copy (Data Integrity) and its VC-JWT; a credential issued
+    before has one of them. This signs the other over the same body (same id, dates and status
+    entry) with the current key, and stores it beside the served copy. Run it once after
+    upgrading; running it again signs nothing. Needs the key passphrase (CAIEP_KEY_PASSPHRASE
+    or a terminal), except with --dry-run. Progress goes to standard error.
+    """
+    from datetime import UTC, datetime
+
+    from caiep.issuer.backfill import BackfillProgress, backfill_forms, count_missing_forms
+    from caiep.settings import read_passphrase
+
+    instance = invocation.instance()
+    with instance.registry() as registry:
+        if dry_run:
+            missing = count_missing_forms(registry)
+            print(f"would sign {missing} missing forms (--dry-run: nothing signed)")
+            return EXIT_OK
+        signer = instance.signer(read_passphrase())
+
+        def report(progress: BackfillProgress) -> None:
+            print(f"backfill: {progress.signed}/{progress.total} forms signed", file=sys.stderr)
+
+        signed = backfill_forms(
+            registry, signer, now=datetime.now(UTC), batch_size=batch_size, on_progress=report
+        )
+    print(f"signed {signed} missing forms" if signed else "every credential has both forms; signed 0")
     return EXIT_OK
 
 

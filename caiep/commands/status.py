@@ -68,10 +68,11 @@ def publish(invocation: Invocation) -> int:
 def migrate(invocation: Invocation) -> int:
     """Give every credential issued before status lists a status entry.
 
-    Signs a new copy of each current version whose served copy carries no status (same id,
-    content and dates; a new proof by the current key, in the same format), which the hosted
-    URL serves from then on. Files downloaded before carry no status and cannot be revoked.
-    Safe to run again: copies that already carry a status are left as they are.
+    Signs a new pair of each current version whose served copy carries no status (same id,
+    content and dates; a new proof by the current key; the JSON copy and its VC-JWT, with the
+    same status entry), whose copy in the served format the hosted URL serves from then on.
+    Files downloaded before carry no status and cannot be revoked. Safe to run again: copies
+    that already carry a status are left as they are.
     """
     from datetime import UTC, datetime
 
@@ -83,7 +84,7 @@ def migrate(invocation: Invocation) -> int:
     with instance.registry() as registry:
         made = give_status_to_earlier_copies(registry, signer, now=datetime.now(UTC))
     print(
-        f"signed {made} new copies with a status entry"
+        f"gave {made} credentials a status entry: a new JSON copy and its VC-JWT each"
         if made
         else "every served copy already has a status entry"
     )

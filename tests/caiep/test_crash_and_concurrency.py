@@ -34,6 +34,7 @@ from conftest_registry import (
 from bench.make_results import write_results
 from caiep.issuer import statuslists
 from caiep.issuer.registry import charter_number, open_registry
+from caiep.proofs.jose import decode_unverified
 from caiep.verifier.result import Verdict
 from caiep.verifier.verify import verify
 from support import registry_fetcher
@@ -121,19 +122,26 @@ def _wait_for_server_sessions_to_end(url: str) -> None:
 
 
 def _assert_nothing_half_written(url: str) -> None:
-    """Every stored credential is complete, and its result is marked issued in the same commit."""
+    """Every stored credential is complete, in both forms (the served JSON copy and its VC-JWT),
+    and its result is marked issued in the same commit."""
     rows = query(
         url,
-        "SELECT p.document, p.sha256, r.status FROM charter_credentials c JOIN credential_copies p"
-        " ON p.credential_id = c.id JOIN exam_results r ON r.id = c.result_id",
+        "SELECT c.id, p.format, p.served, p.document, p.sha256, r.status FROM charter_credentials c"
+        " JOIN credential_copies p ON p.credential_id = c.id JOIN exam_results r ON r.id = c.result_id",
     )
     assert rows
-    for document, digest, status in rows:
+    forms: dict[str, set[tuple[str, bool]]] = {}
+    for credential_id, format, served, document, digest, status in rows:
         assert status == "issued"
         assert hashlib.sha256(document.encode("utf-8")).hexdigest() == digest
-        assert json.loads(document)["proof"]
+        if format == "ldp":
+            assert json.loads(document)["proof"]
+        else:
+            assert document.count(".") == 2
+        forms.setdefault(credential_id, set()).add((format, bool(served)))
+    assert set(map(frozenset, forms.values())) == {frozenset({("ldp", True), ("jwt", False)})}
     issued = scalar(url, "SELECT count(*) FROM exam_results WHERE status = 'issued'")
-    assert issued == len(rows) == _credential_count(url)
+    assert issued == len(forms) == _credential_count(url)
 
 
 def _assert_each_pass_issued_once(url: str) -> None:
@@ -173,29 +181,32 @@ def _assert_every_credential_verifies(url: str) -> int:
     count = 0
     registry = open_registry(url)
     fetcher = registry_fetcher(registry, ISSUER_URL)
-    for document, holder_id in query(
+    for document, format, holder_id in query(
         url,
-        "SELECT p.document, c.holder_id FROM charter_credentials c"
+        "SELECT p.document, p.format, c.holder_id FROM charter_credentials c"
         " JOIN credential_copies p ON p.credential_id = c.id",
     ):
-        result = verify(document, now=now, fetcher=fetcher)
+        result = verify(document.strip() if format == "jwt" else document, now=now, fetcher=fetcher)
         assert result.verdict is Verdict.VALID, [c for c in result.checks if c.outcome != "valid"]
-        assert json.loads(document)["credentialSubject"]["licenseNumber"] == charter_number(holder_id)
-        count += 1
+        body = decode_unverified(document.strip())[1] if format == "jwt" else json.loads(document)
+        assert body["credentialSubject"]["licenseNumber"] == charter_number(holder_id)
+        count += format == "ldp"  # each credential once: its JSON form (its VC-JWT checked beside it)
     registry.dispose()
     return count
 
 
 def _assert_each_index_taken_by_exactly_one_copy(url: str) -> None:
-    """Every copy carries a status index of its own, and every index a list gives out as taken
-    is carried by a copy: nothing orphaned, nothing shared, whatever was killed or ran at once."""
-    carried = [
-        (int(n), int(i))
-        for n, i in query(url, "SELECT status_list, status_index FROM credential_copies")
-        if n is not None and i is not None
-    ]
-    assert len(carried) == _credential_count(url)  # no copy without an index
-    assert len(set(carried)) == len(carried)  # no two copies share one
+    """Every version's pair carries a status index of its own (its two forms share it), and every
+    index a list gives out as taken is carried by a pair: nothing orphaned, nothing shared between
+    credentials, whatever was killed or ran at once."""
+    rows = query(url, "SELECT credential_id, version, status_list, status_index FROM credential_copies")
+    assert all(n is not None and i is not None for _, _, n, i in rows)  # no copy without an index
+    pairs: dict[tuple[int, int], set[tuple[str, int]]] = {}
+    for credential_id, version, n, i in rows:
+        pairs.setdefault((int(n), int(i)), set()).add((credential_id, version))
+    assert all(len(owners) == 1 for owners in pairs.values())  # one version's pair per index
+    carried = list(pairs)
+    assert len(rows) == 2 * len(carried) == 2 * _credential_count(url)
     with open_registry(url) as registry, registry.read() as connection:
         numbers = [int(n) for (n,) in connection.exec_driver_sql("SELECT number FROM status_lists")]
         taken = {(n, i) for n in numbers for i in statuslists.allocated_indexes(connection, n)}
@@ -249,7 +260,8 @@ def test_a_job_killed_mid_way_then_run_again_issues_every_pass_exactly_once(
     jobs = {row.id: row for row in query(database_url, "SELECT id, status, issued FROM jobs")}
     assert jobs[killed_id].status == "running"
     assert (jobs[report["job"]].status, jobs[report["job"]].issued) == ("finished", passes - killed_at)
-    by_job = dict(query(database_url, "SELECT job_id, count(*) FROM credential_copies GROUP BY job_id"))
+    served = "SELECT job_id, count(*) FROM credential_copies WHERE served GROUP BY job_id"
+    by_job = dict(query(database_url, served))
     assert by_job == {killed_id: killed_at, report["job"]: passes - killed_at}
 
     _assert_each_pass_issued_once(database_url)
@@ -276,7 +288,8 @@ def test_two_jobs_at_once_share_the_work_without_duplicates_or_losses(
     issued = [report["issued"] for report in reports]
     assert sum(issued) == passes
     assert all(report["status"] == "finished" and report["failed"] == 0 for report in reports)
-    by_job = dict(query(database_url, "SELECT job_id, count(*) FROM credential_copies GROUP BY job_id"))
+    served = "SELECT job_id, count(*) FROM credential_copies WHERE served GROUP BY job_id"
+    by_job = dict(query(database_url, served))
     assert by_job == {report["job"]: report["issued"] for report in reports if report["issued"]}
     finished = query(database_url, "SELECT status, issued FROM jobs ORDER BY issued")
     assert [tuple(row) for row in finished] == [("finished", n) for n in sorted(issued)]

@@ -327,7 +327,9 @@ def test_credentials_export_writes_the_stored_document_which_verifies(
     assert run.code == 0
     assert f"wrote {record['id']} (ldp) to {out}" in run.err
     stored = scalar(
-        _url(home), "SELECT document FROM credential_copies WHERE credential_id = :id", id=record["uuid"]
+        _url(home),
+        "SELECT document FROM credential_copies WHERE credential_id = :id AND served",
+        id=record["uuid"],
     )
     assert out.read_bytes() == stored.encode("utf-8")
     checked = cli("verify", str(out), "--json")

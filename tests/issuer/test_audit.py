@@ -38,13 +38,21 @@ def _seqs_by_action(db: Any) -> dict[str, list[int]]:
 
 
 def _logged_by(db: Any) -> dict[str, int]:
-    """Each credential URL and the seq of the entry that logged its issue."""
+    """Each credential URL and the seq of the one entry that logged its issue (both copies of
+    its pair, each with its own digest)."""
     logged: dict[str, int] = {}
     for seq, details in db.rows("SELECT seq, details FROM audit_log WHERE action = 'credentials.issued'"):
         for url, *_ in json.loads(details)["credentials"]:
-            assert url not in logged, f"{url} logged twice"
+            assert logged.get(url, seq) == seq, f"{url} logged by two entries"
             logged[url] = seq
     return logged
+
+
+def _logged_digests(db: Any) -> list[tuple[str, str]]:
+    rows = db.rows("SELECT details FROM audit_log WHERE action = 'credentials.issued'")
+    return sorted(
+        (url, digest) for (details,) in rows for url, digest, *_ in json.loads(details)["credentials"]
+    )
 
 
 def test_the_chain_holds_after_an_import_and_a_job(db: Any, worked: JobReport) -> None:
@@ -66,8 +74,14 @@ def test_the_chain_holds_after_an_import_and_a_job(db: Any, worked: JobReport) -
     assert worked.audit_head == entries[-1][4]
     assert {entries[i][2] for i in (1, 3, 4, 5, 6)} == {worked.job_id}
     assert entries[2][2] == "https://credentials.caiep.example/status/1"
-    # Every stored credential is logged exactly once, with the digest of its document.
+    # Every stored copy (two a credential: the JSON form and the VC-JWT) is logged exactly once,
+    # with the digest of its document.
     assert sorted(_logged_by(db)) == sorted(url for (url,) in db.rows("SELECT url FROM charter_credentials"))
+    stored = db.rows(
+        "SELECT c.url, p.sha256 FROM credential_copies p JOIN charter_credentials c ON c.id = p.credential_id"
+    )
+    assert _logged_digests(db) == sorted(stored)
+    assert len(stored) == 2 * len(_logged_by(db))
 
     assert db.registry.verify_audit() == (len(entries), None)
 
@@ -122,12 +136,29 @@ def _edit_document(db: Any, _: dict[str, list[int]], logged: dict[str, int]) -> 
     url, seq = next(iter(logged.items()))
     # The stored digest is updated too: the audit log, not the row, is the reference.
     [(document,)] = db.rows(
-        "SELECT document FROM credential_copies WHERE credential_id = :c", c=url.rsplit("/", 1)[1]
+        "SELECT document FROM credential_copies WHERE credential_id = :c AND served", c=url.rsplit("/", 1)[1]
     )
     edited = document.replace('"licenseNumber":"CAIEP-', '"licenseNumber":"CAIEP-9')
     assert edited != document
     db.execute(
-        "UPDATE credential_copies SET document = :d, sha256 = :h WHERE credential_id = :c",
+        "UPDATE credential_copies SET document = :d, sha256 = :h WHERE credential_id = :c AND served",
+        d=edited,
+        h=hashlib.sha256(edited.encode("utf-8")).hexdigest(),
+        c=url.rsplit("/", 1)[1],
+    )
+    return seq, f"the stored document of {url} is not the one issued", _ENTRIES
+
+
+def _edit_other_form(db: Any, _: dict[str, list[int]], logged: dict[str, int]) -> tuple[int, str, int]:
+    """The VC-JWT stored beside the served JSON copy, replaced by another token: found too."""
+    url, seq = list(logged.items())[1]
+    [(token,)] = db.rows(
+        "SELECT document FROM credential_copies WHERE credential_id = :c AND format = 'jwt'",
+        c=url.rsplit("/", 1)[1],
+    )
+    edited = token.strip()[:-4] + ("AAAA" if not token.strip().endswith("AAAA") else "BBBB") + "\n"
+    db.execute(
+        "UPDATE credential_copies SET document = :d, sha256 = :h WHERE credential_id = :c AND format = 'jwt'",
         d=edited,
         h=hashlib.sha256(edited.encode("utf-8")).hexdigest(),
         c=url.rsplit("/", 1)[1],
@@ -137,7 +168,7 @@ def _edit_document(db: Any, _: dict[str, list[int]], logged: dict[str, int]) -> 
 
 def _delete_credential(db: Any, _: dict[str, list[int]], logged: dict[str, int]) -> tuple[int, str, int]:
     url, seq = list(logged.items())[-1]
-    assert db.execute("DELETE FROM credential_copies WHERE credential_id = :c", c=url.rsplit("/", 1)[1]) == 1
+    assert db.execute("DELETE FROM credential_copies WHERE credential_id = :c", c=url.rsplit("/", 1)[1]) == 2
     return seq, f"credential {url} logged here is missing from the registry", _ENTRIES
 
 
@@ -148,7 +179,7 @@ def _insert_unlogged(db: Any, _: dict[str, list[int]], logged: dict[str, int]) -
         "INSERT INTO credential_copies (credential_id, version, format, document, sha256, key_id,"
         " status_list, status_index, served, job_id, issued_at)"
         " SELECT credential_id, version, format, document, sha256, key_id, NULL, NULL, FALSE, job_id,"
-        " issued_at FROM credential_copies WHERE credential_id = :c",
+        " issued_at FROM credential_copies WHERE credential_id = :c AND served",
         c=url.rsplit("/", 1)[1],
     )
     return 0, "1 stored credentials were never logged as issued", _ENTRIES
@@ -158,6 +189,7 @@ def _insert_unlogged(db: Any, _: dict[str, list[int]], logged: dict[str, int]) -
     "tamper",
     [
         _edit_details,
+        _edit_other_form,
         _edit_and_rehash,
         _edit_prev_hash,
         _delete_middle,

@@ -339,7 +339,12 @@ def test_a_jwt_job_stores_compact_jws_documents_that_verify(
 
     passes = len(_pass_ids(db))
     assert report.issued == passes
-    assert db.rows("SELECT DISTINCT format FROM credential_copies") == [("jwt",)]
+    assert db.rows("SELECT DISTINCT format FROM credential_copies WHERE served") == [("jwt",)]
+    # Beside each served VC-JWT, its JSON form (Data Integrity), with the same status entry.
+    assert db.rows(
+        "SELECT format, count(*), count(DISTINCT status_index) FROM credential_copies GROUP BY format"
+        " ORDER BY format"
+    ) == [("jwt", passes, passes), ("ldp", passes, passes)]
     _assert_exactly_once(db)
     assert (
         _assert_every_credential_verifies_and_states_its_result(db, jwt_signer, now=now, issued_at=now)
@@ -375,7 +380,8 @@ def test_injected_clock_uuids_salts_and_indexes_give_byte_identical_documents(
                 (
                     each.rows(
                         "SELECT c.result_id, c.id, c.url, p.document, p.sha256 FROM charter_credentials c"
-                        " JOIN credential_copies p ON p.credential_id = c.id ORDER BY c.result_id"
+                        " JOIN credential_copies p ON p.credential_id = c.id"
+                        " ORDER BY c.result_id, p.format DESC"
                     ),
                     each.rows(
                         "SELECT details FROM audit_log WHERE action = 'credentials.issued' ORDER BY seq"
@@ -387,7 +393,7 @@ def test_injected_clock_uuids_salts_and_indexes_give_byte_identical_documents(
 
     assert stored[0] == stored[1]
     documents = stored[0][0]
-    assert len(documents) == len(_pass_ids(db))
+    assert len(documents) == 2 * len(_pass_ids(db))  # each version's JSON form and VC-JWT
     # The injected values are the ones used: the job took uuid 1, the credentials 2, 3, ...
     first = json.loads(documents[0][3])
     assert first["id"].endswith(f"/credentials/{uuid.UUID(int=2)}")

@@ -9,10 +9,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from caiep.errors import InputError
-from caiep.issuer import lifecycle, statuslists
+from caiep.issuer import lifecycle, statuslists, versions
 from caiep.issuer.charter import CharterAward
 from caiep.issuer.jobs import Signer, issue_one
-from caiep.issuer.records import PendingResult
 from caiep.issuer.registry import Registry
 from caiep.verifier.result import Outcome
 from caiep.verifier.verify import verify
@@ -29,38 +28,16 @@ def test_a_new_version_keeps_the_id_takes_the_hosted_url_and_both_are_revocable(
         charter = lifecycle.find_charter(connection, first.url, lock=True)
         assert lifecycle.find_charter(connection, charter.charter_number) == charter
         assert lifecycle.find_charter(connection, first.credential_id) == charter
-        version = lifecycle.add_version(
-            connection,
-            charter.credential_id,
-            kind="reinstatement",
-            valid_from=later,
-            valid_until=charter.valid_until,
-            now=later,
-        )
-        reservation = statuslists.reserve(connection, 1, signer.list_signer(), now=later)
-        [entry] = reservation.entries
-        pending = PendingResult(0, charter.holder_id, award.name, award.email, award.exam_date, "88", "", "")
-        copy = signer.make(
-            (pending, charter.credential_id, "ab" * 16, later, (entry.list_number, entry.index))
-        )
-        lifecycle.add_copy(
-            connection,
-            charter.credential_id,
-            version,
-            format=copy.format,
-            document=copy.document,
-            key_id=copy.key_id,
-            status=entry,
-            now=later,
-            url=charter.url,
-            holder_id=charter.holder_id,
-        )
-        reservation.record(connection, [entry])  # the index is now taken, with its copy
+        made = versions.new_version(
+            connection, charter, signer, kind="reinstatement", valid_from=later,
+            valid_until=charter.valid_until, now=later,
+        )  # fmt: skip
+        version, entry = made.version, made.status
         in_circulation = lifecycle.copies_in_circulation(
             connection, charter.credential_id, unexpired_at=later
         )
     assert version == 2
-    assert registry.document(first.credential_id) == copy.document  # the hosted URL serves version 2
+    assert registry.document(first.credential_id) == made.served  # the hosted URL serves version 2
     record, _ = registry.credential(first.url)
     assert (record.version, record.valid_from) == (2, later)
     assert {(e.list_number, e.index) for e in in_circulation} == {
@@ -75,7 +52,7 @@ def test_a_new_version_keeps_the_id_takes_the_hosted_url_and_both_are_revocable(
         statuslists.set_bits(connection, in_circulation, signer.list_signer(), now=later)
         lifecycle.set_state(connection, first.credential_id, "revoked", now=later, public_reason="withdrawn")
     fetcher = registry_fetcher(registry, signer.profile.base_url)
-    for document in (first.document, copy.document):
+    for document in (first.document, made.served):
         result = verify(json.loads(document), now=later, fetcher=fetcher)
         assert [(c.outcome, c.code) for c in result.checks if c.name == "status"] == [
             (Outcome.INVALID, "revoked")

@@ -82,7 +82,7 @@ def test_credential_by_uuid_or_url_returns_the_exact_stored_document(
     report = run_signing_job(registry, signer, clock=lambda: now)
     stored = db.rows(
         "SELECT c.id, c.url, c.result_id, p.document FROM charter_credentials c"
-        " JOIN credential_copies p ON p.credential_id = c.id"
+        " JOIN credential_copies p ON p.credential_id = c.id AND p.served"
     )
     assert len(stored) == EXAMPLE_PASSES
 

@@ -234,7 +234,7 @@ def test_one_person_is_one_holder_with_one_charter_number(
         json.loads(document)["credentialSubject"]["licenseNumber"]
         for (document,) in db.rows(
             "SELECT document FROM credential_copies JOIN charter_credentials c ON c.id = credential_id"
-            " WHERE holder_id = :h",
+            " WHERE holder_id = :h AND served",
             h=ada_id,
         )
     ]
@@ -341,11 +341,12 @@ def test_record_batch_marks_results_issued_or_failed(db: Any, signer: Signer, no
     stored = db.rows(
         "SELECT c.id, c.url, c.holder_id, c.result_id, v.job_id, p.document, p.sha256, p.key_id"
         " FROM charter_credentials c JOIN credential_versions v ON v.credential_id = c.id"
-        " JOIN credential_copies p ON p.credential_id = c.id ORDER BY c.result_id"
+        " JOIN credential_copies p ON p.credential_id = c.id ORDER BY c.result_id, p.served DESC"
     )
     assert stored == [
-        (c.credential_id, c.url, c.holder_id, c.result_id, "job-1", c.document, c.sha256, signer.key_id)
+        (c.credential_id, c.url, c.holder_id, c.result_id, "job-1", document, digest, signer.key_id)
         for c in issued
+        for document, digest in ((c.document, c.sha256), (c.other_document, c.other_sha256))
     ]
     items = db.rows("SELECT result_id, outcome, credential_id, error FROM job_items WHERE job_id = 'job-1'")
     assert sorted(items) == [(rid, "failed", None, error) for rid, error in failed]

@@ -3,51 +3,31 @@ for tests of what the pages, the API and the peers then say."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from caiep.issuer import lifecycle, statuslists
+from caiep.issuer import lifecycle, statuslists, versions
+from caiep.issuer.charter import VALIDITY_YEARS, add_years
 from caiep.issuer.jobs import IssuedCredential, Signer
-from caiep.issuer.records import PendingResult
 from caiep.issuer.registry import Registry
 
 
 def new_version(
     registry: Registry, signer: Signer, issued: IssuedCredential, name: str, when: datetime, kind: str
 ) -> str:
-    """A renewal or reinstatement signed at ``when`` under the same id, served from now on; its
-    document. Every list is then re-signed at the present, as the daily ``status publish`` does."""
+    """A renewal or reinstatement signed at ``when`` under the same id (valid five years from
+    ``when``), served from now on, as the charter commands make it but without their rules of
+    when one is allowed; its served document. The body (``name`` included) is the served copy's.
+    Every list is then re-signed at the present, as the daily ``status publish`` does."""
+    del name
     with registry.write() as connection:
         charter = lifecycle.find_charter(connection, issued.credential_id, lock=True)
-        reservation = statuslists.reserve(connection, 1, signer.list_signer(), now=when)
-        [entry] = reservation.entries
-        pending = PendingResult(0, charter.holder_id, name, "x@example.org", date(2020, 1, 6), "82", "", "")
-        copy = signer.make(
-            (pending, charter.credential_id, "cd" * 16, when, (entry.list_number, entry.index))
-        )
-        version = lifecycle.add_version(
-            connection,
-            charter.credential_id,
-            kind=kind,
-            valid_from=copy.valid_from,
-            valid_until=copy.valid_until,
-            now=when,
-        )
-        lifecycle.add_copy(
-            connection,
-            charter.credential_id,
-            version,
-            format=copy.format,
-            document=copy.document,
-            key_id=copy.key_id,
-            status=entry,
-            now=when,
-            url=charter.url,
-            holder_id=charter.holder_id,
-        )
-        reservation.record(connection, [entry])
+        made = versions.new_version(
+            connection, charter, signer, kind=kind, valid_from=when,
+            valid_until=add_years(when.astimezone(UTC).replace(microsecond=0), VALIDITY_YEARS), now=when,
+        )  # fmt: skip
     resign_all(registry, signer)
-    return copy.document
+    return made.served
 
 
 def change_state(

@@ -204,7 +204,7 @@ def issue(registry_url: str, instance: Instance, passphrase: str, now: datetime)
             changed = connection.execute(
                 text(
                     "UPDATE credential_copies SET document = replace(document, :old, :new)"
-                    " WHERE credential_id = :id"
+                    " WHERE credential_id = :id AND served"
                 ),
                 {"old": '"name":"Tom Tamper"', "new": f'"name":"{TAMPERED_NAME}"', "id": tampered},
             )
