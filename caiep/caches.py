@@ -100,6 +100,11 @@ CACHE_LIMITS: Final[Mapping[str, CacheLimit]] = MappingProxyType(
         "jsonld_contexts": CacheLimit(
             max_entries=4096, holds="proofs: processed JSON-LD contexts, by active context and local context"
         ),
+        "rendered_certificates": CacheLimit(
+            max_entries=256,
+            holds="web: printable certificates (PDF) of current charters, by version and paper size",
+            max_bytes=16 * MIB,
+        ),
         "jsonld_iris": CacheLimit(
             max_entries=65_536, holds="proofs: expanded IRIs, by active context and term"
         ),

@@ -21,7 +21,18 @@ from typing import Any
 
 import click
 
-from caiep.commands import charters, config, instance, jobs, publish, records, registry, status, verify
+from caiep.commands import (
+    charters,
+    config,
+    exports,
+    instance,
+    jobs,
+    publish,
+    records,
+    registry,
+    status,
+    verify,
+)
 from caiep.commands.common import EXIT_INVALID, EXIT_OK, EXIT_UNDECIDED, Invocation
 from caiep.errors import CaiepError, ConfigurationError, InputError, KeyMaterialError
 
@@ -79,6 +90,7 @@ for _command in (
     registry.sign,
     jobs.jobs,
     records.credentials,
+    exports.export,
     charters.revoke,
     charters.suspend,
     charters.reinstate,

@@ -3,9 +3,11 @@
 Creates ``./demo-home`` afresh (its key passphrase is generated for this throwaway instance
 only and kept in memory; the registry is SQLite inside it), issues a sample charter
 credential in both formats, imports ``examples/results.csv`` and signs every pass in a job,
-lists what the registry holds and checks its audit chain, then serves the issuer's DID
-document on loopback as its did:web host would and verifies the sample credentials through
-it, exactly as an employer's verifier does. Last, it serves the verification pages on
+lists what the registry holds and checks its audit chain, exports the sample holder's
+certificate, baked badge, QR code and LinkedIn link, writes the static copy of what the
+credentials point at (``caiep publish``: DID document, status lists, badge) and serves it on
+loopback as the issuer's host would, and verifies the sample credentials (the baked badge too)
+through it, exactly as an employer's verifier does. Last, it serves the verification pages on
 http://127.0.0.1:8000 and prints the link to a sample credential's page (``--no-serve`` skips
 that, for scripted runs).
 """
@@ -22,18 +24,16 @@ from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 
-from caiep.addresses import DID_DOCUMENT_ROUTE, ServiceAddresses
+from caiep.addresses import ServiceAddresses
 from caiep.cli import main as cli
 
 HOME = Path("demo-home")
 EXAMPLE_RESULTS = Path(__file__).resolve().parents[1] / "examples" / "results.csv"
 
 
-def _serve_did_document(home: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    site = home / "site"
-    published = site / DID_DOCUMENT_ROUTE.lstrip("/")  # served as the issuer's host would
-    published.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(home / "did.json", published)
+def _serve_site(site: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """Serve the static copy ``caiep publish`` wrote (DID document, status lists, badge) on
+    loopback, as the issuer's host would."""
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
@@ -81,14 +81,27 @@ def run(*, serve: bool = True, port: int = 8000) -> int:
         [*home, "sign", "--workers", "2"],
         [*home, "credentials", "list"],
         [*home, "audit", "verify"],
+        [
+            *home,
+            "export",
+            "CAIEP-000001",
+            "--pdf",
+            str(HOME / "jane-doe.certificate.pdf"),
+            "--baked-png",
+            str(HOME / "jane-doe.badge.png"),
+            "--qr",
+            str(HOME / "jane-doe.qr.svg"),
+            "--linkedin",
+        ],
+        [*home, "publish", "--out", str(HOME / "site")],
     ]
     for step in steps:
         print("$ caiep " + " ".join(step), flush=True)
         if cli(step) != 0:
             return 1
-    server, base = _serve_did_document(HOME)
+    server, base = _serve_site(HOME / "site")
     try:
-        for name in ("jane-doe.credential.json", "jane-doe.credential.jwt"):
+        for name in ("jane-doe.credential.json", "jane-doe.credential.jwt", "jane-doe.badge.png"):
             args = ["verify", str(HOME / name), "--allow-http-base", base]
             print(f"$ caiep {' '.join(args)}", flush=True)
             if cli(args) != 0:

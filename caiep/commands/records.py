@@ -148,10 +148,12 @@ def show(invocation: Invocation, id: str) -> int:
 @click.option("--out", type=FILE_PATH, required=True)
 @pass_invocation
 def export(invocation: Invocation, id: str, out: Path) -> int:
-    """Write the exact signed credential to a file (ID: its uuid or URL)."""
-    record, document = _credential(invocation, id)
-    out.write_text(document, encoding="utf-8")
-    print(f"wrote {record.url} ({record.format}) to {out}", file=sys.stderr)
+    """Write the exact signed credential the URL serves to a file (ID: its URL, uuid or charter
+    number); ``caiep export`` makes the other forms and files."""
+    from caiep.commands.exports import export_served
+
+    url, format = export_served(invocation, id, out)
+    print(f"wrote {url} ({format}) to {out}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -347,5 +347,5 @@ def test_credentials_unknown_id_exits_2(
     run = cli("credentials", command, unknown, *extra)
 
     assert run.code == 2
-    assert f"no credential '{unknown}'" in run.err
+    assert f"no {'charter ' if command == 'export' else ''}credential '{unknown}'" in run.err
     assert not (tmp_path / "never.json").exists()

@@ -71,7 +71,8 @@ def test_names_with_reserved_characters_and_any_script_survive(name: str) -> Non
 
     url = add_to_profile_url(charter)
 
-    assert url.isascii() and " " not in url
+    assert url.isascii()
+    assert " " not in url
     fields = _fields(url)
     assert fields["organizationName"] == name
     assert fields["name"] == f"{name} Charter"
