@@ -60,6 +60,12 @@ PAGE_ROUTE: Final = page_path(_ID)
 QR_PNG_ROUTE: Final = qr_path(_ID, "png")
 QR_SVG_ROUTE: Final = qr_path(_ID, "svg")
 STATUS_ROUTE: Final = status_path(_ID)
+# The holder's downloads, linked from the page under "Download".
+CREDENTIAL_JSON_ROUTE: Final = f"{PAGE_ROUTE}/credential.json"
+CREDENTIAL_JWT_ROUTE: Final = f"{PAGE_ROUTE}/credential.jwt"
+BAKED_PNG_ROUTE: Final = f"{PAGE_ROUTE}/badge.png"
+BAKED_SVG_ROUTE: Final = f"{PAGE_ROUTE}/badge.svg"
+CERTIFICATE_ROUTE: Final = f"{PAGE_ROUTE}/certificate.pdf"
 ACHIEVEMENT_ROUTE: Final = "/achievements/caiep"
 BADGE_PNG_ROUTE: Final = badge_path("png")  # named in every credential: it can never move
 BADGE_SVG_ROUTE: Final = badge_path("svg")

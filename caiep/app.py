@@ -30,8 +30,10 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from caiep.accesslog import access_log, log_request, log_to_stderr
-from caiep.addresses import ServiceAddresses, page_path
+from caiep.addresses import BADGE_PNG_ROUTE, ServiceAddresses, page_path
 from caiep.caches import CacheLimit, apply_cache_limits
+from caiep.errors import InputError
+from caiep.exporting import exported_charter
 from caiep.issuer import web as issuer_web
 from caiep.keys.did import did_web_document_url
 from caiep.ratelimit import READ, VERIFY, RateLimiter, RateLimitSettings, Window
@@ -40,7 +42,10 @@ from caiep.trust import make_fetcher, own_lists_first
 from caiep.verifier import web as verifier_web
 from caiep.verifier.cache import IntegrityCache
 from caiep.verifier.inputs import MAX_BYTES
+from caiep.wallet_export import downloads
 from caiep.wallet_export import web as wallet_web
+from caiep.wallet_export.charter import ExportedCharter
+from caiep.wallet_export.downloads import download_links
 from caiep.webheaders import ResponseHeaders
 from caiep.wiring import Instance, database_origin, did_document, open_database
 
@@ -149,7 +154,22 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
             holder_since=found.awarded_at,
             lapses=found.lapses,
             page=page_path(found.credential_id),
+            badge=BADGE_PNG_ROUTE,
+            downloads=_downloads(found.credential_id) if found.state == "current" else (),
         )
+
+    def _downloads(credential_id: str) -> tuple[verifier_web.Download, ...]:
+        return tuple(
+            verifier_web.Download(label, path, media_type)
+            for label, path, media_type in download_links(credential_id, registry.issued_forms(credential_id))
+        )
+
+    def find_exported(credential_id: str) -> ExportedCharter | None:
+        try:
+            copies = registry.issued_copies(credential_id, now=datetime.now(UTC))
+        except InputError:
+            return None
+        return exported_charter(copies, settings.issuer_url)
 
     # Our own status lists are read from the registry on every verification (no HTTP request to
     # ourselves, no snapshot): a change made with the CLI shows at once, in every worker.
@@ -190,6 +210,7 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
     )
     app.register_blueprint(wallet_web.create_blueprint(page_url))
     app.register_blueprint(wallet_web.create_badge_blueprint())
+    app.register_blueprint(downloads.create_blueprint(find_exported))
     limiter = RateLimiter(config.rate_limits)
     limiter.init_app(app)  # Flask-Limiter, counted from the one hook below
     _install_hooks(app, limiter, ResponseHeaders(app))
@@ -249,7 +270,13 @@ def _install_hooks(app: Flask, limiter: RateLimiter, headers: ResponseHeaders) -
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
-        titles = {404: "Not found", 405: "Method not allowed", 413: "Too large", 400: "Bad request"}
+        titles = {
+            404: "Not found",
+            405: "Method not allowed",
+            410: "Gone",
+            413: "Too large",
+            400: "Bad request",
+        }
         message = exc.description or ""
         if exc.code == 413:
             message = f"Requests are limited to {MAX_BYTES // 1024} KiB."

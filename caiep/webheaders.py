@@ -60,6 +60,12 @@ CACHE_CONTROL: Final = {
     "issuer.achievement_definition": STATIC,
     "badge.badge_png_image": BADGE,
     "badge.badge_svg_image": BADGE,
+    # The holder's files: their charter's state is read at each request, so a minute old at most.
+    "downloads.credential_json": PAGE,
+    "downloads.credential_jwt": PAGE,
+    "downloads.baked_png": PAGE,
+    "downloads.baked_svg": PAGE,
+    "downloads.certificate": PAGE,
 }
 #: The public API: read-only documents, and the one verification POST that takes no session.
 CORS_ENDPOINTS: Final = frozenset(

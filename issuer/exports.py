@@ -102,5 +102,24 @@ def issued_copies(connection: Connection, wanted: str, *, now: datetime) -> Issu
     )
 
 
+def issued_forms(connection: Connection, credential_id: str) -> frozenset[str]:
+    """The forms (``ldp``, ``jwt``) the current version of a charter credential is stored in:
+    one query, for a page that links to them."""
+    served = credential_copies.alias("served")
+    rows = connection.execute(
+        select(credential_copies.c.format)
+        .join(
+            served,
+            (served.c.credential_id == credential_copies.c.credential_id)
+            & served.c.served.is_(True)
+            & (served.c.version == credential_copies.c.version)
+            & credential_copies.c.status_list.is_not_distinct_from(served.c.status_list)
+            & credential_copies.c.status_index.is_not_distinct_from(served.c.status_index),
+        )
+        .where(credential_copies.c.credential_id == credential_id)
+    )
+    return frozenset(str(format) for (format,) in rows)
+
+
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

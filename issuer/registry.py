@@ -189,6 +189,11 @@ class Registry:
         with self.read() as connection:
             return exports.issued_copies(connection, wanted, now=now)
 
+    def issued_forms(self, credential_id: str) -> frozenset[str]:
+        """The forms (``ldp``, ``jwt``) the current version of a charter credential is stored in."""
+        with self.read() as connection:
+            return exports.issued_forms(connection, credential_id)
+
     def served_documents(self) -> Iterator[tuple[str, str]]:
         """(uuid, exact document) of every charter credential's served copy, for a static copy."""
         with self.read() as connection:

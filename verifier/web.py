@@ -65,13 +65,24 @@ _BODY_TYPES = frozenset(
 
 
 @dataclass(frozen=True)
+class Download:
+    """A file the holder's page offers: its label, its path and its media type."""
+
+    label: str
+    href: str
+    media_type: str
+
+
+@dataclass(frozen=True)
 class Standing:
     """What the issuer's registry says of one of its charter credentials, now.
 
     ``state`` is ``current``, ``lapsed``, ``suspended`` or ``revoked``; ``version`` says whether
     the document shown is the ``current`` version or a ``superseded`` one (renewed);
     ``current_until`` is the current version's validUntil; ``holder_since`` the first award;
-    ``lapses`` the (from, to) gaps recorded between versions; ``page`` the current state's page.
+    ``lapses`` the (from, to) gaps recorded between versions; ``page`` the current state's page;
+    ``badge`` the path of the charter badge image and ``downloads`` the holder's files, shown
+    for a charter whose current version verified.
     """
 
     state: str
@@ -82,6 +93,9 @@ class Standing:
     holder_since: datetime
     lapses: tuple[tuple[datetime, datetime], ...] = ()
     page: str | None = None
+    # What the page offers for a current charter: the charter badge's image, and downloads.
+    badge: str | None = None
+    downloads: tuple[Download, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The top-level fields the status API adds to the verification result."""
@@ -177,6 +191,12 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
             verdict_class=result.verdict.value,
             renewed=renewed,
             standing=standing,
+            # A charter whose current version verified, on its own page: its badge and downloads.
+            live=credential_id is not None
+            and standing is not None
+            and standing.state == "current"
+            and standing.version == "current"
+            and result.verdict is Verdict.VALID,
             titles=CHECK_TITLES,
             ours=facts.get("issuerId") == services.issuer_id,
             issuer_name=services.issuer_name,

@@ -92,6 +92,7 @@ def cases(issued: Issued, live_server: LiveServer) -> dict[str, Case]:
         "suspended": Case(f"/c/{changed['suspended'].credential_id}", 200, "Suspended"),
         "tampered": Case(f"/c/{issued.tampered}", 200, "Invalid"),
         "not-found": Case(f"/c/{issued.unknown}", 404, "Not found"),
+        "certificate-gone": Case(f"/c/{changed['revoked'].credential_id}/certificate.pdf", 410, "Gone"),
         "verify-form": Case("/verify", 200, "Verify a credential"),
         "posted-valid": Case("/verify", 200, "Valid", issued.documents[issued.jwt]),
         "posted-renewed": Case("/verify", 200, "Renewed", changed["renewed"].document),

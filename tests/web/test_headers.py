@@ -56,6 +56,11 @@ def _requests(issued: Issued) -> dict[str, Callable[[Flask], TestResponse]]:
         "wallet_export.qr_svg_image": lambda a: a.test_client().get(f"/c/{valid}/qr.svg"),
         "badge.badge_png_image": lambda a: a.test_client().get("/achievements/caiep/badge.png"),
         "badge.badge_svg_image": lambda a: a.test_client().get("/achievements/caiep/badge.svg"),
+        "downloads.credential_json": lambda a: a.test_client().get(f"/c/{valid}/credential.json"),
+        "downloads.credential_jwt": lambda a: a.test_client().get(f"/c/{valid}/credential.jwt"),
+        "downloads.baked_png": lambda a: a.test_client().get(f"/c/{valid}/badge.png"),
+        "downloads.baked_svg": lambda a: a.test_client().get(f"/c/{valid}/badge.svg?form=jwt"),
+        "downloads.certificate": lambda a: a.test_client().get(f"/c/{valid}/certificate.pdf"),
     }
 
 
@@ -74,6 +79,11 @@ EXPECTED_CACHE = {
     "wallet_export.qr_svg_image": "public, max-age=86400",
     "badge.badge_png_image": "public, max-age=604800",
     "badge.badge_svg_image": "public, max-age=604800",
+    "downloads.credential_json": "max-age=60",
+    "downloads.credential_jwt": "max-age=60",
+    "downloads.baked_png": "max-age=60",
+    "downloads.baked_svg": "max-age=60",
+    "downloads.certificate": "max-age=60",
 }
 
 
