@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from conftest_registry import (
     _imported,
     _init,
@@ -177,3 +178,53 @@ def test_cohort_with_an_unknown_line_writes_nothing(cli: CLI, passphrase: str, t
     assert run.code == 2
     assert f"{cohort}:line 4: no charter credential 'CAIEP-999999'" in run.err
     assert list(out.iterdir()) == []
+
+
+def test_every_file_of_one_charter_in_one_call(cli: CLI, home: Path, passphrase: str, tmp_path: Path) -> None:
+    import zxingcpp
+    from PIL import Image
+
+    from caiep.baking import extract_credential
+
+    [record, *_] = _cohort(cli)
+    paths = {name: tmp_path / name for name in ("b.png", "b.svg", "c.pdf", "q.png", "q.svg")}
+
+    run = cli(
+        "export", record["uuid"], "--baked-png", str(paths["b.png"]), "--baked-svg", str(paths["b.svg"]),
+        "--form", "jwt", "--pdf", str(paths["c.pdf"]), "--paper", "letter", "--qr", str(paths["q.png"]),
+    )  # fmt: skip
+    svg_run = cli("export", record["uuid"], "--qr", str(paths["q.svg"]))
+
+    assert run.code == 0, run.err
+    assert svg_run.code == 0, svg_run.err
+    stored = _stored(home, record["uuid"])
+    assert extract_credential(paths["b.png"].read_bytes()) == stored["jwt"]
+    assert extract_credential(paths["b.svg"].read_bytes()) == stored["jwt"]
+    assert paths["c.pdf"].read_bytes().startswith(b"%PDF-")
+    page = record["id"].replace("/credentials/", "/c/")
+    with Image.open(paths["q.png"]) as image:
+        assert round(image.info["dpi"][0]) == 300
+        assert image.width >= 296  # 2.5 cm at 300 dpi
+        assert [code.text for code in zxingcpp.read_barcodes(image)] == [page]
+    assert paths["q.svg"].read_text(encoding="utf-8").startswith("<")
+    for path in paths.values():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_suspended_charter_gets_no_certificate_and_nothing_is_written(
+    cli: CLI, passphrase: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    [record, *_] = _cohort(cli)
+    assert cli("suspend", record["uuid"], "--reason", "under review").code == 0
+    json_out, pdf_out = tmp_path / "c.json", tmp_path / "c.pdf"
+
+    refused = cli("export", record["uuid"], "--json", str(json_out), "--pdf", str(pdf_out))
+    with pytest.raises(SystemExit) as paper:
+        cli("export", record["uuid"], "--pdf", str(pdf_out), "--paper", "legal")
+
+    assert refused.code == 2
+    assert "is suspended: a certificate is made only of a current charter" in refused.err
+    assert not json_out.exists()
+    assert not pdf_out.exists()
+    assert paper.value.code == 2  # click's usage error, before anything is read
+    assert "'legal' is not one of 'a4', 'letter'" in capsys.readouterr().err
