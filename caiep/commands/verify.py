@@ -162,8 +162,9 @@ def _image_kind(data: bytes) -> str | None:
     """
     if data[:1] == b"\x89":  # the PNG signature's first byte (PNG §5.2); never text
         return "PNG"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16: only an SVG is read in it
-        return "SVG"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 (XML 1.0 Appendix F): an SVG, or refused text
+        text = data[:_SNIFF_BYTES].decode("utf-16", errors="replace")
+        return "SVG" if text.lstrip("\ufeff \t\r\n").startswith("<") else None
     return "SVG" if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") else None
 
 

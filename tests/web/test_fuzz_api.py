@@ -38,6 +38,8 @@ OPERATIONS = {
     "GET /c/{id}",
     "GET /.well-known/did.json",
     "GET /achievements/caiep",
+    "GET /achievements/caiep/badge.png",
+    "GET /achievements/caiep/badge.svg",
 }
 # Positive cases for every operation; negative ones where there is input to get wrong.
 FUZZED = [
