@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import unicodedata
 from pathlib import Path
 
@@ -195,10 +194,10 @@ def test_bad_data_is_refused(changes: dict[str, object], words: str) -> None:
 
 
 def test_a_huge_name_is_refused_before_any_work() -> None:
-    started = time.perf_counter()
-    with pytest.raises(InputError, match="holder_name: longer than 200"):
+    with pytest.raises(InputError) as caught:
         render_certificate(certificate("ب" * 5_000_000))
-    assert time.perf_counter() - started < 1.0  # refused on its length, not after shaping it
+    # The message without a count comes from the check made before the text is normalized.
+    assert str(caught.value) == "holder_name: longer than 200 characters"
 
 
 UNCOVERED = """
