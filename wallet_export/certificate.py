@@ -133,11 +133,12 @@ class _PdfWriter:
     """WeasyPrint with one font configuration for the process, renewed with the font list.
 
     A new ``FontConfiguration`` for each document loads fontconfig and Pango's font map again
-    and its memory is not all given back (the process grew by about 1 MiB a certificate); one
+    and its memory is not all given back (the process grew by about 2 MiB a certificate); one
     shared configuration keeps a cohort's memory flat and saves a third of the time. Pango's
     font map is not for concurrent use, so documents are written one at a time (the work holds
-    the GIL anyway). The configuration is renewed when fonts.py lists the fonts again, so fonts
-    installed while the process runs are used.
+    the GIL anyway). The configuration is renewed only when fonts.py finds the installed fonts
+    changed (it lists them again every few minutes), so fonts installed while the process runs
+    are used and a long-running server does not pile up configurations.
     """
 
     def __init__(self) -> None:
@@ -152,7 +153,7 @@ class _PdfWriter:
         from weasyprint.text.fonts import FontConfiguration
 
         with self._lock:
-            if self._fonts is not fonts:
+            if self._fonts != fonts:  # the same fonts listed again keep the configuration
                 self._fonts, self._font_config = fonts, FontConfiguration()
             fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
             # Tagged (PDF 1.7 §14.8): screen readers and text extraction follow the structure.

@@ -9,10 +9,12 @@ import json
 import os
 import subprocess
 import sys
-import time
+import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pdf_support import (
     decode_qr,
     drawn_badge_png,
@@ -41,6 +43,7 @@ PAGE_URL = "https://credentials.caiep.example/c/6b1f8c3e-2d4a-4e5f-9a7b-0c1d2e3f
 CREDENTIAL_ID = "https://credentials.caiep.example/credentials/6b1f8c3e-2d4a-4e5f-9a7b-0c1d2e3f4a5b"
 NAMES = {
     "latin": "Zoë Ångström-Łukasiewicz",
+    "combining": "Adéṣọlá Ọ̀ṣun Nguyễn Thị",  # Ọ̀ is Ọ with U+0300: no precomposed form
     "greek": "Αλέξανδρος Παπαδόπουλος",
     "cyrillic": "Дмитрий Иванов",
     "cjk": "张伟",
@@ -191,10 +194,10 @@ def test_bad_data_is_refused(changes: dict[str, object], words: str) -> None:
 
 
 def test_a_huge_name_is_refused_before_any_work() -> None:
-    started = time.perf_counter()
-    with pytest.raises(InputError, match="holder_name: longer than 200"):
+    with pytest.raises(InputError) as caught:
         render_certificate(certificate("ب" * 5_000_000))
-    assert time.perf_counter() - started < 1.0  # refused on its length, not after shaping it
+    # The message without a count comes from the check made before the text is normalized.
+    assert str(caught.value) == "holder_name: longer than 200 characters"
 
 
 UNCOVERED = """
@@ -296,3 +299,32 @@ def test_certificate_of_an_exported_charter() -> None:
 def test_no_certificate_of_a_charter_that_is_not_current(state: str) -> None:
     with pytest.raises(NotCurrent, match=f"is {state}: a certificate is made only of a current charter"):
         certificate_for(exported(state), badge_png=BADGE)
+
+
+def test_markup_in_a_name_is_text() -> None:
+    name = 'Zoë <b>O\'Brien</b> &amp; "Fifi"'
+    result = render_certificate(certificate(name, issuer_name="Smith & Jones <Ltd>"))
+    text = " ".join(pdftotext(result.pdf).split())
+    assert f"{name}, CAiEP" in text
+    assert "awarded by Smith & Jones <Ltd>" in text
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    name=st.text(
+        alphabet=st.characters(
+            codec="utf-8",
+            # Marks stacked on a letter that has them precomposed only in part (Ě + U+0312) come
+            # back from pdftotext before their letter: its order is the glyphs' positions.
+            categories=["Lu", "Ll", "Lo", "Nd", "Pd", "Po", "Ps", "Pe", "Sm"],
+            max_codepoint=0x52F,  # Latin, Greek and Cyrillic
+        ),
+        min_size=1,
+        max_size=30,  # one line: pdftotext joins a line that ends in a hyphen to the next
+    ).filter(lambda value: unicodedata.category(value[0])[0] == "L")
+)
+def test_any_name_comes_back_as_text(name: str) -> None:
+    result = render_certificate(certificate(name))
+    assert result.warnings == ()
+    expected = " ".join(unicodedata.normalize("NFC", name).split())
+    assert f"{expected}, CAiEP" in " ".join(pdftotext(result.pdf).split())
