@@ -27,7 +27,7 @@ def _json_form(served: Served, credential_id: str) -> dict[str, Any]:
     with Instance(served.home).registry() as registry:
         copies = registry.issued_copies(credential_id, now=datetime.now(UTC))
     assert copies.served_form == "jwt"
-    document: dict[str, Any] = json.loads(copies.form("ldp"))
+    document: dict[str, Any] = json.loads(copies.forms["ldp"])
     return document
 
 
