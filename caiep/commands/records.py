@@ -181,7 +181,7 @@ def backfill(invocation: Invocation, batch_size: int, dry_run: bool) -> int:
     with instance.registry() as registry:
         if dry_run:
             missing = count_missing_forms(registry)
-            print(f"would sign {missing} missing forms (--dry-run: nothing signed)")
+            print(f"would sign {missing} missing {_forms(missing)} (--dry-run: nothing signed)")
             return EXIT_OK
         signer = instance.signer(read_passphrase())
 
@@ -191,8 +191,14 @@ def backfill(invocation: Invocation, batch_size: int, dry_run: bool) -> int:
         signed = backfill_forms(
             registry, signer, now=datetime.now(UTC), batch_size=batch_size, on_progress=report
         )
-    print(f"signed {signed} missing forms" if signed else "every credential has both forms; signed 0")
+    print(
+        f"signed {signed} missing {_forms(signed)}" if signed else "every credential has both forms; signed 0"
+    )
     return EXIT_OK
+
+
+def _forms(count: int) -> str:
+    return "form" if count == 1 else "forms"
 
 
 def _credential(invocation: Invocation, id_or_url: str) -> tuple[CredentialRecord, str]:
