@@ -189,6 +189,44 @@ job_items = Table(
     Column("error", Text),
 )
 
+# Holder delivery (README "How a holder receives the charter"): one row per event for a holder,
+# enqueued with the change it reports and sent later by ``caiep mail send``. ``state`` is
+# pending | sent | bounced; ``composed`` holds the composed message (the only copy of the link's
+# raw token) from composition until the server accepts it, then it is erased.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("event", String(32), nullable=False),  # award | renewal | reinstatement | suspension | ...
+    Column("holder_id", ForeignKey("holders.id"), nullable=False),
+    Column("credential_id", String(36), nullable=False),
+    Column("version", Integer),
+    Column("dedupe_key", String(160), unique=True),  # e.g. one reminder per version and threshold
+    Column("message_id", String(255), nullable=False, unique=True),  # stable per event: RFC 5322 Message-ID
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("composed", LargeBinary),
+    Column("composed_at", UtcDateTime()),
+    Column("last_error", Text),
+    Column("sent_at", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+Index("ix_outbox_due", outbox.c.state, outbox.c.next_attempt_at)
+
+# The private holder page's links: only each token's SHA-256 is kept, with the message that
+# carried it; ``revoked_at`` is set by ``caiep holder link --rotate``.
+holder_tokens = Table(
+    "holder_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("holder_id", ForeignKey("holders.id"), nullable=False),
+    Column("outbox_id", ForeignKey("outbox.id")),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime()),
+)
+Index("ix_holder_tokens_holder", holder_tokens.c.holder_id)
+
 audit_log = Table(
     "audit_log",
     metadata,
