@@ -7,7 +7,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 NODE_DIR := tests/interop
 
-.PHONY: demo test lint bench bench-jobs bench-http clean system-deps
+.PHONY: demo test lint bench bench-jobs bench-http clean system-deps certificate-deps
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,14 +20,22 @@ $(VENV)/.installed: pyproject.toml
 # them at run time) and poppler-utils reads the PDFs back in the tests. They come from Debian's
 # packages when the machine lacks them (this needs root, as CI has).
 CERTIFICATE_PACKAGES = libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-noto-core fonts-noto-cjk poppler-utils
-system-deps:
+# Pango, fontconfig and the fonts alone: what the certificate (and so `make demo`) needs.
+certificate-deps:
+	@missing=""; \
+	for package in $(CERTIFICATE_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing from Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+system-deps: certificate-deps
 	@missing=""; \
 	command -v node >/dev/null && command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
-	for package in $(CERTIFICATE_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$package"; \
-	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing from Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -37,7 +45,7 @@ $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json | system-deps
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed certificate-deps
 	$(PY) -m caiep.demo
 
 test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed system-deps
