@@ -8,15 +8,24 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from conftest import CLI
-from conftest_registry import _init, _listed, _url, query
+from conftest_registry import (
+    _init,
+    _listed,
+    _url,
+    no_database_override,  # noqa: F401 - autouse fixture, registered by importing it
+    query,
+)
 from old_registry import issued_the_old_way
 
 from caiep.issuer.registry import open_registry
 from caiep.proofs.jose import REGISTERED_CLAIMS, decode_unverified
 from caiep.wiring import Instance
+
+if TYPE_CHECKING:
+    from conftest import CLI
 
 
 def _copies(home: Path, credential_id: str) -> list[tuple[str, bool]]:
