@@ -1,0 +1,485 @@
+"""Handing a composed message to the holder's mail: an SMTP server over TLS, or ``.eml`` files.
+
+Use :func:`open_transport` once per sending run and call ``send`` for each message; the SMTP
+connection is opened at the first ``send`` and reused (one message per transaction, RFC 5321
+§3.3), ``close`` ends it with QUIT.
+
+The URL (``CAIEP_SMTP_URL``) chooses how:
+
+- ``smtp://user@host:587``: submission with STARTTLS (RFC 3207), **required**: a server that
+  does not offer it is refused before anything is sent, and so is a failed upgrade;
+- ``smtps://user@host:465``: implicit TLS from the first byte (RFC 8314 §3.3);
+- ``smtp+insecure://localhost:2525``: no TLS at all, only to a loopback address (tests, a
+  local relay);
+- none: each message is written to ``<outbox_dir>/<Message-ID>.eml`` (mode 0600, atomically).
+
+Both TLS forms verify the server's certificate chain and host name
+(``ssl.create_default_context``; :mod:`smtplib` checks neither by default). A private CA's
+certificate, given as ``ca_file`` (``CAIEP_SMTP_CA_FILE``), is then the only one trusted. The
+user part of the URL is percent-decoded (``me%40example.org``); a password never appears in the
+URL, in an error or in a log.
+
+What the server answers decides what the caller does next::
+
+    CaiepError
+    ├── ConfigurationError            (caiep.errors) the run stops; every message stays pending
+    │   └── SmtpConfigurationError    the server refused us: 5xx to AUTH, MAIL FROM or STARTTLS,
+    │                                 no STARTTLS offered, an untrusted certificate or host name
+    ├── TemporaryFailure              a 4xx answer, or the connection failed or was lost: retry later
+    └── RecipientRefused              a 5xx to RCPT TO (or to the message itself): bounced, never retried
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Final, Protocol
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from caiep.atomicfile import write_atomic
+from caiep.errors import CaiepError, ConfigurationError
+from caiep.filemodes import PRIVATE_DIRECTORY, PRIVATE_FILE
+
+#: The setting each message names, so that an error says what to change.
+URL_SETTING: Final = "CAIEP_SMTP_URL"
+CA_FILE_SETTING: Final = "CAIEP_SMTP_CA_FILE"
+PASSWORD_SETTINGS: Final = "CAIEP_SMTP_PASSWORD or CAIEP_SMTP_PASSWORD_FILE"  # noqa: S105 - names
+#: The schemes and their default ports (RFC 6409 submission, RFC 8314 submissions).
+DEFAULT_PORTS: Final = {"smtp": 587, "smtps": 465, "smtp+insecure": 25}
+DEFAULT_TIMEOUT: Final = 60.0
+
+
+class SmtpConfigurationError(ConfigurationError):
+    """The server refused this configuration; ``smtp_code`` and ``reply`` are its answer, when
+    it gave one (None for a missing STARTTLS or an untrusted certificate)."""
+
+    code = "smtp_configuration_error"
+
+    def __init__(self, message: str, *, smtp_code: int | None = None, reply: str | None = None) -> None:
+        super().__init__(message)
+        self.smtp_code = smtp_code
+        self.reply = reply
+
+
+class TemporaryFailure(CaiepError):
+    """The message was not accepted this time (a 4xx answer, a connection refused, lost or timed
+    out): try it again later. ``smtp_code`` and ``reply`` are the server's answer, if any."""
+
+    code = "temporary_failure"
+
+    def __init__(self, message: str, *, smtp_code: int | None = None, reply: str | None = None) -> None:
+        super().__init__(message)
+        self.smtp_code = smtp_code
+        self.reply = reply
+
+
+class RecipientRefused(CaiepError):
+    """The server refused this recipient for good (a 5xx to RCPT TO, e.g. ``550`` unknown
+    mailbox, or to the message after DATA): record a bounce and do not retry. ``stage`` is
+    ``"RCPT TO"`` or ``"DATA"``; ``smtp_code`` and ``reply`` are the server's answer."""
+
+    code = "recipient_refused"
+
+    def __init__(self, recipient: str, *, smtp_code: int, reply: str, stage: str = "RCPT TO") -> None:
+        super().__init__(f"the server refused {recipient} at {stage}: {smtp_code} {reply}")
+        self.recipient = recipient
+        self.smtp_code = smtp_code
+        self.reply = reply
+        self.stage = stage
+
+
+class Transport(Protocol):
+    """Something that hands one composed message (RFC 5322 bytes) to one recipient."""
+
+    def send(self, message: bytes, *, sender: str, recipient: str) -> None:
+        """Deliver ``message`` from the envelope ``sender`` to ``recipient``; raise
+        :class:`TemporaryFailure`, :class:`RecipientRefused` or a ConfigurationError."""
+
+    def close(self) -> None:
+        """Release the connection, if any; never raises for a connection already gone."""
+
+
+@dataclass(frozen=True)
+class SmtpAddress:
+    """Where the SMTP server is and how to reach it, as read from the URL."""
+
+    scheme: str  # smtp | smtps | smtp+insecure
+    host: str
+    port: int
+    user: str | None
+
+    @property
+    def shown(self) -> str:
+        """The URL for messages (never with a password: the URL carries none)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+
+def smtp_address(url: str) -> SmtpAddress:
+    """Read an SMTP URL (see the module docstring); ValueError with a short reason if it is not
+    one we send through. The settings reader calls this, so a bad value is refused at start."""
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError("must be an smtp://, smtps:// or smtp+insecure:// URL")
+    if any(ord(character) < 33 or ord(character) == 127 for character in url):
+        raise ValueError("must not contain spaces or control characters")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise ValueError("must start with smtp:// (STARTTLS), smtps:// (TLS) or smtp+insecure:// (loopback)")
+    if parts.password is not None:
+        raise ValueError(f"must not carry a password; set {PASSWORD_SETTINGS}")
+    try:
+        port = parts.port or DEFAULT_PORTS[scheme]
+    except ValueError:
+        raise ValueError("has a port that is not a number from 1 to 65535") from None
+    host = parts.hostname
+    if not host:
+        raise ValueError("has no host name")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError("must be only scheme://[user@]host[:port], with no path, query or fragment")
+    if scheme == "smtp+insecure" and not _is_loopback(host):
+        raise ValueError("smtp+insecure:// sends in clear text and is allowed to a loopback address only")
+    user = unquote(parts.username) if parts.username else None
+    return SmtpAddress(scheme, host, port, user)
+
+
+def shown_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, for an error message."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")
+    user = netloc[0].partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[2]}"))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def open_transport(
+    smtp_url: str | None,
+    *,
+    outbox_dir: Path,
+    ca_file: Path | None,
+    password: str | None,
+    timeout: float = DEFAULT_TIMEOUT,
+    local_hostname: str | None = None,
+) -> Transport:
+    """The transport the settings ask for: SMTP when ``smtp_url`` is set, else ``.eml`` files in
+    ``outbox_dir``. Nothing connects yet; a fault in the settings is a ConfigurationError naming
+    the setting. ``local_hostname`` is the name given in EHLO (default: this machine's FQDN)."""
+    if smtp_url is None:
+        return EmlTransport(outbox_dir)
+    try:
+        address = smtp_address(smtp_url)
+    except ValueError as exc:
+        raise ConfigurationError(f"{URL_SETTING}: {exc}, got {shown_url(smtp_url)!r}") from None
+    if address.user is not None and not password:
+        raise ConfigurationError(
+            f"{URL_SETTING} names the user {address.user!r} but no password is set: set {PASSWORD_SETTINGS}"
+        )
+    if address.user is None and password:
+        raise ConfigurationError(
+            f"a password is set ({PASSWORD_SETTINGS}) but {URL_SETTING} names no user: "
+            "write it as smtp://USER@host:587"
+        )
+    context = None if address.scheme == "smtp+insecure" else tls_context(ca_file)
+    return SmtpTransport(
+        address, context=context, password=password, timeout=timeout, local_hostname=local_hostname
+    )
+
+
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """The client TLS context: certificate chain and host name verified, TLS 1.2 at least;
+    ``ca_file`` (PEM) replaces the system's CAs."""
+    try:
+        context = ssl.create_default_context(cafile=None if ca_file is None else str(ca_file))
+    except FileNotFoundError:
+        raise ConfigurationError(f"{CA_FILE_SETTING}: {ca_file} does not exist") from None
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigurationError(
+            f"{CA_FILE_SETTING}: {ca_file} is not a readable PEM file of CA certificates"
+        ) from exc
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+class SmtpTransport:
+    """Sends through one SMTP server, one message per transaction, over one reused connection."""
+
+    def __init__(
+        self,
+        address: SmtpAddress,
+        *,
+        context: ssl.SSLContext | None,
+        password: str | None,
+        timeout: float = DEFAULT_TIMEOUT,
+        local_hostname: str | None = None,
+    ) -> None:
+        self.address = address
+        self._context = context
+        self.__password = password
+        self._timeout = timeout
+        self._local_hostname = local_hostname
+        self._smtp: smtplib.SMTP | None = None
+
+    def __repr__(self) -> str:
+        return f"SmtpTransport({self.address.shown}, user={self.address.user!r})"
+
+    def send(self, message: bytes, *, sender: str, recipient: str) -> None:
+        """Send ``message`` to ``recipient`` in one transaction; see the module docstring for
+        what each failure raises. After a failure the next call starts a fresh transaction."""
+        smtp = self._ready()
+        options: list[str] = []
+        if not (sender.isascii() and recipient.isascii()):
+            if not smtp.has_extn("smtputf8"):
+                raise RecipientRefused(
+                    recipient,
+                    smtp_code=553,
+                    reply="(not sent: the address needs SMTPUTF8, which the server does not offer)",
+                )
+            options.append("SMTPUTF8")
+        try:
+            smtp.sendmail(sender, [recipient], message, mail_options=options)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()))
+            self._forget_if_closed()
+            if 500 <= code < 600:
+                raise RecipientRefused(recipient, smtp_code=code, reply=_text(reply)) from exc
+            raise _temporary(f"{self.address.shown} deferred {recipient}", code, reply) from exc
+        except smtplib.SMTPSenderRefused as exc:
+            self._forget_if_closed()
+            if 500 <= exc.smtp_code < 600:
+                raise SmtpConfigurationError(
+                    f"{self.address.shown} refused the sender {sender!r} (MAIL FROM): "
+                    f"{exc.smtp_code} {_text(exc.smtp_error)}; check CAIEP_MAIL_FROM",
+                    smtp_code=exc.smtp_code,
+                    reply=_text(exc.smtp_error),
+                ) from exc
+            raise _temporary(
+                f"{self.address.shown} deferred MAIL FROM", exc.smtp_code, exc.smtp_error
+            ) from exc
+        except smtplib.SMTPDataError as exc:
+            self._forget_if_closed()
+            if 500 <= exc.smtp_code < 600:
+                raise RecipientRefused(
+                    recipient, smtp_code=exc.smtp_code, reply=_text(exc.smtp_error), stage="DATA"
+                ) from exc
+            raise _temporary(
+                f"{self.address.shown} deferred the message", exc.smtp_code, exc.smtp_error
+            ) from exc
+        except smtplib.SMTPResponseException as exc:
+            self._forget_if_closed()
+            raise _temporary(f"{self.address.shown} answered", exc.smtp_code, exc.smtp_error) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            self._forget()
+            raise TemporaryFailure(f"the connection to {self.address.shown} was lost while sending") from exc
+
+    def close(self) -> None:
+        """QUIT and close the connection; errors of a connection already gone are ignored."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+    def _ready(self) -> smtplib.SMTP:
+        """The open connection (checked with NOOP, since the server may have closed an idle
+        one), else a new one: connected, TLS, EHLO, AUTH."""
+        if self._smtp is not None:
+            try:
+                code, _ = self._smtp.noop()
+                if code == 250:
+                    return self._smtp
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._forget()
+        self._smtp = self._connect()
+        return self._smtp
+
+    def _connect(self) -> smtplib.SMTP:
+        address = self.address
+        smtp: smtplib.SMTP | None = None
+        try:
+            if address.scheme == "smtps":
+                smtp = smtplib.SMTP_SSL(
+                    address.host,
+                    address.port,
+                    context=self._context,
+                    timeout=self._timeout,
+                    local_hostname=self._local_hostname,
+                )
+            else:
+                smtp = smtplib.SMTP(
+                    address.host, address.port, timeout=self._timeout, local_hostname=self._local_hostname
+                )
+            smtp.ehlo()
+            if address.scheme == "smtp":
+                self._start_tls(smtp)
+            if address.user is not None:
+                self._log_in(smtp, address.user)
+            return smtp
+        except (smtplib.SMTPException, OSError) as exc:
+            if smtp is not None:
+                smtp.close()
+            failure = classify_connect_error(exc, address.shown)
+            if failure is None:  # pragma: no cover - every SMTPException and OSError is classified
+                raise
+            raise failure from exc
+        except BaseException:
+            if smtp is not None:
+                smtp.close()
+            raise
+
+    def _start_tls(self, smtp: smtplib.SMTP) -> None:
+        if not smtp.has_extn("starttls"):
+            raise SmtpConfigurationError(
+                f"{self.address.shown} does not offer STARTTLS, which smtp:// requires: nothing was sent "
+                "(use smtps:// if the server speaks TLS from the start)"
+            )
+        try:
+            smtp.starttls(context=self._context)
+        except smtplib.SMTPResponseException as exc:
+            if 500 <= exc.smtp_code < 600:
+                raise SmtpConfigurationError(
+                    f"{self.address.shown} refused STARTTLS: {exc.smtp_code} {_text(exc.smtp_error)}",
+                    smtp_code=exc.smtp_code,
+                    reply=_text(exc.smtp_error),
+                ) from exc
+            raise _temporary(
+                f"{self.address.shown} deferred STARTTLS", exc.smtp_code, exc.smtp_error
+            ) from exc
+        smtp.ehlo()
+
+    def _log_in(self, smtp: smtplib.SMTP, user: str) -> None:
+        if not smtp.has_extn("auth"):
+            raise SmtpConfigurationError(
+                f"{self.address.shown} does not offer AUTH, but {URL_SETTING} names the user {user!r}"
+            )
+        try:
+            smtp.login(user, self.__password or "")
+        except UnicodeEncodeError:
+            raise ConfigurationError(
+                f"the SMTP user name and password must be ASCII (user {user!r})"
+            ) from None  # the cause would show the password's characters
+        except smtplib.SMTPAuthenticationError as exc:
+            if 500 <= exc.smtp_code < 600:
+                raise SmtpConfigurationError(
+                    f"{self.address.shown} refused the login of {user!r}: "
+                    f"{exc.smtp_code} {_text(exc.smtp_error)}; check {PASSWORD_SETTINGS}",
+                    smtp_code=exc.smtp_code,
+                    reply=_text(exc.smtp_error),
+                ) from exc
+            raise _temporary(
+                f"{self.address.shown} deferred the login", exc.smtp_code, exc.smtp_error
+            ) from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            raise SmtpConfigurationError(
+                f"{self.address.shown} offers no AUTH mechanism that smtplib supports"
+            ) from exc
+
+    def _forget_if_closed(self) -> None:
+        if self._smtp is not None and self._smtp.sock is None:
+            self._smtp = None
+
+    def _forget(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+
+def classify_connect_error(exc: BaseException, shown: str) -> CaiepError | None:
+    """The project error for a failure while connecting to ``shown`` (TLS, greeting, network),
+    or None when ``exc`` is not one: an untrusted certificate, a wrong host name or a failed
+    handshake is a configuration fault; a refused, reset or timed-out connection is temporary."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return SmtpConfigurationError(
+            f"the certificate of {shown} was refused: {exc.verify_message}; a private CA goes in "
+            f"{CA_FILE_SETTING}, and the URL's host must be a name the certificate is for"
+        )
+    if isinstance(exc, ssl.SSLError):
+        return SmtpConfigurationError(
+            f"no TLS session with {shown} ({exc.reason or 'handshake failed'}); "
+            "smtps:// expects TLS from the first byte, smtp:// a plain greeting and STARTTLS"
+        )
+    if isinstance(exc, smtplib.SMTPConnectError):
+        code = exc.smtp_code
+        if 500 <= code < 600:
+            return SmtpConfigurationError(
+                f"{shown} refused the connection: {code} {_text(exc.smtp_error)}",
+                smtp_code=code,
+                reply=_text(exc.smtp_error),
+            )
+        return _temporary(f"{shown} is not accepting mail now", code, exc.smtp_error)
+    if isinstance(exc, socket.gaierror):
+        return TemporaryFailure(f"the host name of {shown} cannot be resolved now ({exc.strerror})")
+    if isinstance(exc, smtplib.SMTPServerDisconnected | OSError):
+        return TemporaryFailure(f"cannot reach {shown}: {_reason(exc)}")
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "timed out"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _temporary(what: str, code: int, reply: bytes | str) -> TemporaryFailure:
+    text = _text(reply)
+    return TemporaryFailure(f"{what}: {code} {text}", smtp_code=code, reply=text)
+
+
+def _text(reply: bytes | str) -> str:
+    """A server's reply as one line of text (multi-line replies joined by spaces)."""
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return " ".join(text.split())
+
+
+class EmlTransport:
+    """Writes each message to ``<directory>/<Message-ID>.eml`` (mode 0600, atomically), for an
+    instance without SMTP. Sending the same message again rewrites the same file."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def __repr__(self) -> str:
+        return f"EmlTransport({self.directory})"
+
+    def send(self, message: bytes, *, sender: str, recipient: str) -> None:
+        """Write ``message``; the envelope is already in its From and To headers."""
+        path = self.directory / eml_file_name(message)
+        try:
+            self.directory.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
+            write_atomic(path, message, mode=PRIVATE_FILE)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot write {path}: {exc.strerror}") from exc
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def eml_file_name(message: bytes) -> str:
+    """``<local@domain>`` → ``local@domain.eml``: the Message-ID with anything but letters,
+    digits and ``@._-`` replaced by ``_`` (ValueError for a message without one)."""
+    headers = BytesHeaderParser(policy=default_policy).parsebytes(message)
+    value = str(headers.get("Message-ID") or "").strip().strip("<>")
+    if not value:
+        raise ValueError("the message has no Message-ID")
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "@._-") else "_" for c in value)
+    return f"{safe.lstrip('.')[:200]}.eml"
