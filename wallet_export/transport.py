@@ -19,79 +19,54 @@ certificate, given as ``ca_file`` (``CAIEP_SMTP_CA_FILE``), is then the only one
 user part of the URL is percent-decoded (``me%40example.org``); a password never appears in the
 URL, in an error or in a log.
 
-What the server answers decides what the caller does next::
-
-    CaiepError
-    ├── ConfigurationError            (caiep.errors) the run stops; every message stays pending
-    │   └── SmtpConfigurationError    the server refused us: 5xx to AUTH, MAIL FROM or STARTTLS,
-    │                                 no STARTTLS offered, an untrusted certificate or host name
-    ├── TemporaryFailure              a 4xx answer, or the connection failed or was lost: retry later
-    └── RecipientRefused              a 5xx to RCPT TO (or to the message itself): bounced, never retried
+What the server answers decides what the caller does next: :class:`TemporaryFailure` (retry
+later), :class:`RecipientRefused` (bounced, never retried) or a ConfigurationError (the run
+stops); the tree is drawn in :mod:`caiep.wallet_export.mail_failures`, and every name a caller
+needs is importable from here.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import smtplib
-import socket
 import ssl
-from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import Final, Protocol
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from caiep.atomicfile import write_atomic
-from caiep.errors import CaiepError, ConfigurationError
+from caiep.errors import ConfigurationError
 from caiep.filemodes import PRIVATE_DIRECTORY, PRIVATE_FILE
+from caiep.wallet_export.mail_failures import (
+    RecipientRefused,
+    SmtpConfigurationError,
+    TemporaryFailure,
+    classify_connect_error,
+    reply_text,
+    temporary,
+)
+from caiep.wallet_export.smtp_url import (
+    PASSWORD_SETTINGS,
+    URL_SETTING,
+    SmtpAddress,
+    shown_url,
+    smtp_address,
+    tls_context,
+)
 
-#: The setting each message names, so that an error says what to change.
-URL_SETTING: Final = "CAIEP_SMTP_URL"
-CA_FILE_SETTING: Final = "CAIEP_SMTP_CA_FILE"
-PASSWORD_SETTINGS: Final = "CAIEP_SMTP_PASSWORD or CAIEP_SMTP_PASSWORD_FILE"  # noqa: S105 - names
-#: The schemes and their default ports (RFC 6409 submission, RFC 8314 submissions).
-DEFAULT_PORTS: Final = {"smtp": 587, "smtps": 465, "smtp+insecure": 25}
+__all__ = [
+    "EmlTransport",
+    "RecipientRefused",
+    "SmtpAddress",
+    "SmtpConfigurationError",
+    "SmtpTransport",
+    "TemporaryFailure",
+    "Transport",
+    "open_transport",
+    "smtp_address",
+]
+
 DEFAULT_TIMEOUT: Final = 60.0
-
-
-class SmtpConfigurationError(ConfigurationError):
-    """The server refused this configuration; ``smtp_code`` and ``reply`` are its answer, when
-    it gave one (None for a missing STARTTLS or an untrusted certificate)."""
-
-    code = "smtp_configuration_error"
-
-    def __init__(self, message: str, *, smtp_code: int | None = None, reply: str | None = None) -> None:
-        super().__init__(message)
-        self.smtp_code = smtp_code
-        self.reply = reply
-
-
-class TemporaryFailure(CaiepError):
-    """The message was not accepted this time (a 4xx answer, a connection refused, lost or timed
-    out): try it again later. ``smtp_code`` and ``reply`` are the server's answer, if any."""
-
-    code = "temporary_failure"
-
-    def __init__(self, message: str, *, smtp_code: int | None = None, reply: str | None = None) -> None:
-        super().__init__(message)
-        self.smtp_code = smtp_code
-        self.reply = reply
-
-
-class RecipientRefused(CaiepError):
-    """The server refused this recipient for good (a 5xx to RCPT TO, e.g. ``550`` unknown
-    mailbox, or to the message after DATA): record a bounce and do not retry. ``stage`` is
-    ``"RCPT TO"`` or ``"DATA"``; ``smtp_code`` and ``reply`` are the server's answer."""
-
-    code = "recipient_refused"
-
-    def __init__(self, recipient: str, *, smtp_code: int, reply: str, stage: str = "RCPT TO") -> None:
-        super().__init__(f"the server refused {recipient} at {stage}: {smtp_code} {reply}")
-        self.recipient = recipient
-        self.smtp_code = smtp_code
-        self.reply = reply
-        self.stage = stage
 
 
 class Transport(Protocol):
@@ -103,69 +78,6 @@ class Transport(Protocol):
 
     def close(self) -> None:
         """Release the connection, if any; never raises for a connection already gone."""
-
-
-@dataclass(frozen=True)
-class SmtpAddress:
-    """Where the SMTP server is and how to reach it, as read from the URL."""
-
-    scheme: str  # smtp | smtps | smtp+insecure
-    host: str
-    port: int
-    user: str | None
-
-    @property
-    def shown(self) -> str:
-        """The URL for messages (never with a password: the URL carries none)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{host}:{self.port}"
-
-
-def smtp_address(url: str) -> SmtpAddress:
-    """Read an SMTP URL (see the module docstring); ValueError with a short reason if it is not
-    one we send through. The settings reader calls this, so a bad value is refused at start."""
-    if not isinstance(url, str) or not url.strip():
-        raise ValueError("must be an smtp://, smtps:// or smtp+insecure:// URL")
-    if any(ord(character) < 33 or ord(character) == 127 for character in url):
-        raise ValueError("must not contain spaces or control characters")
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in DEFAULT_PORTS:
-        raise ValueError("must start with smtp:// (STARTTLS), smtps:// (TLS) or smtp+insecure:// (loopback)")
-    if parts.password is not None:
-        raise ValueError(f"must not carry a password; set {PASSWORD_SETTINGS}")
-    try:
-        port = parts.port or DEFAULT_PORTS[scheme]
-    except ValueError:
-        raise ValueError("has a port that is not a number from 1 to 65535") from None
-    host = parts.hostname
-    if not host:
-        raise ValueError("has no host name")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError("must be only scheme://[user@]host[:port], with no path, query or fragment")
-    if scheme == "smtp+insecure" and not _is_loopback(host):
-        raise ValueError("smtp+insecure:// sends in clear text and is allowed to a loopback address only")
-    user = unquote(parts.username) if parts.username else None
-    return SmtpAddress(scheme, host, port, user)
-
-
-def shown_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``, for an error message."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rpartition("@")
-    user = netloc[0].partition(":")[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[2]}"))
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def open_transport(
@@ -199,21 +111,6 @@ def open_transport(
     return SmtpTransport(
         address, context=context, password=password, timeout=timeout, local_hostname=local_hostname
     )
-
-
-def tls_context(ca_file: Path | None) -> ssl.SSLContext:
-    """The client TLS context: certificate chain and host name verified, TLS 1.2 at least;
-    ``ca_file`` (PEM) replaces the system's CAs."""
-    try:
-        context = ssl.create_default_context(cafile=None if ca_file is None else str(ca_file))
-    except FileNotFoundError:
-        raise ConfigurationError(f"{CA_FILE_SETTING}: {ca_file} does not exist") from None
-    except (ssl.SSLError, OSError) as exc:
-        raise ConfigurationError(
-            f"{CA_FILE_SETTING}: {ca_file} is not a readable PEM file of CA certificates"
-        ) from exc
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
 
 
 class SmtpTransport:
@@ -257,32 +154,32 @@ class SmtpTransport:
             code, reply = next(iter(exc.recipients.values()))
             self._forget_if_closed()
             if 500 <= code < 600:
-                raise RecipientRefused(recipient, smtp_code=code, reply=_text(reply)) from exc
-            raise _temporary(f"{self.address.shown} deferred {recipient}", code, reply) from exc
+                raise RecipientRefused(recipient, smtp_code=code, reply=reply_text(reply)) from exc
+            raise temporary(f"{self.address.shown} deferred {recipient}", code, reply) from exc
         except smtplib.SMTPSenderRefused as exc:
             self._forget_if_closed()
             if 500 <= exc.smtp_code < 600:
                 raise SmtpConfigurationError(
                     f"{self.address.shown} refused the sender {sender!r} (MAIL FROM): "
-                    f"{exc.smtp_code} {_text(exc.smtp_error)}; check CAIEP_MAIL_FROM",
+                    f"{exc.smtp_code} {reply_text(exc.smtp_error)}; check CAIEP_MAIL_FROM",
                     smtp_code=exc.smtp_code,
-                    reply=_text(exc.smtp_error),
+                    reply=reply_text(exc.smtp_error),
                 ) from exc
-            raise _temporary(
+            raise temporary(
                 f"{self.address.shown} deferred MAIL FROM", exc.smtp_code, exc.smtp_error
             ) from exc
         except smtplib.SMTPDataError as exc:
             self._forget_if_closed()
             if 500 <= exc.smtp_code < 600:
                 raise RecipientRefused(
-                    recipient, smtp_code=exc.smtp_code, reply=_text(exc.smtp_error), stage="DATA"
+                    recipient, smtp_code=exc.smtp_code, reply=reply_text(exc.smtp_error), stage="DATA"
                 ) from exc
-            raise _temporary(
+            raise temporary(
                 f"{self.address.shown} deferred the message", exc.smtp_code, exc.smtp_error
             ) from exc
         except smtplib.SMTPResponseException as exc:
             self._forget_if_closed()
-            raise _temporary(f"{self.address.shown} answered", exc.smtp_code, exc.smtp_error) from exc
+            raise temporary(f"{self.address.shown} answered", exc.smtp_code, exc.smtp_error) from exc
         except (smtplib.SMTPException, OSError) as exc:
             self._forget()
             raise TemporaryFailure(f"the connection to {self.address.shown} was lost while sending") from exc
@@ -356,13 +253,11 @@ class SmtpTransport:
         except smtplib.SMTPResponseException as exc:
             if 500 <= exc.smtp_code < 600:
                 raise SmtpConfigurationError(
-                    f"{self.address.shown} refused STARTTLS: {exc.smtp_code} {_text(exc.smtp_error)}",
+                    f"{self.address.shown} refused STARTTLS: {exc.smtp_code} {reply_text(exc.smtp_error)}",
                     smtp_code=exc.smtp_code,
-                    reply=_text(exc.smtp_error),
+                    reply=reply_text(exc.smtp_error),
                 ) from exc
-            raise _temporary(
-                f"{self.address.shown} deferred STARTTLS", exc.smtp_code, exc.smtp_error
-            ) from exc
+            raise temporary(f"{self.address.shown} deferred STARTTLS", exc.smtp_code, exc.smtp_error) from exc
         smtp.ehlo()
 
     def _log_in(self, smtp: smtplib.SMTP, user: str) -> None:
@@ -380,11 +275,11 @@ class SmtpTransport:
             if 500 <= exc.smtp_code < 600:
                 raise SmtpConfigurationError(
                     f"{self.address.shown} refused the login of {user!r}: "
-                    f"{exc.smtp_code} {_text(exc.smtp_error)}; check {PASSWORD_SETTINGS}",
+                    f"{exc.smtp_code} {reply_text(exc.smtp_error)}; check {PASSWORD_SETTINGS}",
                     smtp_code=exc.smtp_code,
-                    reply=_text(exc.smtp_error),
+                    reply=reply_text(exc.smtp_error),
                 ) from exc
-            raise _temporary(
+            raise temporary(
                 f"{self.address.shown} deferred the login", exc.smtp_code, exc.smtp_error
             ) from exc
         except smtplib.SMTPNotSupportedError as exc:
@@ -400,55 +295,6 @@ class SmtpTransport:
         smtp, self._smtp = self._smtp, None
         if smtp is not None:
             smtp.close()
-
-
-def classify_connect_error(exc: BaseException, shown: str) -> CaiepError | None:
-    """The project error for a failure while connecting to ``shown`` (TLS, greeting, network),
-    or None when ``exc`` is not one: an untrusted certificate, a wrong host name or a failed
-    handshake is a configuration fault; a refused, reset or timed-out connection is temporary."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return SmtpConfigurationError(
-            f"the certificate of {shown} was refused: {exc.verify_message}; a private CA goes in "
-            f"{CA_FILE_SETTING}, and the URL's host must be a name the certificate is for"
-        )
-    if isinstance(exc, ssl.SSLError):
-        return SmtpConfigurationError(
-            f"no TLS session with {shown} ({exc.reason or 'handshake failed'}); "
-            "smtps:// expects TLS from the first byte, smtp:// a plain greeting and STARTTLS"
-        )
-    if isinstance(exc, smtplib.SMTPConnectError):
-        code = exc.smtp_code
-        if 500 <= code < 600:
-            return SmtpConfigurationError(
-                f"{shown} refused the connection: {code} {_text(exc.smtp_error)}",
-                smtp_code=code,
-                reply=_text(exc.smtp_error),
-            )
-        return _temporary(f"{shown} is not accepting mail now", code, exc.smtp_error)
-    if isinstance(exc, socket.gaierror):
-        return TemporaryFailure(f"the host name of {shown} cannot be resolved now ({exc.strerror})")
-    if isinstance(exc, smtplib.SMTPServerDisconnected | OSError):
-        return TemporaryFailure(f"cannot reach {shown}: {_reason(exc)}")
-    return None
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError | socket.timeout):
-        return "timed out"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc) or type(exc).__name__
-
-
-def _temporary(what: str, code: int, reply: bytes | str) -> TemporaryFailure:
-    text = _text(reply)
-    return TemporaryFailure(f"{what}: {code} {text}", smtp_code=code, reply=text)
-
-
-def _text(reply: bytes | str) -> str:
-    """A server's reply as one line of text (multi-line replies joined by spaces)."""
-    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-    return " ".join(text.split())
 
 
 class EmlTransport:

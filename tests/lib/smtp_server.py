@@ -7,7 +7,7 @@ outlive anything that happens in the test process. Both record every accepted me
 one ``NNNNNN.eml`` + ``NNNNNN.json`` pair per message written atomically (the JSON last).
 
 TLS (RFC 3207 STARTTLS, or implicit TLS as on port 465, RFC 8314) uses certificates from
-:class:`TestAuthority`, a throwaway CA made with ``cryptography``: its ``ca_file`` is what
+:class:`TestAuthority` (tests/lib/tls_certificates.py), a throwaway CA: its ``ca_file`` is what
 ``CAIEP_SMTP_CA_FILE`` points at; ``issue(("localhost", "127.0.0.1"))`` makes the server's
 certificate, and a certificate for another name shows that the host name is checked.
 
@@ -21,16 +21,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
-import ipaddress
 import json
 import os
 import signal
-import ssl
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
@@ -38,10 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from tls_certificates import Certificate, TestAuthority
+
+__all__ = [
+    "DROP_STAGES", "Certificate", "Received", "Script", "SmtpServer", "SmtpServerProcess", "TestAuthority",
+    "message_id_of", "read_records",
+]  # fmt: skip
 
 HOST = "127.0.0.1"
 #: Stages at which :attr:`Script.drops` can cut the connection. ``DATA`` cuts after the message
@@ -49,94 +47,6 @@ HOST = "127.0.0.1"
 #: before the ``250`` reaches the client (the sender cannot know it was delivered).
 DROP_STAGES = ("MAIL", "RCPT", "DATA", "ACCEPTED")
 _OK = "250 OK"
-_NOT_BEFORE = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
-_NOT_AFTER = datetime.datetime(2099, 1, 1, tzinfo=datetime.UTC)
-
-
-@dataclass(frozen=True)
-class Certificate:
-    """A server certificate and its private key, as PEM files."""
-
-    cert_file: Path
-    key_file: Path
-    host_names: tuple[str, ...]
-
-    def server_context(self) -> ssl.SSLContext:
-        """The TLS context a server presents this certificate with."""
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.cert_file, self.key_file)
-        return context
-
-
-class TestAuthority:
-    """A throwaway certification authority in ``directory`` (``ca.pem`` is its certificate)."""
-
-    __test__ = False  # not a test class, whatever pytest thinks of the name
-
-    def __init__(self, directory: Path, name: str = "CAiEP test mail CA") -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        self.directory = directory
-        self._key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        self._name = subject
-        certificate = (
-            _builder(subject, subject, self._key.public_key())
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-            )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(self._key.public_key()), critical=False)
-            .sign(self._key, hashes.SHA256())
-        )
-        self._certificate = certificate
-        self.ca_file = directory / "ca.pem"
-        self.ca_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-
-    def issue(self, host_names: Iterable[str] = ("localhost", HOST)) -> Certificate:
-        """A server certificate for ``host_names`` (DNS names and IP addresses), signed by this CA."""
-        names = tuple(host_names)
-        alternatives: list[x509.GeneralName] = []
-        for host in names:
-            try:
-                alternatives.append(x509.IPAddress(ipaddress.ip_address(host)))
-            except ValueError:
-                alternatives.append(x509.DNSName(host))
-        key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
-        certificate = (
-            _builder(subject, self._name, key.public_key())
-            .add_extension(x509.SubjectAlternativeName(alternatives), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()), critical=False
-            )
-            .sign(self._key, hashes.SHA256())
-        )
-        stem = self.directory / names[0].replace(":", "_")
-        cert_file, key_file = stem.with_suffix(".cert.pem"), stem.with_suffix(".key.pem")
-        cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-        key_file.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        key_file.chmod(0o600)
-        return Certificate(cert_file, key_file, names)
-
-
-def _builder(subject: x509.Name, issuer: x509.Name, public_key: Any) -> x509.CertificateBuilder:
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(_NOT_BEFORE)
-        .not_valid_after(_NOT_AFTER)
-    )
 
 
 @dataclass
