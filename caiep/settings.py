@@ -20,6 +20,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -30,7 +31,9 @@ from urllib.parse import urlsplit
 from caiep import atomicfile
 from caiep.caches import CACHE_LIMITS, CacheLimit
 from caiep.errors import ConfigurationError, InputError
-from caiep.filemodes import PRIVATE_FILE, check_not_writable_by_others
+from caiep.filemodes import PRIVATE_FILE, check_not_writable_by_others, check_private
+from caiep.wallet_export.messages import parse_sender
+from caiep.wallet_export.smtp_url import smtp_address
 
 SETTINGS_FILE = "settings.json"
 PASSPHRASE_VARIABLE = "CAIEP_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
@@ -151,6 +154,21 @@ def did_method(value: object) -> str:
     return str(value)
 
 
+def smtp_url(value: object) -> str:
+    """``smtp://[USER@]HOST[:PORT]`` (STARTTLS), ``smtps://…`` (TLS) or ``smtp+insecure://`` to a
+    loopback address; no password in it (see caiep.wallet_export.smtp_url)."""
+    url = text(value).strip()
+    smtp_address(url)
+    return url
+
+
+def mail_sender(value: object) -> str:
+    """One e-mail address, bare or as ``Name <address>``."""
+    sender = text(value).strip()
+    parse_sender(sender)
+    return sender
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting: where it may come from, how its text is read, its default, what it does.
@@ -206,6 +224,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("issuer_id", None, "issuer_id", text, None, "the issuer's DID", default_doc="written by init"),
     Setting("status_list_ttl_ms", "CAIEP_STATUS_LIST_TTL_MS", "status_list_ttl_ms", positive_whole, 3_600_000, "status lists: their ttl in milliseconds, and the Cache-Control max-age they are served with"),  # noqa: E501
     Setting("renewal_window_months", "CAIEP_RENEWAL_WINDOW_MONTHS", "renewal_window_months", positive_whole, 12, "renewal: how many months before its validUntil a charter may be renewed early"),  # noqa: E501
+    Setting("smtp_url", "CAIEP_SMTP_URL", "smtp_url", smtp_url, None, "mail to holders: smtp://USER@HOST:587 (STARTTLS, required), smtps://USER@HOST:465 (TLS) or smtp+insecure://localhost:PORT (loopback only); the user percent-encoded", default_doc=".eml files in the instance's outbox/"),  # noqa: E501
+    Setting("smtp_ca_file", "CAIEP_SMTP_CA_FILE", "smtp_ca_file", instance_path, None, "mail: PEM file of the CA that signed the SMTP server's certificate, trusted instead of the system's CAs", default_doc="the system's CAs"),  # noqa: E501
+    Setting("smtp_password", "CAIEP_SMTP_PASSWORD", None, text, None, "mail: the SMTP user's password; never stored or shown", secret=True),  # noqa: E501
+    Setting("smtp_password_file", "CAIEP_SMTP_PASSWORD_FILE", "smtp_password_file", instance_path, None, "mail: a file (mode 0600) holding the SMTP password on its first line, instead of CAIEP_SMTP_PASSWORD"),  # noqa: E501
+    Setting("mail_from", "CAIEP_MAIL_FROM", "mail_from", mail_sender, None, "mail: the sender, an address with or without a display name; bounces and delivery reports come back to it; required with smtp_url", default_doc="noreply@ the issuer's host"),  # noqa: E501
     Setting("linkedin_organization_id", "CAIEP_LINKEDIN_ORGANIZATION_ID", "linkedin_organization_id", linkedin_company, None, "exports: the certification body's LinkedIn company id for \"Add to profile\"; unset: its name is sent"),  # noqa: E501
     # One entry limit per in-memory cache: every cache is bounded, and each bound is a setting.
     *(
@@ -287,6 +310,46 @@ class Configuration:
         """The registry's URL: the setting, else SQLite in the instance directory."""
         return self.get("database_url", str) or f"sqlite:///{(self.home / 'registry.sqlite3').resolve()}"
 
+    def smtp_password(self) -> str | None:
+        """The SMTP password: ``CAIEP_SMTP_PASSWORD``, else the first line of
+        ``smtp_password_file`` (which must be the owner's alone, as a key file), else None."""
+        password = self.get("smtp_password", str)
+        path = self.get("smtp_password_file", Path)
+        if path is None:
+            return password
+        if password:
+            raise ConfigurationError(
+                f"both CAIEP_SMTP_PASSWORD and {self.origin('smtp_password_file')} are set; keep one"
+            )
+        check_private(path)
+        try:
+            content = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigurationError(f"{self.origin('smtp_password_file')}: {path} does not exist") from None
+        except (OSError, UnicodeDecodeError):
+            raise ConfigurationError(
+                f"{self.origin('smtp_password_file')}: {path} cannot be read as UTF-8 text"
+            ) from None  # the cause could quote the file
+        first_line = content.splitlines()[0] if content else ""
+        if not first_line:
+            raise ConfigurationError(f"{self.origin('smtp_password_file')}: {path} holds no password")
+        return first_line
+
+    def mail_sender(self) -> str:
+        """The From of holder e-mails: ``mail_from``; without it, ``noreply@`` the issuer's host
+        when messages are only written to files. With ``smtp_url`` it must be set: a relay's
+        delivery reports (most bounces) go to this address, so it must be a mailbox someone reads."""
+        sender = self.get("mail_from", str)
+        if sender:
+            return sender
+        if self.get("smtp_url", str):
+            raise ConfigurationError(
+                "CAIEP_MAIL_FROM is not set: sending through CAIEP_SMTP_URL needs a sender address "
+                "that receives the bounces"
+            )
+        host = urlsplit(self.identity().issuer_url).hostname
+        return f"noreply@{host}"
+
     def cache_limits(self) -> dict[str, CacheLimit]:
         """Each named cache's limits: its entry setting, its byte setting where it has one, and
         its lifetime (the integrity checks' from ``integrity_cache_seconds`` when that is above 0)."""
@@ -350,7 +413,7 @@ def _from_environment(setting: Setting, environ: Mapping[str, str]) -> Value | N
     try:
         return Value(setting, setting.parse(raw), "env")
     except ValueError as exc:
-        shown = "(hidden)" if setting.secret else repr(raw)
+        shown = "(hidden)" if setting.secret else repr(_without_password(raw))
         raise ConfigurationError(f"{setting.env} (environment): {exc}, got {shown}") from None
 
 
@@ -360,7 +423,16 @@ def _from_file(setting: Setting, stored: Mapping[str, Any] | None, path: Path) -
     try:
         return Value(setting, setting.parse(stored[setting.key]), SETTINGS_FILE)
     except ValueError as exc:
-        raise ConfigurationError(f"{setting.key} in {path}: {exc}, got {stored[setting.key]!r}") from None
+        shown = _without_password(stored[setting.key])
+        raise ConfigurationError(f"{setting.key} in {path}: {exc}, got {shown!r}") from None
+
+
+_URL_PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/@]*@")
+
+
+def _without_password(value: object) -> object:
+    """A value for an error message: a URL's password (``scheme://user:secret@``) masked."""
+    return _URL_PASSWORD.sub(r"\1:***@", value) if isinstance(value, str) else value
 
 
 def _read_file(path: Path) -> dict[str, Any] | None:
