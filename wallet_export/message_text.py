@@ -16,6 +16,8 @@ from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING
 
+from caiep.wallet_export.charter import POST_NOMINAL
+
 if TYPE_CHECKING:
     from caiep.wallet_export.messages import Notice
 
@@ -52,14 +54,13 @@ def day(moment: datetime) -> str:
 def body_for(notice: Notice, *, holder_link: str) -> Body:
     """What to say for ``notice``'s event."""
     charter, name, until = notice.charter_name, notice.holder_display, day(notice.valid_until)
-    no_post_nominal = f"Until then, please do not use the post-nominal after your name. {_reason(notice)}"
     event = notice.event
     paragraphs: tuple[str, ...]
     if event == "award":
         subject = f"Your {charter} is awarded"
         paragraphs = (
             f"Congratulations. {notice.issuer_name} has awarded you the {charter}. "
-            f"From today you may write your name as {name}.",
+            f"You may now write your name as {name}.",
             f"Your charter is valid until {until}; we will remind you before then to renew it.",
         )
     elif event == "renewal":
@@ -79,14 +80,14 @@ def body_for(notice: Notice, *, holder_link: str) -> Body:
         paragraphs = (
             f"{notice.issuer_name} has suspended your {charter}. Anyone who checks it now sees that "
             "it is suspended.",
-            no_post_nominal.replace("Until then", "While it is suspended"),
+            f"While it is suspended, please do not use the post-nominal {POST_NOMINAL} after your name.",
         )
     elif event == "revocation":
         subject = f"Your {charter} is revoked"
         paragraphs = (
             f"{notice.issuer_name} has revoked your {charter}. Anyone who checks it now sees that it "
             "is revoked.",
-            no_post_nominal.replace("Until then, please", "Please no longer"),
+            f"Please no longer use the post-nominal {POST_NOMINAL} after your name.",
         )
     else:  # reminder-90, reminder-30
         subject = f"Your {charter} expires in {notice.days_left} days"
@@ -116,10 +117,6 @@ def body_for(notice: Notice, *, holder_link: str) -> Body:
         page_url=notice.page_url,
         issuer_name=notice.issuer_name,
     )
-
-
-def _reason(notice: Notice) -> str:
-    return f"The reason recorded: {notice.public_reason}" if notice.public_reason else ""
 
 
 PRIVATE_LINK_TEXT = "Open your charter page"
@@ -173,10 +170,11 @@ def render_html(body: Body) -> str:
     paragraphs = "\n".join(
         f'<p style="{_P}">{_with_name(e(text), holder)}</p>' for text in body.paragraphs if text.strip()
     )
+    # One line per detail, "Term: value" (a div may group a dt and its dd, HTML §4.4.9).
     details = "\n".join(
-        f'<dt style="font-weight:bold;margin:8px 0 0">{e(term)}</dt>'
-        f'<dd style="margin:0">{f"<bdi>{holder}</bdi>" if term == "Holder" else e(value)}</dd>'
-        for term, value in body.details
+        f'<div style="margin:0 0 4px"><dt style="display:inline;font-weight:bold">{e(term)}:</dt> '
+        f'<dd style="display:inline;margin:0">{value}</dd></div>'
+        for term, value in ((t, f"<bdi>{holder}</bdi>" if t == "Holder" else e(v)) for t, v in body.details)
     )
     page = e(body.page_url)
     return f"""<!DOCTYPE html>

@@ -195,7 +195,10 @@ def test_each_event_says_what_happened(event: str) -> None:
     if event in ("suspension", "revocation"):
         # The post-nominal belongs to current holders only; the public reason is shown.
         assert "Jane Doe, CAiEP" not in text + html
-        assert "do not use the post-nominal" in text or "no longer use the post-nominal" in text
+        assert {
+            "suspension": "While it is suspended, please do not use the post-nominal CAiEP after your name.",
+            "revocation": "Please no longer use the post-nominal CAiEP after your name.",
+        }[event] in text
         assert "Reason:" in text
         assert changed["public_reason"] in text
         assert changed["public_reason"] in html
