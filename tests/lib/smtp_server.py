@@ -234,7 +234,8 @@ class SmtpServer:
     """An SMTP server on ``127.0.0.1`` (a free port) in a thread of this process.
 
     ``tls`` is ``"starttls"`` (offered after EHLO; needs ``certificate``), ``"implicit"`` (TLS
-    from the first byte; needs ``certificate``) or ``"none"`` (no STARTTLS offered). Use it as a
+    from the first byte; needs ``certificate``) or ``"none"`` (no STARTTLS offered);
+    ``smtputf8`` offers SMTPUTF8 (RFC 6531) for non-ASCII mailbox names. Use it as a
     context manager; :meth:`url` gives the URL a client is configured with.
     """
 
@@ -245,6 +246,7 @@ class SmtpServer:
         certificate: Certificate | None = None,
         script: Script | None = None,
         record_dir: Path | None = None,
+        smtputf8: bool = False,
     ) -> None:
         if tls not in ("starttls", "implicit", "none"):
             raise ValueError(f"tls must be starttls, implicit or none, not {tls!r}")
@@ -252,6 +254,7 @@ class SmtpServer:
             raise ValueError(f"tls={tls} needs a certificate")
         self.tls = tls
         self.certificate = certificate
+        self.smtputf8 = smtputf8
         self.script = script or Script()
         self.handler = _Handler(self.script, record_dir)
         self.host = HOST
@@ -291,6 +294,7 @@ class SmtpServer:
             authenticator=self.handler.authenticate,
             auth_required=bool(self.script.users),
             auth_require_tls=self.tls != "none",
+            enable_SMTPUTF8=self.smtputf8,
             loop=self._loop,
         )
         self._protocols.append(protocol)

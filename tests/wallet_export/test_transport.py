@@ -394,3 +394,20 @@ def test_a_failed_eml_write_leaves_nothing_behind(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="cannot write"):
         transport.send(_message(1), sender=SENDER, recipient="jane@example.org")
     assert [p.name for p in outbox.iterdir()] == ["event-1@caiep.example.eml"]
+
+
+def test_a_non_ascii_mailbox_needs_smtputf8(
+    localhost_certificate: Certificate, authority: TestAuthority, tmp_path: Path
+) -> None:
+    message = _message(1, "zoë@example.org")
+    with SmtpServer(tls="starttls", certificate=localhost_certificate) as plain:
+        transport = _open(plain.url(), authority, tmp_path)
+        with pytest.raises(RecipientRefused, match="needs SMTPUTF8") as raised:
+            transport.send(message, sender=SENDER, recipient="zoë@example.org")
+        assert raised.value.smtp_code == 553
+        assert plain.commands == [("STARTTLS", "", "220 Ready to start TLS")]  # nothing of it was sent
+
+    with SmtpServer(tls="starttls", certificate=localhost_certificate, smtputf8=True) as modern:
+        transport = _open(modern.url(), authority, tmp_path)
+        transport.send(message, sender=SENDER, recipient="zoë@example.org")
+        assert [m.recipients for m in modern.received] == [("zoë@example.org",)]
