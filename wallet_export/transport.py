@@ -141,6 +141,11 @@ class SmtpTransport:
         smtp = self._ready()
         options: list[str] = []
         if not (sender.isascii() and recipient.isascii()):
+            if not smtp.has_extn("smtputf8") and not sender.isascii():
+                raise SmtpConfigurationError(
+                    f"the sender {sender!r} is not ASCII and {self.address.shown} does not offer "
+                    "SMTPUTF8; check CAIEP_MAIL_FROM"
+                )
             if not smtp.has_extn("smtputf8"):
                 raise RecipientRefused(
                     recipient,
