@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from caiep.errors import InputError
-from caiep.issuer import audit, lifecycle, statuslists, versions
+from caiep.issuer import audit, lifecycle, outbox, statuslists, versions
 from caiep.issuer.charter import VALIDITY_YEARS, add_years
 from caiep.issuer.lifecycle import Charter
 from caiep.issuer.records import charter_state
@@ -94,6 +94,19 @@ def resolve(connection: Connection, wanted: Sequence[Wanted]) -> list[tuple[Want
     for credential_id in sorted(seen):
         locked[credential_id] = lifecycle.find_charter(connection, credential_id, lock=True)
     return [(item, locked[charter.credential_id]) for item, charter in found]
+
+
+def _tell(connection: Connection, event: str, charter: Charter, version: int | None, now: datetime) -> None:
+    """Enqueue the holder's message about this change, in the change's transaction (README "How
+    a holder receives the charter"): ``version`` is the new one, else the current one."""
+    outbox.enqueue(
+        connection,
+        event=event,
+        holder_id=charter.holder_id,
+        credential_id=charter.credential_id,
+        version=charter.current_version if version is None else version,
+        now=now,
+    )
 
 
 def _label(charter: Charter) -> str:
@@ -199,6 +212,14 @@ def _set_bits_and_state(
         log.append(audit.AuditEntry(action, charter.url, details, actor=actor))
         outcomes.append(Outcome(charter, action, state, changed))
     audit.append(connection, log, now=now)
+    # The holders' messages, one bulk insert for a bulk change (README "How a holder receives
+    # the charter").
+    event = "revocation" if state == "revoked" else "suspension"
+    outbox.enqueue_many(
+        connection,
+        [outbox.Event(event, c.holder_id, c.credential_id, c.current_version) for _, c in charters],
+        now=now,
+    )
     return outcomes
 
 
@@ -236,6 +257,7 @@ def reinstate(
                 now=now,
             )
             outcomes.append(Outcome(charter, "charter.reinstated", "lapsed", []))
+            _tell(connection, "reinstatement", charter, None, now)
             continue
         until = charter.valid_until
         issued = versions.new_version(
@@ -248,6 +270,7 @@ def reinstate(
         outcomes.append(
             Outcome(charter, "charter.reinstated", "current", [], version, document, now, charter.valid_until)
         )
+        _tell(connection, "reinstatement", charter, version, now)
     return outcomes
 
 
@@ -352,6 +375,7 @@ def renew(
         audit.append(
             connection, [audit.AuditEntry("charter.renewed", charter.url, details, actor=actor)], now=now
         )
+        _tell(connection, "renewal", charter, version, now)
         outcomes.append(
             Outcome(
                 charter, "charter.renewed", "current", [], version, document, valid_from, valid_until, lapse

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from caiep.issuer import audit, jobstatus
+from caiep.issuer import audit, jobstatus, outbox
 from caiep.issuer.database import insert_rows
 from caiep.issuer.records import IssuedCredential, PendingResult, charter_number
 from caiep.issuer.tables import (
@@ -139,9 +139,13 @@ def record_batch(
     failed: Sequence[tuple[int, str]],
     now: datetime,
 ) -> None:
-    """Store a batch's credentials, job items, result statuses and audit entries."""
+    """Store a batch's credentials, job items, result statuses and audit entries, and enqueue
+    each holder's award message (one bulk insert: README "How a holder receives the charter")."""
     if issued:
         _insert_credentials(connection, issued, job_id=job_id, now=now)
+        outbox.enqueue_many(
+            connection, [outbox.Event("award", c.holder_id, c.credential_id, 1) for c in issued], now=now
+        )
         connection.execute(
             update(exam_results)
             .where(exam_results.c.id.in_([c.result_id for c in issued if c.result_id is not None]))
