@@ -14,7 +14,9 @@ The send loop (``caiep.delivery``) walks a row through these states, each step i
   a retry carries the same ``Message-ID`` and the same link;
 - ``sent`` (:func:`mark_sent`, right after the server's ``250``: ``composed`` is erased), or
   ``bounced`` (:func:`mark_bounced`: the server refused the recipient; not retried), or back to
-  ``pending`` with a later ``next_attempt_at`` (:func:`mark_retry`, exponential back-off).
+  ``pending`` with a later ``next_attempt_at`` (:func:`mark_retry`, exponential back-off);
+- ``cancelled`` (:func:`mark_cancelled`): a reminder whose charter was revoked, suspended or
+  renewed before it went out.
 
 Until composed, ``message_id`` holds the event's own random key (unique, never reused); the
 ``Message-ID`` made from it replaces it in the commit that stores the composed message.
@@ -26,8 +28,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, func, insert, select, update
 
 from caiep.issuer.database import insert_rows
 from caiep.issuer.records import charter_number
@@ -120,7 +123,9 @@ def enqueue(
     found = connection.execute(
         insert(outbox).values(**_row(Event(event, holder_id, credential_id, version, dedupe_key), now))
     )
-    return int(found.inserted_primary_key[0])
+    key = found.inserted_primary_key
+    assert key is not None  # an INSERT of one row
+    return int(key[0])
 
 
 def enqueue_many(connection: Connection, events: Sequence[Event], *, now: datetime) -> None:
@@ -134,10 +139,11 @@ def reminder_key(credential_id: str, version: int, days: int) -> str:
 
 
 def enqueue_reminders(connection: Connection, *, today: date, now: datetime) -> dict[int, int]:
-    """Enqueue the expiry reminders due on ``today``: how many of each threshold were new.
+    """Enqueue the expiry reminders due on ``today`` (recorded at ``now``, due at once): how many
+    of each threshold were new.
 
     A charter is reminded ``days`` days before the date of its current version's validUntil
-    (from that day on, while validUntil has not passed at ``now``), only while it is current:
+    (from that day on, until the day it passes), only while it is current:
     not for a revoked or suspended one, and not for the previous version of a renewed one (its
     current version is the new one, reminded in turn five years later). Idempotent: each
     version and threshold is enqueued once (``dedupe_key``); a charter already within 30 days
@@ -157,7 +163,7 @@ def enqueue_reminders(connection: Connection, *, today: date, now: datetime) -> 
             )
             .where(
                 charter_credentials.c.state == "current",
-                credential_versions.c.valid_until > now,
+                credential_versions.c.valid_until > _day_start(today, 0),
                 credential_versions.c.valid_until < _day_start(today, days + 1),
             )
             .order_by(charter_credentials.c.id)
@@ -211,10 +217,14 @@ _COLUMNS = (
 )
 
 
-def _message(row: object) -> Message:
-    values = tuple(row)  # type: ignore[call-overload]
-    composed = values[10]
-    return Message(*values[:10], bytes(composed) if composed is not None else None, *values[11:])
+def _message(row: Row[Any, *tuple[Any, ...]]) -> Message:
+    composed = row.composed
+    return Message(
+        int(row.id), str(row.event), int(row.holder_id), str(row.email), str(row.credential_id),
+        row.version, str(row.message_id), str(row.state), int(row.attempts), _utc(row.next_attempt_at),
+        bytes(composed) if composed is not None else None, row.last_error,
+        None if row.sent_at is None else _utc(row.sent_at), _utc(row.created_at),
+    )  # fmt: skip
 
 
 def due(connection: Connection, *, now: datetime, after: int = 0, limit: int | None = None) -> list[Message]:
@@ -293,10 +303,21 @@ def mark_bounced(connection: Connection, outbox_id: int, *, reply: str, now: dat
     )
 
 
+def mark_cancelled(connection: Connection, outbox_id: int, *, reason: str) -> None:
+    """A reminder overtaken by events (revoked, suspended, renewed, lapsed): ``cancelled``, never
+    sent; ``reason`` says why."""
+    connection.execute(
+        update(outbox)
+        .where(outbox.c.id == outbox_id, outbox.c.state == "pending")
+        .values(state="cancelled", composed=None, last_error=reason)
+    )
+
+
 def backoff(attempts: int, *, first: timedelta = FIRST_BACKOFF) -> timedelta:
     """How long to wait after the ``attempts``-th failed attempt: ``first``, doubled each time,
     at most :data:`MAX_BACKOFF`."""
-    return min(first * (2 ** max(attempts - 1, 0)), max(MAX_BACKOFF, first))
+    doubled: timedelta = first * (1 << min(max(attempts - 1, 0), 32))
+    return min(doubled, max(MAX_BACKOFF, first))
 
 
 def mark_retry(
@@ -327,6 +348,14 @@ class Facts:
     awarded_at: datetime
     valid_from: datetime
     valid_until: datetime
+    is_current_version: bool
+
+    def is_stale_reminder(self, event: str, now: datetime) -> bool:
+        """True for a reminder that no longer applies: the charter was revoked, suspended or
+        renewed (its version superseded) after it was enqueued, or it has lapsed."""
+        if not event.startswith("reminder-"):
+            return False
+        return self.state != "current" or not self.is_current_version or self.valid_until <= now
 
 
 def facts(connection: Connection, message: Message) -> Facts:
@@ -346,6 +375,7 @@ def facts(connection: Connection, message: Message) -> Facts:
             charter_credentials.c.awarded_at,
             credential_versions.c.valid_from,
             credential_versions.c.valid_until,
+            credential_versions.c.version_state,
         )
         .join(holders, holders.c.id == charter_credentials.c.holder_id)
         .join(
@@ -363,6 +393,7 @@ def facts(connection: Connection, message: Message) -> Facts:
         _utc(row.awarded_at),
         _utc(row.valid_from),
         _utc(row.valid_until),
+        row.version_state == "current",
     )
 
 
