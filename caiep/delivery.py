@@ -33,7 +33,7 @@ from caiep.issuer import holdertokens, outbox
 from caiep.issuer.charter import CHARTER_NAME
 from caiep.issuer.records import charter_state
 from caiep.issuer.registry import Registry
-from caiep.wallet_export.messages import Notice, compose, make_message_id
+from caiep.wallet_export.messages import Notice, compose, make_message_id, parse_sender
 from caiep.wallet_export.transport import RecipientRefused, TemporaryFailure, Transport
 
 #: The route of the holder's private page; the link is ``<issuer_url>/h/<token>``.
@@ -52,8 +52,13 @@ class Sender:
 
     issuer_name: str
     issuer_url: str  # https base: the holder link and the public page are under it
-    mail_from: str
+    mail_from: str  # the From: an address, with or without a display name
     first_backoff: timedelta = outbox.FIRST_BACKOFF
+
+    @property
+    def envelope_from(self) -> str:
+        """The address alone, for SMTP's ``MAIL FROM``, where bounces come back."""
+        return str(parse_sender(self.mail_from).addr_spec)
 
     @property
     def message_domain(self) -> str:
@@ -148,7 +153,6 @@ def send_due(
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     limit: int | None = None,
-    on_sent: Callable[[outbox.Message], None] | None = None,
 ) -> RunReport:
     """Send every message due at the start of the run (at most ``limit``), one at a time.
 
@@ -175,8 +179,6 @@ def send_due(
                 report.cancelled += 1
                 continue
             _send_one(registry, transport, sender, message, composed, report, clock)
-            if on_sent is not None:
-                on_sent(message)
     return report
 
 
@@ -190,7 +192,7 @@ def _send_one(
     clock: Callable[[], datetime],
 ) -> None:
     try:
-        transport.send(composed, sender=sender.mail_from, recipient=message.recipient)
+        transport.send(composed, sender=sender.envelope_from, recipient=message.recipient)
     except RecipientRefused as exc:
         answer = f"{exc.smtp_code} {exc.reply}".strip()
         with registry.write() as connection:

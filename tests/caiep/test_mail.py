@@ -88,7 +88,7 @@ def _smtp_env(
 ) -> None:
     monkeypatch.setenv("CAIEP_SMTP_URL", server.url(user=extra.pop("user", None)))
     monkeypatch.setenv("CAIEP_SMTP_CA_FILE", str(authority.ca_file))
-    monkeypatch.setenv("CAIEP_MAIL_FROM", "registry@credentials.caiep.example")
+    monkeypatch.setenv("CAIEP_MAIL_FROM", "CAiEP Registry <registry@credentials.caiep.example>")
     for name, value in extra.items():
         monkeypatch.setenv(name, value)
 
@@ -129,6 +129,7 @@ def test_a_signing_job_of_50_delivers_50_messages_with_working_holder_links(
         assert "sent 0" in again.out
         assert len(server.received) == PASSES
     assert all(r.tls for r in received)
+    assert {r.sender for r in received} == {"registry@credentials.caiep.example"}  # MAIL FROM: the address
     assert sorted(r.recipients[0] for r in received) == sorted(issued)
     rows = {m.recipient: m for m in _messages(home, database_url)}
     assert {m.state for m in rows.values()} == {"sent"}
@@ -140,6 +141,7 @@ def test_a_signing_job_of_50_delivers_50_messages_with_working_holder_links(
             assert isinstance(message, EmailMessage)
             assert r.message_id == rows[recipient].message_id  # the Message-ID the registry keeps
             assert message["To"].addresses[0].addr_spec == recipient
+            assert message["From"].addresses[0].display_name == "CAiEP Registry"
             text = _text(message)
             name = issued[recipient]
             assert name in text
