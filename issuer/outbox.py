@@ -25,12 +25,13 @@ Until composed, ``message_id`` holds the event's own random key (unique, never r
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
 
 from caiep.issuer.database import insert_rows
 from caiep.issuer.records import charter_number
@@ -311,6 +312,32 @@ def mark_cancelled(connection: Connection, outbox_id: int, *, reason: str) -> No
         .where(outbox.c.id == outbox_id, outbox.c.state == "pending")
         .values(state="cancelled", composed=None, last_error=reason)
     )
+
+
+#: PostgreSQL advisory lock key held by the one ``caiep mail send`` of a registry ("caiepmai").
+SENDER_LOCK_KEY = 0x63616965706D6169
+
+
+@contextmanager
+def sender_lock(engine: Engine) -> Iterator[bool]:
+    """Try to become the registry's one sender for the duration; whether it worked.
+
+    On PostgreSQL, a session-level advisory lock on a connection held for the run (released
+    when it closes, or when the process dies): senders on several machines exclude each other.
+    On SQLite the database is a local file, and the caller's lock on the instance suffices.
+    """
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect() as connection:
+        held = bool(connection.execute(select(func.pg_try_advisory_lock(SENDER_LOCK_KEY))).scalar_one())
+        connection.commit()  # a session lock: no transaction stays open for the run
+        try:
+            yield held
+        finally:
+            if held:
+                connection.execute(select(func.pg_advisory_unlock(SENDER_LOCK_KEY)))
+                connection.commit()
 
 
 def backoff(attempts: int, *, first: timedelta = FIRST_BACKOFF) -> timedelta:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 WATCH_SECONDS = 30.0
 OUTBOX_DIR = "outbox"
 _LOCK_FILE = "mail-send.lock"
+_ANOTHER_SENDER = "another `caiep mail send` is running for this registry; it sends what is due"
 
 
 @click.group("mail")
@@ -72,9 +73,7 @@ def _one_sender(home: Path) -> Iterator[None]:
         try:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ConfigurationError(
-                "another `caiep mail send` is running for this instance; it sends what is due"
-            ) from None
+            raise ConfigurationError(_ANOTHER_SENDER) from None
         yield  # released when the file closes, or by the system when the process dies
 
 
@@ -102,11 +101,18 @@ def send(invocation: Invocation, watch: bool, limit: int | None, interval: int) 
     not sent stays pending.
     """
     from caiep.delivery import send_due
+    from caiep.errors import ConfigurationError
     from caiep.issuer import outbox
 
     instance = invocation.instance()
     sender = _sender(instance)
-    with _one_sender(instance.home), instance.registry() as registry:
+    with (
+        _one_sender(instance.home),
+        instance.registry() as registry,
+        outbox.sender_lock(registry.engine) as only_sender,
+    ):
+        if not only_sender:
+            raise ConfigurationError(_ANOTHER_SENDER)
         while True:
             transport = _open_transport(instance)
             try:

@@ -341,3 +341,26 @@ def _wait_for_files(folder: Path, count: int) -> None:
     while len(list(folder.glob("*.eml"))) < count:
         assert time.monotonic() < deadline, f"fewer than {count} messages in {folder}"
         time.sleep(0.05)
+
+
+def test_a_second_sender_is_refused_and_sends_nothing(
+    cli: CLI, home: Path, issued: dict[str, str], database_url: str
+) -> None:
+    """One sender per instance (a lock file), and per PostgreSQL registry (an advisory lock)."""
+    import fcntl
+
+    with (home / "mail-send.lock").open("a+b") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        refused = cli("mail", "send")
+    assert refused.code == 2
+    assert "another `caiep mail send` is running" in refused.err
+    if not database_url.startswith("sqlite"):
+        with open_registry(database_url) as registry, outbox.sender_lock(registry.engine) as held_lock:
+            assert held_lock
+            refused = cli("mail", "send")
+        assert refused.code == 2
+        assert "another `caiep mail send` is running" in refused.err
+    assert {m.state for m in _messages(home, database_url)} == {"pending"}
+    assert not (home / "outbox").exists() or not list((home / "outbox").glob("*.eml"))
+    assert cli("mail", "send").code == 0  # the locks were released
+    assert len(list((home / "outbox").glob("*.eml"))) == PASSES
