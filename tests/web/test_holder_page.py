@@ -251,3 +251,25 @@ def test_the_route_and_the_links_are_spelled_in_one_place() -> None:
     assert HOLDER_PAGE_ROUTE == "/h/<token>"
     assert holder_page_path("abc") == "/h/abc"
     assert ServiceAddresses(ISSUER_URL + "/").holder_page("abc") == f"{ISSUER_URL}/h/abc"
+
+
+def test_the_page_counts_as_a_read_for_the_rate_limit(
+    site: Charters, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Three reads per 10 seconds: the fourth request for a page (found or not) is refused."""
+    from caiep.app import AppConfig, create_app
+    from caiep.ratelimit import RateLimitSettings, Window
+    from caiep.settings import database_url
+
+    issued = issue_at(site, "Rory Ratelimit", NOW - timedelta(days=3))
+    token, _ = holder_link(site, issued.credential_id, capsys)
+    limits = RateLimitSettings(verify=(Window(10**6, 60),), read=(Window(3, 10),))
+    app = create_app(AppConfig(home=site.home, database_url=database_url(site.home), rate_limits=limits))
+    try:
+        client = app.test_client()
+        statuses = [
+            client.get(path).status_code for path in (f"/h/{token}", "/h/x", f"/h/{token}", f"/h/{token}")
+        ]
+    finally:
+        app.extensions["caiep.registry"].dispose()
+    assert statuses == [200, 404, 200, 429]
