@@ -206,7 +206,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("issuer_id", None, "issuer_id", text, None, "the issuer's DID", default_doc="written by init"),
     Setting("status_list_ttl_ms", "CAIEP_STATUS_LIST_TTL_MS", "status_list_ttl_ms", positive_whole, 3_600_000, "status lists: their ttl in milliseconds, and the Cache-Control max-age they are served with"),  # noqa: E501
     Setting("renewal_window_months", "CAIEP_RENEWAL_WINDOW_MONTHS", "renewal_window_months", positive_whole, 12, "renewal: how many months before its validUntil a charter may be renewed early"),  # noqa: E501
-    Setting("linkedin_organization_id", "CAIEP_LINKEDIN_ORGANIZATION_ID", "linkedin_organization_id", linkedin_company, None, "exports: the certification body's LinkedIn company id for \"Add to profile\"; unset: its name is sent"),  # noqa: E501
+    Setting("linkedin_organization_id", "CAIEP_LINKEDIN_ORGANIZATION_ID", "linkedin_organization_id", linkedin_company, None, "exports and the holder page: the certification body's LinkedIn company id for \"Add to profile\"; unset: its name is sent"),  # noqa: E501
     # One entry limit per in-memory cache: every cache is bounded, and each bound is a setting.
     *(
         Setting(f"cache_{name}", f"CAIEP_CACHE_{name.upper()}", f"cache_{name}", positive_whole, limit.max_entries, f"most entries held: {limit.holds}")  # noqa: E501

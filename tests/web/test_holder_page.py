@@ -273,3 +273,26 @@ def test_the_page_counts_as_a_read_for_the_rate_limit(
     finally:
         app.extensions["caiep.registry"].dispose()
     assert statuses == [200, 404, 200, 429]
+
+
+def test_add_to_linkedin_names_the_organization_id_when_it_is_set(
+    site: Charters, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from caiep.app import AppConfig, create_app
+    from caiep.settings import read_configuration
+    from support import unlimited_rates
+
+    issued = issue_at(site, "Lin Kedin", NOW - timedelta(days=3))
+    token, _ = holder_link(site, issued.credential_id, capsys)
+    monkeypatch.setenv("CAIEP_LINKEDIN_ORGANIZATION_ID", "2414183")
+    config = AppConfig.from_configuration(read_configuration(site.home))
+    assert config.linkedin_organization_id == "2414183"
+    app = create_app(AppConfig(**{**config.__dict__, "rate_limits": unlimited_rates()}))
+    try:
+        page = app.test_client().get(f"/h/{token}").get_data(as_text=True)
+    finally:
+        app.extensions["caiep.registry"].dispose()
+    [linkedin] = [href for href in links(page) if href.startswith("https://www.linkedin.com/")]
+    fields = dict(parse_qsl(urlsplit(linkedin).query))
+    assert fields["organizationId"] == "2414183"
+    assert "organizationName" not in fields
