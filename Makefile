@@ -15,9 +15,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-# Node.js runs the independent peer implementations, Chromium the browser tests and wrk the
-# HTTP benchmark; Pango lays out the printable certificate in the Noto fonts (fontconfig finds
-# them at run time) and poppler-utils reads the PDFs back in the tests. They come from Debian's
+# Node.js runs the independent peer implementations, Chromium the browser tests, wrk the
+# HTTP benchmark and nginx the README's proxy site (its access log); Pango lays out the
+# printable certificate in the Noto fonts (fontconfig finds them at run time) and
+# poppler-utils reads the PDFs back in the tests. They come from Debian's
 # packages when the machine lacks them (this needs root, as CI has).
 CERTIFICATE_PACKAGES = libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-noto-core fonts-noto-cjk poppler-utils
 # Pango, fontconfig and the fonts alone: what the certificate (and so `make demo`) needs.
@@ -36,6 +37,7 @@ system-deps: certificate-deps
 	command -v node >/dev/null && command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	test -x /usr/sbin/nginx || missing="$$missing nginx-light"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing from Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

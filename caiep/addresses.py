@@ -44,6 +44,11 @@ def badge_path(image: str) -> str:
     return f"{ACHIEVEMENT_ROUTE}/badge.{image}"
 
 
+def holder_page_path(token: str) -> str:
+    """The path of a holder's private page, ``/h/<token>`` (the token is a secret: never log it)."""
+    return f"/h/{token}"
+
+
 def status_path(credential_uuid: str) -> str:
     """The path of the JSON status of one credential: ``/api/v1/credentials/<uuid>/status``."""
     return f"/api/v1/credentials/{credential_uuid}/status"
@@ -71,6 +76,8 @@ BADGE_PNG_ROUTE: Final = badge_path("png")  # named in every credential: it can 
 BADGE_SVG_ROUTE: Final = badge_path("svg")
 DID_DOCUMENT_ROUTE: Final = "/.well-known/did.json"
 STATUS_LIST_ROUTE: Final = "/status/<int:number>"
+# The holder's private page: the token is a path segment, logged only as this template.
+HOLDER_PAGE_ROUTE: Final = holder_page_path("<token>")
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,10 @@ class ServiceAddresses:
     def badge(self, image: str = "png") -> str:
         """The charter badge image (``"png"`` or ``"svg"``), the achievement's ``image.id``."""
         return self.base_url + badge_path(image)
+
+    def holder_page(self, token: str) -> str:
+        """A holder's private page: the link the holder's messages and ``caiep holder link`` give."""
+        return self.base_url + holder_page_path(token)
 
     def did_document(self) -> str:
         """Where a did:web issuer publishes its DID document."""

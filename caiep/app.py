@@ -34,6 +34,7 @@ from caiep.addresses import BADGE_PNG_ROUTE, ServiceAddresses, page_path
 from caiep.caches import CacheLimit, apply_cache_limits
 from caiep.errors import InputError
 from caiep.exporting import exported_charter
+from caiep.holderview import holder_page
 from caiep.issuer import web as issuer_web
 from caiep.keys.did import did_web_document_url
 from caiep.ratelimit import READ, VERIFY, RateLimiter, RateLimitSettings, Window
@@ -42,7 +43,7 @@ from caiep.trust import make_fetcher, own_lists_first
 from caiep.verifier import web as verifier_web
 from caiep.verifier.cache import IntegrityCache
 from caiep.verifier.inputs import MAX_BYTES
-from caiep.wallet_export import downloads
+from caiep.wallet_export import downloads, holder_web
 from caiep.wallet_export import web as wallet_web
 from caiep.wallet_export.charter import ExportedCharter
 from caiep.wallet_export.downloads import download_links
@@ -67,6 +68,7 @@ class AppConfig:
     status_list_ttl_ms: int = 3_600_000  # the lists' ttl: their Cache-Control max-age
     origins: Mapping[str, str] = field(default_factory=dict)
     cache_limits: Mapping[str, CacheLimit] = field(default_factory=dict)  # by name; empty: the defaults
+    linkedin_organization_id: str | None = None  # "Add to profile" names the body by this id
 
     @classmethod
     def from_configuration(
@@ -96,6 +98,7 @@ class AppConfig:
             status_list_ttl_ms=c.require("status_list_ttl_ms", int),
             origins={"database_url": database_origin(c)},
             cache_limits=c.cache_limits(),
+            linkedin_organization_id=c.get("linkedin_organization_id", str),
         )
 
     @classmethod
@@ -171,6 +174,15 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
             return None
         return exported_charter(copies, settings.issuer_url)
 
+    def find_holder_page(token: str) -> holder_web.HolderPage | None:
+        return holder_page(
+            registry,
+            token,
+            issuer_url=settings.issuer_url,
+            linkedin_organization_id=config.linkedin_organization_id,
+            now=datetime.now(UTC),
+        )
+
     # Our own status lists are read from the registry on every verification (no HTTP request to
     # ourselves, no snapshot): a change made with the CLI shows at once, in every worker.
     fetcher = own_lists_first(
@@ -211,6 +223,7 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
     app.register_blueprint(wallet_web.create_blueprint(page_url))
     app.register_blueprint(wallet_web.create_badge_blueprint())
     app.register_blueprint(downloads.create_blueprint(find_exported))
+    app.register_blueprint(holder_web.create_blueprint(find_holder_page))
     limiter = RateLimiter(config.rate_limits)
     limiter.init_app(app)  # Flask-Limiter, counted from the one hook below
     _install_hooks(app, limiter, ResponseHeaders(app))

@@ -229,7 +229,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_password", "CAIEP_SMTP_PASSWORD", None, text, None, "mail: the SMTP user's password; never stored or shown", secret=True),  # noqa: E501
     Setting("smtp_password_file", "CAIEP_SMTP_PASSWORD_FILE", "smtp_password_file", instance_path, None, "mail: a file (mode 0600) holding the SMTP password on its first line, instead of CAIEP_SMTP_PASSWORD"),  # noqa: E501
     Setting("mail_from", "CAIEP_MAIL_FROM", "mail_from", mail_sender, None, "mail: the sender, an address with or without a display name; bounces and delivery reports come back to it; required with smtp_url", default_doc="noreply@ the issuer's host"),  # noqa: E501
-    Setting("linkedin_organization_id", "CAIEP_LINKEDIN_ORGANIZATION_ID", "linkedin_organization_id", linkedin_company, None, "exports: the certification body's LinkedIn company id for \"Add to profile\"; unset: its name is sent"),  # noqa: E501
+    Setting("linkedin_organization_id", "CAIEP_LINKEDIN_ORGANIZATION_ID", "linkedin_organization_id", linkedin_company, None, "exports and the holder page: the certification body's LinkedIn company id for \"Add to profile\"; unset: its name is sent"),  # noqa: E501
     # One entry limit per in-memory cache: every cache is bounded, and each bound is a setting.
     *(
         Setting(f"cache_{name}", f"CAIEP_CACHE_{name.upper()}", f"cache_{name}", positive_whole, limit.max_entries, f"most entries held: {limit.holds}")  # noqa: E501

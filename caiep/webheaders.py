@@ -10,6 +10,7 @@
   origin with ``Access-Control-Allow-Origin: *``. They take no cookies or credentials of their
   caller, so a page on another site can use them and learn nothing it could not fetch itself.
   A preflight ``OPTIONS`` is answered 204 before the rate limiter sees it.
+* **X-Robots-Tag** ``noindex, nofollow`` on the holder's private page and its 404.
 * **HSTS** (RFC 6797) only on a request that came over https, as ProxyFix reports it behind a
   trusted proxy: a browser ignores it over http, and it must not pin a development host.
 
@@ -66,7 +67,12 @@ CACHE_CONTROL: Final = {
     "downloads.baked_png": PAGE,
     "downloads.baked_svg": PAGE,
     "downloads.certificate": PAGE,
+    # The holder's private page: never kept by a browser or a shared cache.
+    "holder.holder_page": NO_STORE,
 }
+#: Pages no search engine may index or follow, whatever their answer (the page and its 404).
+NOINDEX_ENDPOINTS: Final = frozenset({"holder.holder_page"})
+NOINDEX: Final = ("X-Robots-Tag", "noindex, nofollow")
 #: The public API: read-only documents, and the one verification POST that takes no session.
 CORS_ENDPOINTS: Final = frozenset(
     {
@@ -114,6 +120,8 @@ class ResponseHeaders:
             common += CORS
         if endpoint in NEGOTIATED:
             common.append(("Vary", "Accept"))
+        if endpoint in NOINDEX_ENDPOINTS:
+            common.append(NOINDEX)
         return common
 
     def _variants(self, endpoint: str | None) -> tuple[tuple[Headers, Headers], tuple[Headers, Headers]]:

@@ -28,6 +28,10 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
+#: The hash a malformed token is looked up under: the empty text's, which no minted token has.
+_NEVER_MINTED = hashlib.sha256(b"").hexdigest()
+
+
 def mint(
     connection: Connection,
     holder_id: int,
@@ -47,15 +51,18 @@ def mint(
 
 
 def resolve(connection: Connection, token: str) -> int | None:
-    """The holder whose live token this is, or None (malformed, unknown or revoked: alike)."""
-    if not TOKEN_PATTERN.match(token):
-        return None
+    """The holder whose live token this is, or None (malformed, unknown or revoked: alike).
+
+    A malformed token is looked up too, under a hash no minted token has (that of the empty
+    text), so that the three answers take the same one query and cannot be told apart by time.
+    """
+    wanted = token_hash(token) if TOKEN_PATTERN.match(token) else _NEVER_MINTED
     found = connection.execute(
         select(holder_tokens.c.holder_id).where(
-            holder_tokens.c.token_hash == token_hash(token), holder_tokens.c.revoked_at.is_(None)
+            holder_tokens.c.token_hash == wanted, holder_tokens.c.revoked_at.is_(None)
         )
     ).scalar_one_or_none()
-    return None if found is None else int(found)
+    return None if found is None or wanted == _NEVER_MINTED else int(found)
 
 
 def revoke_others(connection: Connection, holder_id: int, keep: str, *, now: datetime) -> int:

@@ -9,7 +9,6 @@ version) needs the key passphrase, as ``caiep issue`` does.
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from caiep.commands.common import DATE, EXIT_OK, FILE_PATH, Invocation, pass_invocation
+from caiep.commands.common import actor_name as _actor
 
 if TYPE_CHECKING:
     from caiep.issuer.changes import Outcome, Wanted
@@ -46,20 +46,6 @@ def _from_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--from", "from_file", type=FILE_PATH, help="a file of ids, one a line: all change, or none"
     )(function)
-
-
-def _actor(actor: str | None) -> str:
-    from caiep.errors import InputError
-
-    if actor is None:
-        try:
-            return getpass.getuser()
-        except (KeyError, OSError):
-            return "unknown"
-    name = actor.strip()
-    if not name or len(name) > 128 or not name.isprintable():
-        raise InputError("--actor must be 1-128 printable characters")
-    return name
 
 
 def _wanted(command: str, id: str | None, from_file: Path | None) -> list[Wanted]:

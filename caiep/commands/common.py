@@ -6,6 +6,7 @@ the flag, before any command body runs.
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 from collections.abc import Callable
@@ -71,6 +72,21 @@ class Invocation:
 
 
 pass_invocation = click.make_pass_decorator(Invocation)
+
+
+def actor_name(actor: str | None) -> str:
+    """Who the audit log names: ``--actor`` (1-128 printable characters), else the OS user."""
+    from caiep.errors import InputError
+
+    if actor is None:
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            return "unknown"
+    name = actor.strip()
+    if not name or len(name) > 128 or not name.isprintable():
+        raise InputError("--actor must be 1-128 printable characters")
+    return name
 
 
 class _ParsedType(_ParamType):

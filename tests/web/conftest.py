@@ -290,3 +290,25 @@ def serve_instance(issued: Issued, tmp_path: Path) -> Iterator[Callable[..., Liv
     yield serve
     for server in started:
         stop(server)
+
+
+@pytest.fixture(scope="session")
+def holder_link(issued: Issued) -> Callable[..., str]:
+    """``caiep holder link ID [FLAGS]`` run as the operator runs it (a subprocess on the served
+    instance); returns the token of the link it printed."""
+
+    def link(wanted: str, *flags: str) -> str:
+        completed = subprocess.run(
+            [str(BIN / "caiep"), "--home", str(issued.home), "holder", "link", wanted, *flags],
+            env=server_environment(issued),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert completed.returncode == 0, completed.stderr
+        printed = completed.stdout.strip()
+        assert printed.startswith(f"{issued.issuer_url}/h/"), printed
+        return printed.rsplit("/", 1)[1]
+
+    return link

@@ -72,7 +72,7 @@ def other_issuers_credential() -> str:
 
 
 @pytest.fixture(scope="module")
-def cases(issued: Issued, live_server: LiveServer) -> dict[str, Case]:
+def cases(issued: Issued, live_server: LiveServer, holder_link: Callable[..., str]) -> dict[str, Case]:
     import lifecycle_support
 
     changed = lifecycle_support.three_standings(
@@ -92,6 +92,9 @@ def cases(issued: Issued, live_server: LiveServer) -> dict[str, Case]:
         "suspended": Case(f"/c/{changed['suspended'].credential_id}", 200, "Suspended"),
         "tampered": Case(f"/c/{issued.tampered}", 200, "Invalid"),
         "not-found": Case(f"/c/{issued.unknown}", 404, "Not found"),
+        "holder": Case(f"/h/{holder_link(issued.valid)}", 200, "Jane Doe, CAiEP"),
+        "holder-revoked": Case(f"/h/{holder_link(changed['revoked'].credential_id)}", 200, "Rita Revoked"),
+        "holder-not-found": Case("/h/" + "A" * 43, 404, "Not found"),
         "certificate-gone": Case(f"/c/{changed['revoked'].credential_id}/certificate.pdf", 410, "Gone"),
         "verify-form": Case("/verify", 200, "Verify a credential"),
         "posted-valid": Case("/verify", 200, "Valid", issued.documents[issued.jwt]),
@@ -152,6 +155,9 @@ CASE_NAMES = [
     "suspended",
     "tampered",
     "not-found",
+    "holder",
+    "holder-revoked",
+    "holder-not-found",
     "verify-form",
     "posted-valid",
     "posted-renewed",

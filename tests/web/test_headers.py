@@ -61,7 +61,19 @@ def _requests(issued: Issued) -> dict[str, Callable[[Flask], TestResponse]]:
         "downloads.baked_png": lambda a: a.test_client().get(f"/c/{valid}/badge.png"),
         "downloads.baked_svg": lambda a: a.test_client().get(f"/c/{valid}/badge.svg?form=jwt"),
         "downloads.certificate": lambda a: a.test_client().get(f"/c/{valid}/certificate.pdf"),
+        "holder.holder_page": lambda a: a.test_client().get(f"/h/{_holder_token(issued)}"),
     }
+
+
+def _holder_token(issued: Issued) -> str:
+    """A fresh link to the private page of the valid credential's holder."""
+    from datetime import UTC, datetime
+
+    from caiep.issuer.holders import new_link
+    from caiep.issuer.registry import open_registry
+
+    with open_registry(issued.database_url) as registry, registry.write() as connection:
+        return new_link(connection, issued.valid, rotate=False, actor="test", now=datetime.now(UTC)).token
 
 
 EXPECTED_CACHE = {
@@ -84,6 +96,7 @@ EXPECTED_CACHE = {
     "downloads.baked_png": "max-age=60",
     "downloads.baked_svg": "max-age=60",
     "downloads.certificate": "max-age=60",
+    "holder.holder_page": "no-store",
 }
 
 
@@ -100,6 +113,9 @@ def test_every_route_says_how_long_its_answer_may_be_kept(app: Flask, issued: Is
         assert ("Access-Control-Allow-Origin" in response.headers) == (endpoint in CORS_ROUTES), endpoint
         assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert requests["issuer.hosted_credential"](app).headers["Vary"] == "Accept"
+    for endpoint, send in requests.items():  # only the holder's private page keeps out of search engines
+        robots = send(app).headers.get("X-Robots-Tag")
+        assert robots == ("noindex, nofollow" if endpoint == "holder.holder_page" else None), endpoint
 
 
 def test_errors_are_never_stored(app: Flask, issued: Issued) -> None:
@@ -109,6 +125,7 @@ def test_errors_are_never_stored(app: Flask, issued: Issued) -> None:
         client.get("/no/such/page"),
         client.post("/api/v1/verify", data="x", content_type="text/plain"),
         client.get("/api/v1/credentials/00000000-0000-4000-8000-000000000000/status"),
+        client.get("/h/" + "A" * 43),
     ):
         assert response.status_code in (400, 404)
         assert response.headers.get_all("Cache-Control") == ["no-store"]
