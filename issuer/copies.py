@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, exists, select, update
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, select, update
 
 from caiep.issuer import audit
 from caiep.issuer.records import charter_number
@@ -152,20 +152,25 @@ def copies_without_status(connection: Connection, limit: int) -> list[StoredCopy
     return [_stored(row) for row in connection.execute(query)]
 
 
+def same_pair(copy: Any, served: Any) -> ColumnElement[bool]:
+    """The condition that ``copy`` belongs to the issued pair of ``served`` (both aliases of
+    ``credential_copies``): the same charter credential and version, with the same status entry
+    (both null for copies issued before status lists). The one definition of a version's pair:
+    copies bound to a wallet carry their own index and never match."""
+    return and_(
+        copy.c.credential_id == served.c.credential_id,
+        copy.c.version == served.c.version,
+        copy.c.status_list.is_not_distinct_from(served.c.status_list),
+        copy.c.status_index.is_not_distinct_from(served.c.status_index),
+    )
+
+
 def lacking_a_form() -> Select[Any]:
     """The served copies (of current versions) stored without their other form: no copy of the
     same version in the other format with the same status entry (both null for a copy issued
     before status lists). Copies bound to a wallet carry their own index and never pair."""
     other = credential_copies.alias("other")
-    paired = exists().where(
-        and_(
-            other.c.credential_id == credential_copies.c.credential_id,
-            other.c.version == credential_copies.c.version,
-            other.c.format != credential_copies.c.format,
-            other.c.status_list.is_not_distinct_from(credential_copies.c.status_list),
-            other.c.status_index.is_not_distinct_from(credential_copies.c.status_index),
-        )
-    )
+    paired = exists().where(same_pair(other, credential_copies), other.c.format != credential_copies.c.format)
     return _served_copies().add_columns(credential_copies.c.id).where(~paired)
 
 

@@ -15,9 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
+from caiep.issuer.copies import same_pair
 from caiep.issuer.lifecycle import find_charter
 from caiep.issuer.records import charter_state
 from caiep.issuer.tables import charter_credentials, credential_copies, holders
@@ -60,32 +62,13 @@ def issued_copies(connection: Connection, wanted: str, *, now: datetime) -> Issu
         .join(holders, holders.c.id == charter_credentials.c.holder_id)
         .where(charter_credentials.c.id == charter.credential_id)
     ).one()
-    served = connection.execute(
-        select(
-            credential_copies.c.format,
-            credential_copies.c.document,
-            credential_copies.c.status_list,
-            credential_copies.c.status_index,
-        ).where(
-            credential_copies.c.credential_id == charter.credential_id,
-            credential_copies.c.served.is_(True),
-        )
-    ).one()
-    forms = {str(served.format): str(served.document)}
-    other = connection.execute(
-        select(credential_copies.c.format, credential_copies.c.document)
-        .where(
-            credential_copies.c.credential_id == charter.credential_id,
-            credential_copies.c.version == charter.current_version,
-            credential_copies.c.format != served.format,
-            credential_copies.c.status_list.is_not_distinct_from(served.status_list),
-            credential_copies.c.status_index.is_not_distinct_from(served.status_index),
-        )
-        .order_by(credential_copies.c.id)
-        .limit(1)
-    ).first()
-    if other is not None:
-        forms[str(other.format)] = str(other.document)
+    pair = _pair(charter.credential_id).add_columns(credential_copies.c.document, credential_copies.c.served)
+    forms: dict[str, str] = {}
+    served_form = ""
+    for row in connection.execute(pair.order_by(credential_copies.c.id)):
+        forms.setdefault(str(row.format), str(row.document))
+        if row.served:
+            served_form = str(row.format)
     return IssuedCopies(
         credential_id=charter.credential_id,
         url=charter.url,
@@ -97,7 +80,7 @@ def issued_copies(connection: Connection, wanted: str, *, now: datetime) -> Issu
         version=charter.current_version,
         valid_from=charter.valid_from,
         valid_until=charter.valid_until,
-        served_form=str(served.format),
+        served_form=served_form,
         forms=MappingProxyType(forms),
     )
 
@@ -105,20 +88,19 @@ def issued_copies(connection: Connection, wanted: str, *, now: datetime) -> Issu
 def issued_forms(connection: Connection, credential_id: str) -> frozenset[str]:
     """The forms (``ldp``, ``jwt``) the current version of a charter credential is stored in:
     one query, for a page that links to them."""
+    rows = connection.execute(_pair(credential_id))
+    return frozenset(str(format) for (format,) in rows)
+
+
+def _pair(credential_id: str) -> Select[Any]:
+    """The formats of the current version's issued pair: the served copy and the copy that
+    shares its version and status entry (:func:`~caiep.issuer.copies.same_pair`)."""
     served = credential_copies.alias("served")
-    rows = connection.execute(
+    return (
         select(credential_copies.c.format)
-        .join(
-            served,
-            (served.c.credential_id == credential_copies.c.credential_id)
-            & served.c.served.is_(True)
-            & (served.c.version == credential_copies.c.version)
-            & credential_copies.c.status_list.is_not_distinct_from(served.c.status_list)
-            & credential_copies.c.status_index.is_not_distinct_from(served.c.status_index),
-        )
+        .join(served, same_pair(credential_copies, served) & served.c.served.is_(True))
         .where(credential_copies.c.credential_id == credential_id)
     )
-    return frozenset(str(format) for (format,) in rows)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -77,14 +77,9 @@ def classify_connect_error(exc: BaseException, shown: str) -> CaiepError | None:
             "smtps:// expects TLS from the first byte, smtp:// a plain greeting and STARTTLS"
         )
     if isinstance(exc, smtplib.SMTPConnectError):
-        code = exc.smtp_code
-        if 500 <= code < 600:
-            return SmtpConfigurationError(
-                f"{shown} refused the connection: {code} {reply_text(exc.smtp_error)}",
-                smtp_code=code,
-                reply=reply_text(exc.smtp_error),
-            )
-        return temporary(f"{shown} is not accepting mail now", code, exc.smtp_error)
+        return fault_or_deferred(
+            exc, refused=f"{shown} refused the connection", deferred=f"{shown} is not accepting mail now"
+        )
     if isinstance(exc, socket.gaierror):
         return TemporaryFailure(f"the host name of {shown} cannot be resolved now ({exc.strerror})")
     if isinstance(exc, smtplib.SMTPServerDisconnected | OSError):
@@ -98,6 +93,18 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc) or type(exc).__name__
+
+
+def fault_or_deferred(
+    exc: smtplib.SMTPResponseException, *, refused: str, deferred: str, hint: str = ""
+) -> CaiepError:
+    """A server's answer to a step of the session itself (connecting, STARTTLS, AUTH, MAIL FROM):
+    a 5xx is a configuration fault (``refused``: code reply, then ``hint``), any other answer a
+    temporary failure (``deferred``)."""
+    code, text = exc.smtp_code, reply_text(exc.smtp_error)
+    if 500 <= code < 600:
+        return SmtpConfigurationError(f"{refused}: {code} {text}{hint}", smtp_code=code, reply=text)
+    return temporary(deferred, code, exc.smtp_error)
 
 
 def temporary(what: str, code: int, reply: bytes | str) -> TemporaryFailure:

@@ -42,6 +42,7 @@ from caiep.wallet_export.mail_failures import (
     SmtpConfigurationError,
     TemporaryFailure,
     classify_connect_error,
+    fault_or_deferred,
     reply_text,
     temporary,
 )
@@ -163,15 +164,11 @@ class SmtpTransport:
             raise temporary(f"{self.address.shown} deferred {recipient}", code, reply) from exc
         except smtplib.SMTPSenderRefused as exc:
             self._forget_if_closed()
-            if 500 <= exc.smtp_code < 600:
-                raise SmtpConfigurationError(
-                    f"{self.address.shown} refused the sender {sender!r} (MAIL FROM): "
-                    f"{exc.smtp_code} {reply_text(exc.smtp_error)}; check CAIEP_MAIL_FROM",
-                    smtp_code=exc.smtp_code,
-                    reply=reply_text(exc.smtp_error),
-                ) from exc
-            raise temporary(
-                f"{self.address.shown} deferred MAIL FROM", exc.smtp_code, exc.smtp_error
+            raise fault_or_deferred(
+                exc,
+                refused=f"{self.address.shown} refused the sender {sender!r} (MAIL FROM)",
+                hint="; check CAIEP_MAIL_FROM",
+                deferred=f"{self.address.shown} deferred MAIL FROM",
             ) from exc
         except smtplib.SMTPDataError as exc:
             self._forget_if_closed()
@@ -256,13 +253,11 @@ class SmtpTransport:
         try:
             smtp.starttls(context=self._context)
         except smtplib.SMTPResponseException as exc:
-            if 500 <= exc.smtp_code < 600:
-                raise SmtpConfigurationError(
-                    f"{self.address.shown} refused STARTTLS: {exc.smtp_code} {reply_text(exc.smtp_error)}",
-                    smtp_code=exc.smtp_code,
-                    reply=reply_text(exc.smtp_error),
-                ) from exc
-            raise temporary(f"{self.address.shown} deferred STARTTLS", exc.smtp_code, exc.smtp_error) from exc
+            raise fault_or_deferred(
+                exc,
+                refused=f"{self.address.shown} refused STARTTLS",
+                deferred=f"{self.address.shown} deferred STARTTLS",
+            ) from exc
         smtp.ehlo()
 
     def _log_in(self, smtp: smtplib.SMTP, user: str) -> None:
@@ -277,15 +272,11 @@ class SmtpTransport:
                 f"the SMTP user name and password must be ASCII (user {user!r})"
             ) from None  # the cause would show the password's characters
         except smtplib.SMTPAuthenticationError as exc:
-            if 500 <= exc.smtp_code < 600:
-                raise SmtpConfigurationError(
-                    f"{self.address.shown} refused the login of {user!r}: "
-                    f"{exc.smtp_code} {reply_text(exc.smtp_error)}; check {PASSWORD_SETTINGS}",
-                    smtp_code=exc.smtp_code,
-                    reply=reply_text(exc.smtp_error),
-                ) from exc
-            raise temporary(
-                f"{self.address.shown} deferred the login", exc.smtp_code, exc.smtp_error
+            raise fault_or_deferred(
+                exc,
+                refused=f"{self.address.shown} refused the login of {user!r}",
+                hint=f"; check {PASSWORD_SETTINGS}",
+                deferred=f"{self.address.shown} deferred the login",
             ) from exc
         except smtplib.SMTPNotSupportedError as exc:
             raise SmtpConfigurationError(
