@@ -186,10 +186,10 @@ def remind(invocation: Invocation, on: date | None) -> int:
     Once per version and threshold (running it again adds none); none for a revoked,
     suspended or renewed charter. ``mail send`` then delivers them.
     """
-    from caiep.issuer import outbox
+    from caiep.issuer import reminders
 
     now = datetime.now(UTC)
     with invocation.instance().registry() as registry, registry.write() as connection:
-        made = outbox.enqueue_reminders(connection, today=on or now.date(), now=now)
+        made = reminders.enqueue_reminders(connection, today=on or now.date(), now=now)
     print(", ".join(f"{made[days]} reminder(s) at {days} days" for days in sorted(made, reverse=True)))
     return EXIT_OK

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from caiep.errors import InputError
-from caiep.issuer import changes, outbox
+from caiep.issuer import changes, outbox, reminders
 from caiep.issuer.changes import Wanted
 from caiep.issuer.charter import CharterAward
 from caiep.issuer.jobs import Signer, issue_one, run_signing_job
@@ -82,7 +82,7 @@ def test_each_change_enqueues_one_event_and_a_refused_change_none(
 
 def _remind(registry: Registry, day: datetime) -> dict[int, int]:
     with registry.write() as connection:
-        return outbox.enqueue_reminders(connection, today=day.date(), now=day)
+        return reminders.enqueue_reminders(connection, today=day.date(), now=day)
 
 
 def test_reminders_at_90_and_30_days_once_each_and_again_after_renewal(
