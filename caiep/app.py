@@ -69,6 +69,7 @@ class AppConfig:
     origins: Mapping[str, str] = field(default_factory=dict)
     cache_limits: Mapping[str, CacheLimit] = field(default_factory=dict)  # by name; empty: the defaults
     linkedin_organization_id: str | None = None  # "Add to profile" names the body by this id
+    signer_socket: Path | None = None  # where caiep signer answers; None: signer.sock in ``home``
 
     @classmethod
     def from_configuration(
@@ -99,6 +100,7 @@ class AppConfig:
             origins={"database_url": database_origin(c)},
             cache_limits=c.cache_limits(),
             linkedin_organization_id=c.get("linkedin_organization_id", str),
+            signer_socket=c.signer_socket(),
         )
 
     @classmethod
