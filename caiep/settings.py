@@ -472,6 +472,13 @@ def _read_file(path: Path) -> dict[str, Any] | None:
     return data
 
 
+def web_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment the web app reads its settings from: ``environ`` (default the process's)
+    without the key passphrase, which only the signing commands and ``caiep signer`` take."""
+    source = os.environ if environ is None else environ
+    return {name: source[name] for name in source if name != PASSPHRASE_VARIABLE}
+
+
 def environment_value(name: str, environ: Mapping[str, str] | None = None) -> Any:
     """Setting ``name`` from the environment, else its default (for commands without an instance)."""
     setting = BY_NAME[name]

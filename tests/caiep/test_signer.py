@@ -291,3 +291,28 @@ def test_another_user_is_refused_unless_it_is_the_web_user(
         answer = json.loads(as_nobody())
     assert answer["ok"] is True, answer
     assert json.loads(answer["document"])["credentialSubject"]["id"] == wallet_did
+
+
+def test_the_web_app_is_made_without_the_passphrase_and_never_reads_it(
+    home: Path, issued: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``create_app()`` as gunicorn calls it: with no passphrase it serves; given one (here a value
+    the settings reader would refuse, so any read of it would stop the app) it warns and still
+    never reads it."""
+    from caiep.app import create_app
+
+    monkeypatch.setenv("CAIEP_HOME", str(home))
+    monkeypatch.delenv("CAIEP_KEY_PASSPHRASE", raising=False)
+    app = create_app(log_requests=False)
+    assert app.test_client().get(f"/c/{issued}").status_code == 200
+    monkeypatch.setenv("CAIEP_KEY_PASSPHRASE", "   ")
+    with caplog.at_level("WARNING"):
+        again = create_app(log_requests=False)
+    assert again.test_client().get(f"/c/{issued}").status_code == 200
+    assert any(
+        "CAIEP_KEY_PASSPHRASE is set in the web app's environment" in r.getMessage() for r in caplog.records
+    )
+    from caiep.settings import read_configuration
+
+    with pytest.raises(ConfigurationError, match="CAIEP_KEY_PASSPHRASE"):
+        read_configuration(home)  # what a read of it would have done
