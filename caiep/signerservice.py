@@ -320,13 +320,37 @@ def _refusal(error: str, message: str) -> dict[str, Any]:
     return {"ok": False, "error": error, "message": message}
 
 
+#: After answering, what is still read and dropped (bytes, seconds) before closing: a request
+#: refused before it was read whole must not turn the answer into a reset at the peer.
+DRAIN = (65536, 1.0)
+
+
 def _answer(connection: socket.socket, answer: dict[str, Any]) -> None:
     line = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
     try:
         connection.settimeout(READ_TIMEOUT)
         connection.sendall(line)
+        connection.shutdown(socket.SHUT_WR)
+        _drain(connection)
     except OSError:
         pass  # the peer left; a copy it asked for is stored and logged, and revocable
+
+
+def _drain(connection: socket.socket) -> None:
+    """Read and drop what the peer still sends, up to DRAIN, until it closes: closing a Unix
+    socket with unread data resets the connection, and the peer could lose the answer."""
+    limit, seconds = DRAIN
+    deadline = time.monotonic() + seconds
+    dropped = 0
+    while dropped < limit:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        connection.settimeout(remaining)
+        chunk = connection.recv(limit - dropped)
+        if not chunk:
+            return
+        dropped += len(chunk)
 
 
 def _to_stderr(line: str) -> None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import stat
 import subprocess
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -253,17 +255,16 @@ _CLIENT = (
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="running a client as another user needs root")
 def test_another_user_is_refused_unless_it_is_the_web_user(
-    home: Path, issued: str, wallet_did: str, tmp_path_factory: pytest.TempPathFactory
+    home: Path, issued: str, wallet_did: str, request: pytest.FixtureRequest
 ) -> None:
     """A real client running as ``nobody``: the 0600 socket keeps it out; a socket opened to all
     still refuses it (SO_PEERCRED); with ``signer_web_user=nobody`` it gets its copy."""
     import pwd
 
-    shared = tmp_path_factory.mktemp("shared")
-    for directory in (shared, *shared.parents):
-        if directory == Path("/"):
-            break
-        os.chmod(directory, os.stat(directory).st_mode | 0o005)  # nobody may reach the socket
+    # Outside pytest's own temporary tree, which other pytest runs keep at 0700 (root's only).
+    shared = Path(tempfile.mkdtemp(prefix="caiep-signer-"))
+    request.addfinalizer(lambda: shutil.rmtree(shared, ignore_errors=True))
+    os.chmod(shared, 0o755)  # nobody may reach the socket
     path = shared / "signer.sock"
     line = _request(issued, wallet_did).decode().strip()
 
