@@ -70,7 +70,9 @@ def start_signer(
     deadline = time.monotonic() + timeout
     while not _answers(path):
         if process.poll() is not None:
-            raise RuntimeError(f"caiep signer exited with {process.returncode}:\n{started.output()}")
+            message = f"caiep signer exited with {process.returncode}:\n{started.output()}"
+            log.unlink(missing_ok=True)
+            raise RuntimeError(message)
         if time.monotonic() > deadline:
             started.stop()
             raise RuntimeError(f"caiep signer did not listen within {timeout} s:\n{started.output()}")
@@ -88,6 +90,7 @@ def running_signer(
         yield started
     finally:
         started.stop()
+        started.log.unlink(missing_ok=True)
 
 
 def _answers(path: Path) -> bool:
