@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from caiep.holderview import holder_page
 from caiep.issuer import web as issuer_web
 from caiep.keys.did import did_web_document_url
 from caiep.ratelimit import READ, VERIFY, RateLimiter, RateLimitSettings, Window
-from caiep.settings import Configuration, read_configuration
+from caiep.settings import PASSPHRASE_VARIABLE, Configuration, read_configuration, web_environment
 from caiep.trust import make_fetcher, own_lists_first
 from caiep.verifier import web as verifier_web
 from caiep.verifier.cache import IntegrityCache
@@ -69,6 +70,7 @@ class AppConfig:
     origins: Mapping[str, str] = field(default_factory=dict)
     cache_limits: Mapping[str, CacheLimit] = field(default_factory=dict)  # by name; empty: the defaults
     linkedin_organization_id: str | None = None  # "Add to profile" names the body by this id
+    signer_socket: Path | None = None  # where caiep signer answers; None: signer.sock in ``home``
 
     @classmethod
     def from_configuration(
@@ -99,12 +101,14 @@ class AppConfig:
             origins={"database_url": database_origin(c)},
             cache_limits=c.cache_limits(),
             linkedin_organization_id=c.get("linkedin_organization_id", str),
+            signer_socket=c.signer_socket(),
         )
 
     @classmethod
     def from_environment(cls) -> AppConfig:
-        """The service's settings for ``$CAIEP_HOME`` (what gunicorn's ``create_app()`` uses)."""
-        return cls.from_configuration(read_configuration())
+        """The service's settings for ``$CAIEP_HOME`` (what gunicorn's ``create_app()`` uses); the
+        key passphrase, should it be in the environment, is never read."""
+        return cls.from_configuration(read_configuration(environ=web_environment()))
 
 
 def create_app(config: AppConfig | None = None, *, log_requests: bool | None = None) -> Flask:
@@ -121,7 +125,7 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
         log_to_stderr()
     config = config or AppConfig.from_environment()
     apply_cache_limits(config.cache_limits)
-    instance = Instance(config.home)
+    instance = Instance(config.home, read_configuration(config.home, environ=web_environment()))
     registry = open_database(config.database_url, config.origins.get("database_url", "database_url"))
     settings = instance.settings
     own_documents: Mapping[str, Any] = {}
@@ -233,6 +237,12 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.extensions["caiep.registry"] = registry
     _warn_of_expiring_lists(app, registry)
+    if PASSPHRASE_VARIABLE in os.environ:  # its presence only: the value is never read here
+        app.logger.warning(
+            "%s is set in the web app's environment; the web app never uses it: remove it there "
+            "(caiep signer alone takes it)",
+            PASSPHRASE_VARIABLE,
+        )
     return app
 
 

@@ -32,6 +32,7 @@ from caiep.commands import (
     publish,
     records,
     registry,
+    signer,
     status,
     verify,
 )
@@ -88,6 +89,7 @@ for _command in (
     verify.verify_command,
     instance.did,
     instance.serve,
+    signer.signer,
     registry.results,
     registry.sign,
     jobs.jobs,

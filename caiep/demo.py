@@ -6,20 +6,25 @@ credential in both formats, imports ``examples/results.csv`` and signs every pas
 lists what the registry holds and checks its audit chain, exports the sample holder's
 certificate, baked badge, QR code and LinkedIn link, writes the static copy of what the
 credentials point at (``caiep publish``: DID document, status lists, badge) and serves it on
-loopback as the issuer's host would, and verifies the sample credentials (the baked badge too)
-through it, exactly as an employer's verifier does. Last, it serves the verification pages on
-http://127.0.0.1:8000 and prints the link to a sample credential's page (``--no-serve`` skips
-that, for scripted runs).
+loopback as the issuer's host would. It starts ``caiep signer`` (given the passphrase, which
+this process then drops) and asks it, as a holder's wallet would, for the sample credential
+bound to a throwaway wallet's did:key. It verifies the sample credentials (the baked badge and
+the wallet-bound copy too) through the published site, exactly as an employer's verifier does.
+Last, it serves the verification pages on http://127.0.0.1:8000, the signer beside them, and
+prints the link to a sample credential's page (``--no-serve`` skips that, for scripted runs).
 """
 
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
@@ -99,10 +104,59 @@ def run(*, serve: bool = True, port: int = 8000) -> int:
         print("$ caiep " + " ".join(step), flush=True)
         if cli(step) != 0:
             return 1
+    signer = _start_signer()
+    try:
+        return _verify_and_serve(signer, serve=serve, port=port)
+    finally:
+        signer.terminate()
+        signer.wait(timeout=30)
+
+
+def _start_signer() -> subprocess.Popen[bytes]:
+    """``caiep signer`` beside the web app, as in production: it alone is given the passphrase,
+    which this process then forgets before it serves anything."""
+    socket_path = HOME / "signer.sock"
+    print(f"$ caiep --home {HOME} signer &", flush=True)
+    command = [sys.executable, "-m", "caiep.cli", "--home", str(HOME), "signer"]
+    process = subprocess.Popen(command)  # noqa: S603 - this interpreter, fixed arguments
+    os.environ.pop("CAIEP_KEY_PASSPHRASE", None)
+    deadline = time.monotonic() + 60
+    while not socket_path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("caiep signer did not start")
+        time.sleep(0.05)
+    return process
+
+
+def _wallet_copy() -> Path:
+    """Ask the signer for the sample credential bound to a throwaway wallet's did:key, as a
+    holder's wallet does (OpenID4VCI, the Learner Credential Wallet); where it was written."""
+    from caiep.keys.did import did_key_for
+    from caiep.keys.ed25519 import SigningKey
+    from caiep.signerclient import request_wallet_copy
+
+    sample = json.loads((HOME / "jane-doe.credential.json").read_text(encoding="utf-8"))
+    wallet = did_key_for(SigningKey.generate().public_key)
+    copy = request_wallet_copy(
+        HOME / "signer.sock",
+        credential_id=str(sample["id"]).rsplit("/", 1)[1],
+        subject=wallet,
+        form="ldp",
+        channel="openid4vci",
+    )
+    out = HOME / "jane-doe.wallet-copy.json"
+    out.write_text(copy.document, encoding="utf-8")
+    print(f"signer: the sample credential bound to the wallet {wallet} -> {out}", flush=True)
+    return out
+
+
+def _verify_and_serve(signer: subprocess.Popen[bytes], *, serve: bool, port: int) -> int:
+    wallet_copy = _wallet_copy()
     server, base = _serve_site(HOME / "site")
     try:
-        for name in ("jane-doe.credential.json", "jane-doe.credential.jwt", "jane-doe.badge.png"):
-            args = ["verify", str(HOME / name), "--allow-http-base", base]
+        names = ("jane-doe.credential.json", "jane-doe.credential.jwt", "jane-doe.badge.png")
+        for path in [*(HOME / name for name in names), wallet_copy]:
+            args = ["verify", str(path), "--allow-http-base", base]
             print(f"$ caiep {' '.join(args)}", flush=True)
             if cli(args) != 0:
                 return 1
@@ -124,6 +178,7 @@ def run(*, serve: bool = True, port: int = 8000) -> int:
     print(
         f"Verify any credential: http://127.0.0.1:{port}/verify   JSON API: http://127.0.0.1:{port}/openapi.json"
     )
+    print(f"Signer (process {signer.pid}): {HOME / 'signer.sock'}, the web app asks it for wallet copies")
     print("Press Ctrl-C to stop.", flush=True)
     app.run(host="127.0.0.1", port=port, threaded=True)
     return 0

@@ -147,6 +147,15 @@ def bind_address(value: object) -> str:
     return address
 
 
+def system_user(value: object) -> str:
+    """A system user name: letters, digits, ``.``, ``_`` and ``-``, not starting with ``-``."""
+    name = text(value).strip()
+    allowed = all(c.isascii() and (c.isalnum() or c in "._-") for c in name)
+    if len(name) > 32 or name.startswith("-") or not allowed:
+        raise ValueError("must be a system user name like caiep-web")
+    return name
+
+
 def did_method(value: object) -> str:
     """``web`` or ``key``."""
     if value not in ("web", "key"):
@@ -230,6 +239,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_password_file", "CAIEP_SMTP_PASSWORD_FILE", "smtp_password_file", instance_path, None, "mail: a file holding the SMTP password on its first line, instead of CAIEP_SMTP_PASSWORD: mode 0600, or a read-only secret in /run/secrets or $CREDENTIALS_DIRECTORY"),  # noqa: E501
     Setting("mail_from", "CAIEP_MAIL_FROM", "mail_from", mail_sender, None, "mail: the sender, an address with or without a display name; bounces and delivery reports come back to it; required with smtp_url", default_doc="noreply@ the issuer's host"),  # noqa: E501
     Setting("linkedin_organization_id", "CAIEP_LINKEDIN_ORGANIZATION_ID", "linkedin_organization_id", linkedin_company, None, "exports and the holder page: the certification body's LinkedIn company id for \"Add to profile\"; unset: its name is sent"),  # noqa: E501
+    Setting("signer_socket", "CAIEP_SIGNER_SOCKET", "signer_socket", instance_path, None, "wallets: the Unix socket of caiep signer, which signs wallet-bound copies for the web app", default_doc="signer.sock in the instance"),  # noqa: E501
+    Setting("signer_web_user", "CAIEP_SIGNER_WEB_USER", "signer_web_user", system_user, None, "wallets: the system user the web app runs as, when not the signer's: caiep signer lets it connect too"),  # noqa: E501
     # One entry limit per in-memory cache: every cache is bounded, and each bound is a setting.
     *(
         Setting(f"cache_{name}", f"CAIEP_CACHE_{name.upper()}", f"cache_{name}", positive_whole, limit.max_entries, f"most entries held: {limit.holds}")  # noqa: E501
@@ -309,6 +320,10 @@ class Configuration:
     def database_url(self) -> str:
         """The registry's URL: the setting, else SQLite in the instance directory."""
         return self.get("database_url", str) or f"sqlite:///{(self.home / 'registry.sqlite3').resolve()}"
+
+    def signer_socket(self) -> Path:
+        """The Unix socket of ``caiep signer``: ``signer_socket``, else signer.sock in the instance."""
+        return self.get("signer_socket", Path) or self.home / "signer.sock"
 
     def smtp_password(self) -> str | None:
         """The SMTP password: ``CAIEP_SMTP_PASSWORD``, else the first line of
@@ -456,6 +471,13 @@ def _read_file(path: Path) -> dict[str, Any] | None:
                 raise ConfigurationError(f"{path}: {key} cannot be stored here; set {named.env}")
             raise ConfigurationError(f"{path}: unknown setting {key!r}")
     return data
+
+
+def web_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment the web app reads its settings from: ``environ`` (default the process's)
+    without the key passphrase, which only the signing commands and ``caiep signer`` take."""
+    source = os.environ if environ is None else environ
+    return {name: source[name] for name in source if name != PASSPHRASE_VARIABLE}
 
 
 def environment_value(name: str, environ: Mapping[str, str] | None = None) -> Any:

@@ -110,14 +110,21 @@ def verify_chain(connection: Connection, *, batch: int = 10_000) -> tuple[int, C
     return checked, None
 
 
+#: The actions whose ``credentials`` rows log stored copies: a version's pair, a copy bound to a
+#: holder's wallet (:mod:`caiep.issuer.walletcopies`).
+WALLET_COPY = "credentials.wallet_copy"
+COPY_ACTIONS = ("credentials.issued", WALLET_COPY)
+
+
 def verify_documents(connection: Connection) -> ChainBreak | None:
-    """Every stored copy of a credential against the digest logged when it was issued.
+    """Every stored copy of a credential against the digest logged when it was issued (or
+    signed for a wallet).
 
     Finds a document edited after issue, a logged copy that is gone, and a copy that was stored
     without being logged (its ``ChainBreak.seq`` is 0: no entry is at fault).
     """
     listed = 0
-    entries = select(audit_log.c.seq, audit_log.c.details).where(audit_log.c.action == "credentials.issued")
+    entries = select(audit_log.c.seq, audit_log.c.details).where(audit_log.c.action.in_(COPY_ACTIONS))
     for seq, details in connection.execute(entries.order_by(audit_log.c.seq)).all():
         # A pair logs two digests under one URL: each logged copy counts.
         recorded: dict[str, set[str]] = {}

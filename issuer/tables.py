@@ -155,6 +155,10 @@ credential_copies = Table(
     Column("served", Boolean, nullable=False),
     Column("job_id", ForeignKey("jobs.id")),
     Column("issued_at", UtcDateTime(), nullable=False),
+    # A copy bound to a holder's wallet (issuer.walletcopies): the wallet's DID, its
+    # credentialSubject.id, and the channel it went out by (openid4vci | lcw); null otherwise.
+    Column("bound_to", String(2048)),
+    Column("channel", String(16)),
     ForeignKeyConstraint(
         ["credential_id", "version"], ["credential_versions.credential_id", "credential_versions.version"]
     ),

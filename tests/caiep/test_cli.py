@@ -395,9 +395,9 @@ def test_help_lists_every_command(cli: CLI) -> None:
     assert run.code == 0
     listed = {line.split()[0] for line in run.out.split("Commands:")[1].splitlines() if line.strip()}
     assert listed == {
-        "init", "issue", "verify", "did", "serve", "results", "sign", "jobs", "credentials", "export",
-        "holder", "revoke", "suspend", "reinstate", "renew", "mail", "status", "publish", "audit", "keys",
-        "db", "config",
+        "init", "issue", "verify", "did", "serve", "signer", "results", "sign", "jobs", "credentials",
+        "export", "holder", "revoke", "suspend", "reinstate", "renew", "mail", "status", "publish", "audit",
+        "keys", "db", "config",
     }  # fmt: skip
 
 

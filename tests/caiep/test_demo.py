@@ -23,7 +23,9 @@ def test_the_demo_issues_exports_publishes_and_verifies_everything(tmp_path: Pat
     verdicts = [
         line for line in done.stdout.splitlines() if line in ("VALID", "INVALID", "CANNOT BE VERIFIED")
     ]
-    assert verdicts == ["VALID", "VALID", "VALID"]  # the JSON, the VC-JWT and the baked badge
+    assert verdicts == ["VALID"] * 4  # the JSON, the VC-JWT, the baked badge, the wallet-bound copy
+    assert "signer: the sample credential bound to the wallet did:key:z6Mk" in done.stdout
+    assert not (tmp_path / "demo-home" / "signer.sock").exists()  # the signer was stopped
     assert "credential read from the baked PNG badge demo-home/jane-doe.badge.png" in done.stdout
     home = tmp_path / "demo-home"
     assert (home / "jane-doe.certificate.pdf").read_bytes().startswith(b"%PDF-")
