@@ -236,7 +236,8 @@ def test_the_holder_page_makes_an_offer_and_shows_its_qr_code_and_pin(
     holder_token = capsys.readouterr().out.strip().rsplit("/", 1)[1]
     page = site.client.get(f"/h/{holder_token}").get_data(as_text=True)
     form = re.search(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', page, flags=re.S)
-    assert form is not None and form.group(1) == f"/h/{holder_token}/oid4vci"
+    assert form is not None
+    assert form.group(1) == f"/h/{holder_token}/oid4vci"
     assert f'name="credential" value="{charter.credential_id}"' in form.group(2)
     shown = site.client.post(form.group(1), data={"credential": charter.credential_id})
     assert shown.status_code == 200
@@ -246,9 +247,13 @@ def test_the_holder_page_makes_an_offer_and_shows_its_qr_code_and_pin(
     assert re.search(r'<svg [^>]*role="img" aria-label="QR code of your wallet offer', text)
     pin = re.search(r"PIN: <strong>(\d{6})</strong>", text)
     link = re.search(r'<a href="(openid-credential-offer://[^"]+)">', text)
-    assert pin is not None and link is not None
+    assert pin is not None
+    assert link is not None
     code, _ = fetch_code(site.client, html.unescape(link.group(1)))
     assert token(site.client, code, pin.group(1)).status_code == 200
     other = site.client.post(form.group(1), data={"credential": "00000000-0000-4000-8000-000000000000"})
     assert other.status_code == 404
-    assert site.client.post(f"/h/{'A' * 43}/oid4vci", data={"credential": charter.credential_id}).status_code == 404
+    assert (
+        site.client.post(f"/h/{'A' * 43}/oid4vci", data={"credential": charter.credential_id}).status_code
+        == 404
+    )
