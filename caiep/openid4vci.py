@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from caiep.addresses import HOLDER_PAGE_ROUTE
 from caiep.errors import InputError
@@ -171,6 +171,9 @@ def create_blueprint(
                 return _denied()
             if isinstance(failure, SignerRefused) and failure.error == "bad_request":
                 return _error(Oid4vciError("invalid_proof", "the key proof's DID cannot be bound"))
+            if isinstance(failure, SignerRefused):  # internal, forbidden: the operator must look
+                current_app.logger.error("the signer refused a wallet copy: %s", failure.error)
+                return _error(Oid4vciError("server_error", "the credential could not be signed", 500))
             response = _error(Oid4vciError("server_error", "issuance is paused; try again shortly", 503))
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return response
