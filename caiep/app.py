@@ -38,6 +38,7 @@ from caiep.exporting import exported_charter
 from caiep.holderview import holder_page
 from caiep.issuer import web as issuer_web
 from caiep.keys.did import did_web_document_url
+from caiep.openid4vci import create_blueprint as openid4vci_blueprint
 from caiep.ratelimit import READ, VERIFY, RateLimiter, RateLimitSettings, Window
 from caiep.settings import PASSPHRASE_VARIABLE, Configuration, read_configuration, web_environment
 from caiep.trust import make_fetcher, own_lists_first
@@ -228,6 +229,16 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
     app.register_blueprint(wallet_web.create_badge_blueprint())
     app.register_blueprint(downloads.create_blueprint(find_exported))
     app.register_blueprint(holder_web.create_blueprint(find_holder_page))
+    app.register_blueprint(
+        openid4vci_blueprint(
+            registry,
+            issuer_url=settings.issuer_url,
+            issuer_name=settings.issuer_name,
+            logo_url=ServiceAddresses(settings.issuer_url).badge("png"),
+            signer_socket=config.signer_socket or config.home / "signer.sock",
+            find_holder_page=find_holder_page,
+        )
+    )
     limiter = RateLimiter(config.rate_limits)
     limiter.init_app(app)  # Flask-Limiter, counted from the one hook below
     _install_hooks(app, limiter, ResponseHeaders(app))

@@ -69,9 +69,17 @@ CACHE_CONTROL: Final = {
     "downloads.certificate": PAGE,
     # The holder's private page: never kept by a browser or a shared cache.
     "holder.holder_page": NO_STORE,
+    # OpenID4VCI: the metadata changes rarely; offers, tokens, nonces and credentials never cached.
+    "oid4vci.credential_issuer_metadata": DOCUMENT,
+    "oid4vci.authorization_server": DOCUMENT,
+    "oid4vci.credential_offer": NO_STORE,
+    "oid4vci.token": NO_STORE,
+    "oid4vci.nonce": NO_STORE,
+    "oid4vci.credential": NO_STORE,
+    "oid4vci.holder_offer": NO_STORE,
 }
 #: Pages no search engine may index or follow, whatever their answer (the page and its 404).
-NOINDEX_ENDPOINTS: Final = frozenset({"holder.holder_page"})
+NOINDEX_ENDPOINTS: Final = frozenset({"holder.holder_page", "oid4vci.holder_offer"})
 NOINDEX: Final = ("X-Robots-Tag", "noindex, nofollow")
 #: The public API: read-only documents, and the one verification POST that takes no session.
 CORS_ENDPOINTS: Final = frozenset(
@@ -85,6 +93,8 @@ CORS_ENDPOINTS: Final = frozenset(
         "issuer.status_list",  # browser-based verifiers read our status lists too
         "badge.badge_png_image",  # displayers draw the badge on a canvas, or fetch it to bake
         "badge.badge_svg_image",
+        "oid4vci.credential_issuer_metadata",  # browser-based wallets read the metadata
+        "oid4vci.authorization_server",
     }
 )
 CORS: Final = (("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", "Retry-After"))

@@ -253,3 +253,36 @@ audit_head = Table(
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+# OpenID4VCI offers (issuer/offers.py): one row an offer, single use. Every secret (the offer
+# URI's token, the pre-authorized code, the access token) is kept as its SHA-256 only, the PIN
+# as a salted scrypt hash with a count of wrong attempts.
+wallet_offers = Table(
+    "wallet_offers",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("offer_hash", String(64), nullable=False, unique=True),
+    Column("credential_id", ForeignKey("charter_credentials.id"), nullable=False),
+    Column("pin_hash", String(128)),  # scrypt, "salt$hash" hex; null: no PIN
+    Column("pin_failures", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),  # the offer URI's end
+    Column("fetched_at", UtcDateTime()),  # the wallet's GET of the offer URI (once)
+    Column("code_hash", String(64), unique=True),
+    Column("code_expires_at", UtcDateTime()),
+    Column("code_used_at", UtcDateTime()),
+    Column("token_hash", String(64), unique=True),
+    Column("token_expires_at", UtcDateTime()),
+    Column("claimed_at", UtcDateTime()),  # a credential request is being served
+    Column("issued_at", UtcDateTime()),  # the credential was handed out
+)
+Index("ix_wallet_offers_credential", wallet_offers.c.credential_id)
+
+# The c_nonce values of the nonce endpoint: hashed, short-lived, used once.
+wallet_nonces = Table(
+    "wallet_nonces",
+    metadata,
+    Column("nonce_hash", String(64), primary_key=True),
+    Column("expires_at", UtcDateTime(), nullable=False),
+)
+Index("ix_wallet_nonces_expiry", wallet_nonces.c.expires_at)

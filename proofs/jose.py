@@ -193,6 +193,30 @@ def verify_credential_jwt(
     return VerifiedJwt(credential=credential, header=header, claims=claims)
 
 
+def verify_jws(token: str, key: object, alg: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Verify a compact JWS that is not a credential with ``key`` (a :class:`PublicKey` or public
+    JWK) under ``alg``; return its header and payload (RFC 7515 §5.2).
+
+    For protocol JWTs (an OpenID4VCI key proof): the caller checks the header's members and the
+    claims. ``alg`` must match the header's; ``none`` and HS* never pass. Raises ProofInvalid
+    with a code from the module docstring.
+    """
+    try:
+        header, payload, _ = _split(token)
+    except EncodingError as exc:
+        raise _failure("jws_malformed", "the token is not a compact JWS of JSON objects") from exc
+    if header.get("alg") != alg or alg not in _KEY_TYPES:
+        raise _failure("jws_alg_not_allowed", f"JWS algorithm {header.get('alg')!r} is not allowed")
+    verifier = jws.JWS()
+    verifier.allowed_algs = [alg]
+    try:
+        verifier.deserialize(token)
+        verifier.verify(_verification_key(key, alg), alg=alg)
+    except (JWException, ValueError) as exc:
+        raise _failure("jws_signature_invalid", "the JWS signature does not verify") from exc
+    return header, payload
+
+
 def _failure(code: str, message: str) -> ProofInvalid:
     error = ProofInvalid(message)
     error.code = code

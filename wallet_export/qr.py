@@ -8,6 +8,7 @@ screens. The same URL always gives the same bytes.
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import re
 from typing import Any
@@ -85,3 +86,32 @@ def _qr_code(url: str, *, box_size: int, image_factory: type[Any]) -> Any:
         # qrcode 8.2 reports data beyond version 40 as ValueError("Invalid version …").
         raise InputError(f"the URL is too long for a QR code ({len(url)} characters)") from exc
     return code.make_image()
+
+
+def qr_svg_inline(url: str, label: str, *, size_px: int = 240) -> str:
+    """The SVG QR code of ``url`` to place inside an HTML page: ``role="img"`` named by ``label``
+    (for screen readers), ``size_px`` wide (a page's CSP may refuse ``data:`` images)."""
+    svg = qr_svg(url)
+    start = svg.index("<svg")
+    head_end = svg.index(">", start)
+    head = svg[start:head_end]
+    head = re.sub(r'\swidth="[^"]*"', f' width="{size_px}"', head, count=1)
+    head = re.sub(r'\sheight="[^"]*"', f' height="{size_px}"', head, count=1)
+    escaped = label.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    return f'{head} role="img" aria-label="{escaped}" class="qr"{svg[head_end:]}'
+
+
+def qr_terminal(url: str) -> str:
+    """The QR code of ``url`` for a terminal: two characters a module, dark on light (white
+    quiet zone), readable by a phone from a screen with a dark or light theme."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QUIET_ZONE_MODULES)
+    if not _URL_CHARACTERS.match(url):
+        raise InputError("a QR code URL must be non-empty printable ASCII; percent-encode anything else")
+    code.add_data(url)
+    code.make(fit=True)
+    lines = []
+    for row in code.get_matrix():
+        runs = itertools.groupby(row)
+        line = "".join(f"\x1b[{40 if dark else 47}m{'  ' * len(list(cells))}" for dark, cells in runs)
+        lines.append(line + "\x1b[0m")
+    return "\n".join(lines) + "\n"

@@ -95,6 +95,8 @@ def cases(issued: Issued, live_server: LiveServer, holder_link: Callable[..., st
         "holder": Case(f"/h/{holder_link(issued.valid)}", 200, "Jane Doe, CAiEP"),
         "holder-revoked": Case(f"/h/{holder_link(changed['revoked'].credential_id)}", 200, "Rita Revoked"),
         "holder-not-found": Case("/h/" + "A" * 43, 404, "Not found"),
+        # the holder page's POST: a wallet offer, its QR code and PIN
+        "holder-offer": Case(f"/h/{holder_link(issued.valid)}/oid4vci", 200, "Jane Doe, CAiEP", issued.valid),
         "certificate-gone": Case(f"/c/{changed['revoked'].credential_id}/certificate.pdf", 410, "Gone"),
         "verify-form": Case("/verify", 200, "Verify a credential"),
         "posted-valid": Case("/verify", 200, "Valid", issued.documents[issued.jwt]),
@@ -158,6 +160,7 @@ CASE_NAMES = [
     "holder",
     "holder-revoked",
     "holder-not-found",
+    "holder-offer",
     "verify-form",
     "posted-valid",
     "posted-renewed",

@@ -40,12 +40,20 @@ OPERATIONS = {
     "GET /achievements/caiep",
     "GET /achievements/caiep/badge.png",
     "GET /achievements/caiep/badge.svg",
+    "GET /.well-known/openid-credential-issuer",
+    "GET /.well-known/oauth-authorization-server",
+    "GET /oid4vci/offers/{token}",
+    "POST /oid4vci/token",
+    "POST /oid4vci/nonce",
+    "POST /oid4vci/credential",
 }
 # Positive cases for every operation; negative ones where there is input to get wrong.
 FUZZED = [
     *((operation, GenerationMode.POSITIVE) for operation in sorted(OPERATIONS)),
     *((operation, GenerationMode.NEGATIVE) for operation in sorted(OPERATIONS) if "{id}" in operation),
     ("POST /api/v1/verify", GenerationMode.NEGATIVE),
+    ("POST /oid4vci/token", GenerationMode.NEGATIVE),
+    ("POST /oid4vci/credential", GenerationMode.NEGATIVE),
 ]
 
 

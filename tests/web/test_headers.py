@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from flask import Flask
+from oid4vci_support import WalletKey, credential, fetch_code, nonce, offer_path, token
 from werkzeug.test import TestResponse
 
 from caiep.app import AppConfig, create_app
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 CORS_ROUTES = {"verifier.api_verify", "verifier.api_status", "verifier.openapi", "issuer.hosted_credential"}
 CORS_ROUTES |= {"issuer.did_document", "issuer.achievement_definition", "issuer.status_list"}
 CORS_ROUTES |= {"badge.badge_png_image", "badge.badge_svg_image"}
+CORS_ROUTES |= {"oid4vci.credential_issuer_metadata", "oid4vci.authorization_server"}
 
 
 def _app(issued: Issued, **options: object) -> Flask:
@@ -62,7 +64,54 @@ def _requests(issued: Issued) -> dict[str, Callable[[Flask], TestResponse]]:
         "downloads.baked_svg": lambda a: a.test_client().get(f"/c/{valid}/badge.svg?form=jwt"),
         "downloads.certificate": lambda a: a.test_client().get(f"/c/{valid}/certificate.pdf"),
         "holder.holder_page": lambda a: a.test_client().get(f"/h/{_holder_token(issued)}"),
+        "oid4vci.credential_issuer_metadata": lambda a: a.test_client().get(
+            "/.well-known/openid-credential-issuer"
+        ),
+        "oid4vci.authorization_server": lambda a: a.test_client().get(
+            "/.well-known/oauth-authorization-server"
+        ),
+        "oid4vci.credential_offer": lambda a: a.test_client().get(offer_path(_offer_uri(issued))),
+        "oid4vci.token": lambda a: token(a.test_client(), fetch_code(a.test_client(), _offer_uri(issued))[0]),
+        "oid4vci.nonce": lambda a: a.test_client().post("/oid4vci/nonce"),
+        "oid4vci.credential": lambda a: _credential(a, issued),
+        "oid4vci.holder_offer": lambda a: a.test_client().post(
+            f"/h/{_holder_token(issued)}/oid4vci", data={"credential": issued.valid}
+        ),
     }
+
+
+def _offer_uri(issued: Issued) -> str:
+    """A new offer (no PIN) of the valid credential."""
+    from datetime import UTC, datetime, timedelta
+
+    from caiep.issuer.offers import create_offer
+    from caiep.issuer.registry import open_registry
+
+    with open_registry(issued.database_url) as registry, registry.write() as connection:
+        made = create_offer(
+            connection,
+            issued.valid,
+            pin=False,
+            expires_in=timedelta(days=1),
+            now=datetime.now(UTC),
+            issuer_url=issued.issuer_url,
+        )
+    return made.offer_uri
+
+
+def _credential(app: Flask, issued: Issued) -> TestResponse:
+    """The valid credential into a wallet, through the real signer of the instance."""
+    from signer_support import running_signer
+
+    client = app.test_client()
+    code, _ = fetch_code(client, _offer_uri(issued))
+    bearer = token(client, code).get_json()["access_token"]
+    body = {
+        "credential_configuration_id": "CAiEP_ldp_vc",
+        "proofs": {"jwt": [WalletKey().proof(nonce(client))]},
+    }
+    with running_signer(issued.home, {"CAIEP_KEY_PASSPHRASE": issued.passphrase}):
+        return credential(client, bearer, body)
 
 
 def _holder_token(issued: Issued) -> str:
@@ -97,6 +146,13 @@ EXPECTED_CACHE = {
     "downloads.baked_svg": "max-age=60",
     "downloads.certificate": "max-age=60",
     "holder.holder_page": "no-store",
+    "oid4vci.credential_issuer_metadata": "max-age=300",
+    "oid4vci.authorization_server": "max-age=300",
+    "oid4vci.credential_offer": "no-store",
+    "oid4vci.token": "no-store",
+    "oid4vci.nonce": "no-store",
+    "oid4vci.credential": "no-store",
+    "oid4vci.holder_offer": "no-store",
 }
 
 
@@ -115,7 +171,8 @@ def test_every_route_says_how_long_its_answer_may_be_kept(app: Flask, issued: Is
     assert requests["issuer.hosted_credential"](app).headers["Vary"] == "Accept"
     for endpoint, send in requests.items():  # only the holder's private page keeps out of search engines
         robots = send(app).headers.get("X-Robots-Tag")
-        assert robots == ("noindex, nofollow" if endpoint == "holder.holder_page" else None), endpoint
+        private = endpoint in ("holder.holder_page", "oid4vci.holder_offer")
+        assert robots == ("noindex, nofollow" if private else None), endpoint
 
 
 def test_errors_are_never_stored(app: Flask, issued: Issued) -> None:

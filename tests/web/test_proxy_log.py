@@ -125,3 +125,29 @@ def test_the_proxy_log_masks_holder_links_and_keeps_other_paths(
     assert [line.split('"')[1] for line in holder] == ["GET /h/<token> HTTP/1.1"] * 3
     assert [line.split('"')[2].split()[0] for line in holder] == ["200", "200", "404"]
     assert any(f'"GET /c/{issued.valid} HTTP/1.1" 200 ' in line for line in lines)
+
+
+def test_the_proxy_log_masks_wallet_offers(proxy: tuple[str, Path], issued: Issued) -> None:
+    from datetime import UTC, datetime, timedelta
+    from urllib.parse import parse_qs, urlsplit
+
+    from caiep.issuer.offers import create_offer
+    from caiep.issuer.registry import open_registry
+
+    base, log = proxy
+    with open_registry(issued.database_url) as registry, registry.write() as connection:
+        made = create_offer(
+            connection, issued.valid, pin=True, expires_in=timedelta(days=1), now=datetime.now(UTC),
+            issuer_url=issued.issuer_url,
+        )  # fmt: skip
+    [url] = parse_qs(urlsplit(made.offer_uri).query)["credential_offer_uri"]
+    token = url.rsplit("/", 1)[1]
+    before = log.read_text().count("\n")
+    assert status_of(f"{base}/oid4vci/offers/{token}") == 200
+    assert status_of(f"{base}/oid4vci/offers/{token}") == 404  # once
+    deadline = time.monotonic() + 10
+    while log.read_text().count("\n") < before + 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lines = log.read_text().splitlines()[before:]
+    assert token not in "\n".join(lines)
+    assert [line.split('"')[1] for line in lines] == ["GET /oid4vci/offers/<token> HTTP/1.1"] * 2
