@@ -50,6 +50,45 @@ def check_private(path: Path) -> None:
     _check(path, _GROUP_OR_OTHERS_ANY, "open to other users", f"chmod 600 {path}")
 
 
+#: Where container and service managers mount secrets read-only: Docker and Podman secrets
+#: (``/run/secrets``, mode 0444, owned by root) and systemd's ``LoadCredential=``
+#: (``$CREDENTIALS_DIRECTORY``). A file there was put by the operator for this service.
+SECRET_MOUNTS: Final = (Path("/run/secrets"),)
+
+
+def check_secret_file(path: Path) -> None:
+    """Refuse a file holding a password unless it is private (as :func:`check_private`), or is a
+    secret mounted read-only by the container or service manager (in :data:`SECRET_MOUNTS` or
+    ``$CREDENTIALS_DIRECTORY``): owned by root or this user, and writable by no one else.
+
+    Docker secrets are 0444 files owned by root: in a container of one user, readable by
+    everyone is readable by the service alone. Elsewhere, a password readable by other
+    users is refused as a key file would be.
+    """
+    if _in_secret_mount(path):
+        _check(path, _GROUP_OR_OTHERS_WRITE, "writable by other users", f"chmod go-w {path}")
+    else:
+        check_private(path)
+
+
+def _in_secret_mount(path: Path) -> bool:
+    mounts = list(SECRET_MOUNTS)
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    if credentials:
+        mounts.append(Path(credentials))
+    try:
+        resolved = path.resolve(strict=True)
+    except OSError:
+        return False  # whoever reads it says it does not exist
+    for mount in mounts:
+        try:
+            if resolved.is_relative_to(mount.resolve(strict=True)):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def is_trusted_owner(uid: int) -> bool:
     """True for files of the user running caiep, or of root (who could change them anyway)."""
     return uid in (os.geteuid(), 0)

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from caiep import atomicfile
 from caiep.caches import CACHE_LIMITS, CacheLimit
 from caiep.errors import ConfigurationError, InputError
-from caiep.filemodes import PRIVATE_FILE, check_not_writable_by_others, check_private
+from caiep.filemodes import PRIVATE_FILE, check_not_writable_by_others, check_private, check_secret_file
 from caiep.wallet_export.messages import parse_sender
 from caiep.wallet_export.smtp_url import smtp_address
 
@@ -236,7 +236,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_url", "CAIEP_SMTP_URL", "smtp_url", smtp_url, None, "mail to holders: smtp://USER@HOST:587 (STARTTLS, required), smtps://USER@HOST:465 (TLS) or smtp+insecure://localhost:PORT (loopback only); the user percent-encoded", default_doc=".eml files in the instance's outbox/"),  # noqa: E501
     Setting("smtp_ca_file", "CAIEP_SMTP_CA_FILE", "smtp_ca_file", instance_path, None, "mail: PEM file of the CA that signed the SMTP server's certificate, trusted instead of the system's CAs", default_doc="the system's CAs"),  # noqa: E501
     Setting("smtp_password", "CAIEP_SMTP_PASSWORD", None, text, None, "mail: the SMTP user's password; never stored or shown", secret=True),  # noqa: E501
-    Setting("smtp_password_file", "CAIEP_SMTP_PASSWORD_FILE", "smtp_password_file", instance_path, None, "mail: a file (mode 0600) holding the SMTP password on its first line, instead of CAIEP_SMTP_PASSWORD"),  # noqa: E501
+    Setting("smtp_password_file", "CAIEP_SMTP_PASSWORD_FILE", "smtp_password_file", instance_path, None, "mail: a file holding the SMTP password on its first line, instead of CAIEP_SMTP_PASSWORD: mode 0600, or a read-only secret in /run/secrets or $CREDENTIALS_DIRECTORY"),  # noqa: E501
     Setting("mail_from", "CAIEP_MAIL_FROM", "mail_from", mail_sender, None, "mail: the sender, an address with or without a display name; bounces and delivery reports come back to it; required with smtp_url", default_doc="noreply@ the issuer's host"),  # noqa: E501
     Setting("linkedin_organization_id", "CAIEP_LINKEDIN_ORGANIZATION_ID", "linkedin_organization_id", linkedin_company, None, "exports and the holder page: the certification body's LinkedIn company id for \"Add to profile\"; unset: its name is sent"),  # noqa: E501
     Setting("signer_socket", "CAIEP_SIGNER_SOCKET", "signer_socket", instance_path, None, "wallets: the Unix socket of caiep signer, which signs wallet-bound copies for the web app", default_doc="signer.sock in the instance"),  # noqa: E501
@@ -327,7 +327,8 @@ class Configuration:
 
     def smtp_password(self) -> str | None:
         """The SMTP password: ``CAIEP_SMTP_PASSWORD``, else the first line of
-        ``smtp_password_file`` (which must be the owner's alone, as a key file), else None."""
+        ``smtp_password_file`` (the owner's alone, as a key file, unless a container's or service
+        manager's read-only secret: :func:`~caiep.filemodes.check_secret_file`), else None."""
         password = self.get("smtp_password", str)
         path = self.get("smtp_password_file", Path)
         if path is None:
@@ -336,7 +337,7 @@ class Configuration:
             raise ConfigurationError(
                 f"both CAIEP_SMTP_PASSWORD and {self.origin('smtp_password_file')} are set; keep one"
             )
-        check_private(path)
+        check_secret_file(path)
         try:
             content = path.read_text(encoding="utf-8")
         except FileNotFoundError:

@@ -135,3 +135,35 @@ def test_the_sender(instance: Path) -> None:
         ConfigurationError, match="CAIEP_MAIL_FROM \\(environment\\): must be one e-mail address"
     ):
         read_configuration(instance, environ={"CAIEP_MAIL_FROM": "registry, billing@caiep.example"})
+
+
+def test_a_read_only_secret_mounted_for_the_service_is_accepted(
+    instance: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Docker secrets and systemd credentials are read-only files readable by all: accepted in
+    their mount, refused anywhere else, and refused if anyone else may write them."""
+    mount = tmp_path / "credentials"
+    mount.mkdir()
+    secret_file = mount / "smtp-password"
+    secret_file.write_text(SECRET + "\n", encoding="utf-8")
+    secret_file.chmod(0o444)
+    environ = {"CAIEP_SMTP_PASSWORD_FILE": str(secret_file)}
+
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    with pytest.raises(ConfigurationError, match=r"open to other users \(mode 0444\); run: chmod 600"):
+        read_configuration(instance, environ=environ).smtp_password()
+
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(mount))
+    assert read_configuration(instance, environ=environ).smtp_password() == SECRET
+
+    secret_file.chmod(0o446)
+    with pytest.raises(ConfigurationError, match=r"writable by other users \(mode 0446\); run: chmod go-w"):
+        read_configuration(instance, environ=environ).smtp_password()
+
+    elsewhere = tmp_path / "smtp-password"  # a link out of the mount does not count as in it
+    elsewhere.write_text(SECRET + "\n", encoding="utf-8")
+    elsewhere.chmod(0o444)
+    secret_file.unlink()
+    secret_file.symlink_to(elsewhere)
+    with pytest.raises(ConfigurationError, match=r"open to other users \(mode 0444\)"):
+        read_configuration(instance, environ=environ).smtp_password()
