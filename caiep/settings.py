@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from caiep import atomicfile
 from caiep.caches import CACHE_LIMITS, CacheLimit
 from caiep.errors import ConfigurationError, InputError
-from caiep.filemodes import PRIVATE_FILE, check_not_writable_by_others, check_private, check_secret_file
+from caiep.filemodes import PRIVATE_FILE, check_not_writable_by_others, check_secret_file
 from caiep.wallet_export.messages import parse_sender
 from caiep.wallet_export.smtp_url import smtp_address
 

@@ -183,10 +183,20 @@ def find(connection: Connection, outbox_id: int) -> Message | None:
     return None if row is None else _message(row)
 
 
-def listing(connection: Connection, *, failed_only: bool = False) -> list[Message]:
-    """Every message, oldest first; with ``failed_only`` those bounced or retried at least once
-    and not yet sent (what ``caiep mail list --failed`` shows)."""
-    query = select(*_COLUMNS).join(holders, holders.c.id == outbox.c.holder_id).order_by(outbox.c.id)
+def listing(
+    connection: Connection, *, failed_only: bool = False, after: int = 0, limit: int | None = None
+) -> list[Message]:
+    """Every message, oldest first, from the id after ``after``, at most ``limit``; with
+    ``failed_only`` those bounced or retried at least once and not yet sent (what ``caiep mail
+    list --failed`` shows)."""
+    query = (
+        select(*_COLUMNS)
+        .join(holders, holders.c.id == outbox.c.holder_id)
+        .where(outbox.c.id > after)
+        .order_by(outbox.c.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
     if failed_only:
         query = query.where(
             (outbox.c.state == "bounced") | ((outbox.c.state == "pending") & (outbox.c.attempts > 0))

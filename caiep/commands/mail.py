@@ -134,17 +134,36 @@ def send(invocation: Invocation, watch: bool, limit: int | None, interval: int) 
 
 @mail.command("list")
 @click.option("--failed", is_flag=True, help="only the bounced, and those waiting for a retry")
+@click.option("--limit", type=POSITIVE, help="list at most this many")
+@click.option(
+    "--after",
+    type=click.IntRange(min=0),
+    metavar="ID",
+    help="continue after this message (the last id shown)",
+)
 @json_option
 @pass_invocation
-def list_messages(invocation: Invocation, failed: bool, as_json: bool) -> int:
-    """List the messages to holders, oldest first: pending, sent or bounced, with the last error."""
+def list_messages(
+    invocation: Invocation, failed: bool, limit: int | None, after: int | None, as_json: bool
+) -> int:
+    """List the messages to holders, oldest first: pending, sent or bounced, with the last error.
+
+    Page through a long outbox with --limit N, then --after the last id shown; when more remain,
+    the command that shows the next page is printed on standard error.
+    """
     import json
 
     from caiep.issuer import outbox
     from caiep.issuer.records import charter_number
 
     with invocation.instance().registry() as registry, registry.read() as connection:
-        messages = outbox.listing(connection, failed_only=failed)
+        found = outbox.listing(
+            connection, failed_only=failed, after=after or 0, limit=None if limit is None else limit + 1
+        )
+    messages = found if limit is None else found[:limit]
+    if limit is not None and len(found) > limit:
+        flags = " --failed" if failed else ""
+        print(f"more: caiep mail list{flags} --limit {limit} --after {messages[-1].id}", file=sys.stderr)
     if as_json:
         rows = [
             {

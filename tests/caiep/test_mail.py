@@ -8,6 +8,8 @@ The registry is SQLite in the instance and a fresh PostgreSQL database (``databa
 from __future__ import annotations
 
 import csv
+import html
+import json
 import os
 import re
 import signal
@@ -18,7 +20,7 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from cli_support import ISSUER_URL, init_issuer
@@ -118,6 +120,7 @@ def test_a_signing_job_of_50_delivers_50_messages_with_working_holder_links(
     listed = cli("mail", "list")
     assert listed.code == 0
     assert listed.out.count("pending") == PASSES
+    assert _paged(cli) == [m.id for m in queued]
     with SmtpServer(certificate=authority.issue()) as server:
         _smtp_env(monkeypatch, server, authority)
         sent = cli("mail", "send")
@@ -154,6 +157,54 @@ def test_a_signing_job_of_50_delivers_50_messages_with_working_holder_links(
             [token] = set(LINK.findall(text))
             assert holdertokens.resolve(connection, token) == rows[recipient].holder_id
     assert len({r.message_id for r in received}) == PASSES
+    _follow_the_links(home, database_url, received, issued)
+
+
+def _paged(cli: CLI) -> list[int]:
+    """The ids ``mail list --json --limit 20`` gives page after page, following the ``more:`` hint."""
+    ids: list[int] = []
+    args = ["mail", "list", "--json", "--limit", "20"]
+    while True:
+        page = cli(*args)
+        assert page.code == 0, page.err
+        rows = json.loads(page.out)
+        assert 0 < len(rows) <= 20
+        ids += [row["id"] for row in rows]
+        if not page.err:
+            return ids
+        assert page.err == f"more: caiep mail list --limit 20 --after {rows[-1]['id']}\n"
+        args = ["mail", "list", "--json", *page.err.split()[4:]]
+
+
+def _follow_the_links(home: Path, database_url: str, received: list[Any], issued: dict[str, str]) -> None:
+    """Each message's holder link opens that holder's private page in the web app, and only hers."""
+    from caiep.app import AppConfig, create_app
+    from support import unlimited_rates
+
+    app = create_app(
+        AppConfig(home=home, database_url=_registry_url(home, database_url), rate_limits=unlimited_rates())
+    )
+    try:
+        client = app.test_client()
+        for r in received:
+            message = message_from_bytes(r.data, policy=default_policy)
+            assert isinstance(message, EmailMessage)
+            text = _text(message)
+            [token] = set(LINK.findall(text))
+            [number] = set(re.findall(r"CAIEP-\d{6}", text))
+            page = client.get(f"/h/{token}")
+            assert page.status_code == 200
+            assert page.headers["Cache-Control"] == "no-store"
+            body = page.get_data(as_text=True)
+            name = issued[r.recipients[0]]
+            assert f"<bdi>{html.escape(name)}</bdi>, CAiEP</h1>" in body
+            assert "<strong>Current</strong> until" in body
+            assert f"<dt>Charter number</dt><dd>{number}</dd>" in body  # her charter, not a namesake's
+            others = {n for n in issued.values() if n != name}
+            assert not any(f"<bdi>{html.escape(n)}</bdi>, CAiEP</h1>" in body for n in others)
+        assert client.get("/h/" + "A" * 43).status_code == 404
+    finally:
+        app.extensions["caiep.registry"].dispose()
 
 
 def test_451_then_250_delivers_the_message_once_after_its_back_off(
