@@ -23,7 +23,14 @@ from typing import Any
 from caiep.schemas.loader import CONTEXT_FILES, load_context
 
 INTEROP_DIR = Path(__file__).resolve().parent
-SCRIPTS = ("verify-di.mjs", "sign-di.mjs", "jose.mjs", "canonize.mjs", "canonize-nquads.mjs")
+SCRIPTS = (
+    "verify-di.mjs",
+    "sign-di.mjs",
+    "jose.mjs",
+    "canonize.mjs",
+    "canonize-nquads.mjs",
+    "lcw-wallet.mjs",
+)
 
 
 class NodeHarnessError(RuntimeError):
