@@ -69,9 +69,12 @@ CACHE_CONTROL: Final = {
     "downloads.certificate": PAGE,
     # The holder's private page: never kept by a browser or a shared cache.
     "holder.holder_page": NO_STORE,
+    # The Learner Credential Wallet: the page with a new exchange, and the exchange's answers.
+    "lcw.open_exchange": NO_STORE,
+    "lcw.exchange": NO_STORE,
 }
 #: Pages no search engine may index or follow, whatever their answer (the page and its 404).
-NOINDEX_ENDPOINTS: Final = frozenset({"holder.holder_page"})
+NOINDEX_ENDPOINTS: Final = frozenset({"holder.holder_page", "lcw.open_exchange"})
 NOINDEX: Final = ("X-Robots-Tag", "noindex, nofollow")
 #: The public API: read-only documents, and the one verification POST that takes no session.
 CORS_ENDPOINTS: Final = frozenset(

@@ -12,7 +12,8 @@
 //         tamper   null, "challenge" (sign another challenge), "domain"
 //                  (sign another domain) or "after" (change the presentation
 //                  once signed);
-//         repeat   POST the same signed presentation a second time (replay).
+//         repeat   POST the same signed presentation a second time (replay);
+//         parallel POST it this many times at once (default 1).
 // stdout: {did, request: {status, body}, answers: [{status, body}...]}
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 import * as vc from '@digitalbazaar/vc';
@@ -69,8 +70,12 @@ async function walletKey(seed, suiteName) {
 runScript(async payload => {
   const contexts = requireObject(payload, 'contexts');
   const origins = requireObject(payload, 'origins');
-  const {url, seedHex, suite: suiteName, tamper = null, repeat = false} =
-    payload;
+  const {
+    url, seedHex, suite: suiteName, tamper = null, repeat = false, parallel = 1
+  } = payload;
+  if(!Number.isInteger(parallel) || parallel < 1 || parallel > 8) {
+    throw new HarnessError('"parallel" must be a whole number from 1 to 8');
+  }
   if(!TAMPERS.has(tamper)) {
     throw new HarnessError(`unknown tamper ${JSON.stringify(tamper)}`);
   }
@@ -109,7 +114,8 @@ runScript(async payload => {
   if(tamper === 'after') {
     signed.id = 'urn:uuid:3f1d5a7e-8c52-4f0e-9a57-2f9d2b7c1e10';
   }
-  const answers = [await post(target, {verifiablePresentation: signed})];
+  const answers = await Promise.all(Array.from(
+    {length: parallel}, () => post(target, {verifiablePresentation: signed})));
   if(repeat) {
     answers.push(await post(target, {verifiablePresentation: signed}));
   }

@@ -40,6 +40,7 @@ OPERATIONS = {
     "GET /achievements/caiep",
     "GET /achievements/caiep/badge.png",
     "GET /achievements/caiep/badge.svg",
+    "POST /exchanges/{id}",
 }
 # Positive cases for every operation; negative ones where there is input to get wrong.
 FUZZED = [

@@ -62,7 +62,28 @@ def _requests(issued: Issued) -> dict[str, Callable[[Flask], TestResponse]]:
         "downloads.baked_svg": lambda a: a.test_client().get(f"/c/{valid}/badge.svg?form=jwt"),
         "downloads.certificate": lambda a: a.test_client().get(f"/c/{valid}/certificate.pdf"),
         "holder.holder_page": lambda a: a.test_client().get(f"/h/{_holder_token(issued)}"),
+        "lcw.open_exchange": lambda a: a.test_client().post(
+            f"/h/{_holder_token(issued)}/lcw", data={"credential": valid}
+        ),
+        "lcw.exchange": lambda a: a.test_client().post(
+            f"/exchanges/{_exchange_id(issued)}", data="{}", content_type="application/json"
+        ),
     }
+
+
+def _exchange_id(issued: Issued) -> str:
+    """A new Learner Credential Wallet exchange for the valid credential."""
+    from datetime import UTC, datetime, timedelta
+
+    from caiep.issuer.exchanges import open_for_holder
+    from caiep.issuer.registry import open_registry
+
+    token = _holder_token(issued)
+    with open_registry(issued.database_url) as registry, registry.write() as connection:
+        now = datetime.now(UTC)
+        return open_for_holder(
+            connection, token, issued.valid, lifetime=timedelta(minutes=5), now=now
+        ).exchange_id
 
 
 def _holder_token(issued: Issued) -> str:
@@ -97,6 +118,8 @@ EXPECTED_CACHE = {
     "downloads.baked_svg": "max-age=60",
     "downloads.certificate": "max-age=60",
     "holder.holder_page": "no-store",
+    "lcw.open_exchange": "no-store",
+    "lcw.exchange": "no-store",
 }
 
 
@@ -113,9 +136,10 @@ def test_every_route_says_how_long_its_answer_may_be_kept(app: Flask, issued: Is
         assert ("Access-Control-Allow-Origin" in response.headers) == (endpoint in CORS_ROUTES), endpoint
         assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert requests["issuer.hosted_credential"](app).headers["Vary"] == "Accept"
+    private = {"holder.holder_page", "lcw.open_exchange"}
     for endpoint, send in requests.items():  # only the holder's private page keeps out of search engines
         robots = send(app).headers.get("X-Robots-Tag")
-        assert robots == ("noindex, nofollow" if endpoint == "holder.holder_page" else None), endpoint
+        assert robots == ("noindex, nofollow" if endpoint in private else None), endpoint
 
 
 def test_errors_are_never_stored(app: Flask, issued: Issued) -> None:
@@ -126,6 +150,8 @@ def test_errors_are_never_stored(app: Flask, issued: Issued) -> None:
         client.post("/api/v1/verify", data="x", content_type="text/plain"),
         client.get("/api/v1/credentials/00000000-0000-4000-8000-000000000000/status"),
         client.get("/h/" + "A" * 43),
+        client.post("/h/" + "A" * 43 + "/lcw", data={"credential": issued.valid}),
+        client.post("/exchanges/" + "A" * 43, data="{}", content_type="application/json"),
     ):
         assert response.status_code in (400, 404)
         assert response.headers.get_all("Cache-Control") == ["no-store"]
