@@ -89,6 +89,10 @@ def create_blueprint(services: LcwServices) -> Blueprint:
         except exchanges.ExchangeRefused as exc:
             if exc.code == "not_current":
                 abort(409, description="Only a current charter can be put into a wallet.")
+            if exc.code == "too_many_open":
+                abort(
+                    409, description="Several wallet codes of this charter are still open: use one of them."
+                )
             abort(404, description=NOT_FOUND)
         page = services.find_page(token)
         if page is None:  # the link was revoked in the meantime

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 
 from caiep.errors import InputError
 from caiep.issuer import holdertokens
@@ -39,6 +39,8 @@ EXCHANGE_ID: Final = re.compile(r"[A-Za-z0-9_-]{43}\Z")
 MAX_FAILURES: Final = 5
 #: How long a claim holds before another request may take the exchange again.
 CLAIM_TIMEOUT: Final = timedelta(seconds=60)
+#: Open, unexpired exchanges one charter may have at once (a page reloaded many times).
+MAX_OPEN: Final = 10
 #: The longest an exchange may live (the setting is checked against it).
 MAX_LIFETIME: Final = timedelta(hours=24)
 
@@ -94,7 +96,8 @@ def open_for_holder(
     """A new exchange for the charter ``credential_id`` of the holder whose page ``token`` opens.
 
     Raises :class:`ExchangeRefused`: ``unknown_page`` (the token opens no page, or the charter
-    is not that holder's: alike), ``not_current`` (lapsed, suspended or revoked).
+    is not that holder's: alike), ``not_current`` (lapsed, suspended or revoked),
+    ``too_many_open`` (:data:`MAX_OPEN` of its exchanges are open and unexpired).
     """
     if not timedelta(0) < lifetime <= MAX_LIFETIME:
         raise ValueError(f"an exchange lives more than 0 and at most {MAX_LIFETIME}, not {lifetime}")
@@ -107,6 +110,17 @@ def open_for_holder(
         raise ExchangeRefused("unknown_page", "this page has no such charter")
     if charter_state(charter.state, charter.valid_until, now) != "current":
         raise ExchangeRefused("not_current", "only a current charter can be put into a wallet")
+    still_open = connection.execute(
+        select(func.count())
+        .select_from(wallet_exchanges)
+        .where(
+            wallet_exchanges.c.credential_id == charter.credential_id,
+            wallet_exchanges.c.state == "open",
+            wallet_exchanges.c.expires_at > now,
+        )
+    ).scalar_one()
+    if still_open >= MAX_OPEN:
+        raise ExchangeRefused("too_many_open", "too many wallet exchanges of this charter are open: use one")
     exchange_id = _random_text(random_bytes)
     challenge = _random_text(random_bytes)
     expires_at = now + lifetime

@@ -143,3 +143,16 @@ def test_refused_presentations_close_the_exchange(registry: Registry, signer: Si
     found = _find(registry, key, now)
     assert found is not None
     assert found.state == "closed"
+
+
+def test_a_charter_has_a_bounded_number_of_open_exchanges(
+    registry: Registry, signer: Signer, now: datetime
+) -> None:
+    issued = _issue(registry, signer, now - timedelta(days=3))
+    token = _token(registry, issued.credential_id, now)
+    for _ in range(exchanges.MAX_OPEN):
+        _open(registry, token, issued.credential_id, now)
+    with pytest.raises(exchanges.ExchangeRefused) as refused:
+        _open(registry, token, issued.credential_id, now)
+    assert refused.value.code == "too_many_open"
+    assert _open(registry, token, issued.credential_id, now + LIFETIME).exchange_id  # once they expire
