@@ -49,6 +49,11 @@ def holder_page_path(token: str) -> str:
     return f"/h/{token}"
 
 
+def exchange_path(exchange_id: str) -> str:
+    """The path of a wallet's VC-API exchange, ``/exchanges/<id>`` (the id is a secret: never log it)."""
+    return f"/exchanges/{exchange_id}"
+
+
 def status_path(credential_uuid: str) -> str:
     """The path of the JSON status of one credential: ``/api/v1/credentials/<uuid>/status``."""
     return f"/api/v1/credentials/{credential_uuid}/status"
@@ -78,6 +83,9 @@ DID_DOCUMENT_ROUTE: Final = "/.well-known/did.json"
 STATUS_LIST_ROUTE: Final = "/status/<int:number>"
 # The holder's private page: the token is a path segment, logged only as this template.
 HOLDER_PAGE_ROUTE: Final = holder_page_path("<token>")
+# The Learner Credential Wallet: the holder page's POST that opens an exchange, and the exchange.
+HOLDER_LCW_ROUTE: Final = holder_page_path("<token>") + "/lcw"
+EXCHANGE_ROUTE: Final = exchange_path("<exchange_id>")
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,10 @@ class ServiceAddresses:
     def qr(self, credential_uuid: str, image: str = "png") -> str:
         """The QR code image of the credential's page (``"png"`` or ``"svg"``)."""
         return self.base_url + qr_path(credential_uuid, image)
+
+    def exchange(self, exchange_id: str) -> str:
+        """The URL of a wallet's VC-API exchange (what the Learner Credential Wallet POSTs to)."""
+        return self.base_url + exchange_path(exchange_id)
 
     def status(self, credential_uuid: str) -> str:
         """The JSON status of the credential, verified at request time."""

@@ -30,6 +30,7 @@ from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from caiep import lcw
 from caiep.accesslog import access_log, log_request, log_to_stderr
 from caiep.addresses import BADGE_PNG_ROUTE, ServiceAddresses, page_path
 from caiep.caches import CacheLimit, apply_cache_limits
@@ -53,7 +54,8 @@ from caiep.webheaders import ResponseHeaders
 from caiep.wiring import Instance, database_origin, did_document, open_database
 
 _STARTED = "caiep.started"  # perf_counter() at the start of the request, for the access log
-_LIMITED = {"verifier.api_verify", "verifier.verify_submitted"}
+# Requests that verify a signature are counted against the verification limit.
+_LIMITED = {"verifier.api_verify", "verifier.verify_submitted", "lcw.exchange"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class AppConfig:
     cache_limits: Mapping[str, CacheLimit] = field(default_factory=dict)  # by name; empty: the defaults
     linkedin_organization_id: str | None = None  # "Add to profile" names the body by this id
     signer_socket: Path | None = None  # where caiep signer answers; None: signer.sock in ``home``
+    lcw_exchange_minutes: int = 15  # how long a Learner Credential Wallet exchange stays open
 
     @classmethod
     def from_configuration(
@@ -103,6 +106,7 @@ class AppConfig:
             cache_limits=c.cache_limits(),
             linkedin_organization_id=c.get("linkedin_organization_id", str),
             signer_socket=c.signer_socket(),
+            lcw_exchange_minutes=c.require("lcw_exchange_minutes", int),
         )
 
     @classmethod
@@ -239,6 +243,18 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
             find_holder_page=find_holder_page,
         )
     )
+    app.register_blueprint(
+        lcw.create_blueprint(
+            lcw.LcwServices(
+                registry=registry,
+                issuer_url=settings.issuer_url,
+                signer_socket=config.signer_socket or config.home / "signer.sock",
+                lifetime=timedelta(minutes=config.lcw_exchange_minutes),
+                clock=lambda: datetime.now(UTC),
+                find_page=find_holder_page,
+            )
+        )
+    )
     limiter = RateLimiter(config.rate_limits)
     limiter.init_app(app)  # Flask-Limiter, counted from the one hook below
     _install_hooks(app, limiter, ResponseHeaders(app))
@@ -328,7 +344,8 @@ def _install_hooks(app: Flask, limiter: RateLimiter, headers: ResponseHeaders) -
 
 
 def _error(status: int, title: str, message: str) -> Response:
-    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+    json_paths = ("/api/", "/exchanges/")
+    if request.path.startswith(json_paths) or request.accept_mimetypes.best == "application/json":
         code = title.lower().replace(" ", "_")
         return Response(
             json.dumps({"error": {"code": code, "message": message}}),

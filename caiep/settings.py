@@ -51,6 +51,14 @@ def text(value: object) -> str:
     return value
 
 
+def exchange_minutes(value: object) -> int:
+    """Minutes a wallet exchange lives: a whole number from 1 to 1440 (a day)."""
+    minutes = positive_whole(value)
+    if minutes > 1440:
+        raise ValueError("must be at most 1440 (a day)")
+    return minutes
+
+
 def instance_path(value: object) -> Path:
     """A directory path."""
     return Path(text(value))
@@ -241,6 +249,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("linkedin_organization_id", "CAIEP_LINKEDIN_ORGANIZATION_ID", "linkedin_organization_id", linkedin_company, None, "exports and the holder page: the certification body's LinkedIn company id for \"Add to profile\"; unset: its name is sent"),  # noqa: E501
     Setting("signer_socket", "CAIEP_SIGNER_SOCKET", "signer_socket", instance_path, None, "wallets: the Unix socket of caiep signer, which signs wallet-bound copies for the web app", default_doc="signer.sock in the instance"),  # noqa: E501
     Setting("signer_web_user", "CAIEP_SIGNER_WEB_USER", "signer_web_user", system_user, None, "wallets: the system user the web app runs as, when not the signer's: caiep signer lets it connect too"),  # noqa: E501
+    Setting("lcw_exchange_minutes", "CAIEP_LCW_EXCHANGE_MINUTES", "lcw_exchange_minutes", exchange_minutes, 15, "holder page: minutes a Learner Credential Wallet exchange (its QR code and links) stays open; used once"),  # noqa: E501
     # One entry limit per in-memory cache: every cache is bounded, and each bound is a setting.
     *(
         Setting(f"cache_{name}", f"CAIEP_CACHE_{name.upper()}", f"cache_{name}", positive_whole, limit.max_entries, f"most entries held: {limit.holds}")  # noqa: E501

@@ -77,9 +77,12 @@ CACHE_CONTROL: Final = {
     "oid4vci.nonce": NO_STORE,
     "oid4vci.credential": NO_STORE,
     "oid4vci.holder_offer": NO_STORE,
+    # The Learner Credential Wallet: the page with a new exchange, and the exchange's answers.
+    "lcw.open_exchange": NO_STORE,
+    "lcw.exchange": NO_STORE,
 }
 #: Pages no search engine may index or follow, whatever their answer (the page and its 404).
-NOINDEX_ENDPOINTS: Final = frozenset({"holder.holder_page", "oid4vci.holder_offer"})
+NOINDEX_ENDPOINTS: Final = frozenset({"holder.holder_page", "oid4vci.holder_offer", "lcw.open_exchange"})
 NOINDEX: Final = ("X-Robots-Tag", "noindex, nofollow")
 #: The public API: read-only documents, and the one verification POST that takes no session.
 CORS_ENDPOINTS: Final = frozenset(

@@ -231,6 +231,23 @@ holder_tokens = Table(
 )
 Index("ix_holder_tokens_holder", holder_tokens.c.holder_id)
 
+# Learner Credential Wallet exchanges (issuer/exchanges.py): the exchange id kept only hashed.
+wallet_exchanges = Table(
+    "wallet_exchanges",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("credential_id", ForeignKey("charter_credentials.id"), nullable=False),
+    Column("challenge", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # open | claimed | used | closed
+    Column("failures", Integer, nullable=False),
+    Column("subject", String(512)),  # the wallet DID the copy was bound to
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("claimed_at", UtcDateTime()),
+    Column("completed_at", UtcDateTime()),
+)
+Index("ix_wallet_exchanges_credential", wallet_exchanges.c.credential_id)
+
 audit_log = Table(
     "audit_log",
     metadata,

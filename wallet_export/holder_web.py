@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from flask import Blueprint, Response, abort, render_template
 
@@ -107,6 +107,13 @@ def day(moment: datetime) -> str:
 PageFinder = Callable[[str], HolderPage | None]
 
 
+def render_page(page: HolderPage, **wallets: Any) -> str:
+    """The holder page's HTML; ``wallets`` are what the wallet parts of the page show (by name)."""
+    return render_template(
+        "wallet_export/holder.html", page=page, post_nominal=POST_NOMINAL, day=day, kinds=KINDS, **wallets
+    )
+
+
 def create_blueprint(find: PageFinder) -> Blueprint:
     """The holder page's route, reading pages through ``find``."""
     blueprint = Blueprint("holder", __name__, template_folder="templates")
@@ -117,9 +124,6 @@ def create_blueprint(find: PageFinder) -> Blueprint:
         page = find(token)
         if page is None:
             abort(404, description=NOT_FOUND)
-        body = render_template(
-            "wallet_export/holder.html", page=page, post_nominal=POST_NOMINAL, day=day, kinds=KINDS
-        )
-        return Response(body, mimetype="text/html")
+        return Response(render_page(page), mimetype="text/html")
 
     return blueprint

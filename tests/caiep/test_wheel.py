@@ -77,6 +77,7 @@ def test_the_wheel_holds_one_top_level_import_package(built: tuple[Path, str]) -
         "caiep/verifier/templates/verifier/credential.html",
         "caiep/wallet_export/templates/wallet_export/holder.html",
         "caiep/wallet_export/templates/wallet_export/holder_oid4vci.html",
+        "caiep/wallet_export/templates/wallet_export/holder_lcw.html",
         "caiep/verifier/static/caiep.css",
         "caiep/verifier/openapi.json",
         "caiep/issuer/migrations/env.py",

@@ -30,6 +30,7 @@ SCRIPTS = (
     "canonize.mjs",
     "canonize-nquads.mjs",
     "oid4vci-wallet.mjs",
+    "lcw-wallet.mjs",
 )
 
 

@@ -94,6 +94,8 @@ def cases(issued: Issued, live_server: LiveServer, holder_link: Callable[..., st
         "not-found": Case(f"/c/{issued.unknown}", 404, "Not found"),
         "holder": Case(f"/h/{holder_link(issued.valid)}", 200, "Jane Doe, CAiEP"),
         "holder-revoked": Case(f"/h/{holder_link(changed['revoked'].credential_id)}", 200, "Rita Revoked"),
+        # the page once "Add to the Learner Credential Wallet" is pressed: its QR code and links
+        "holder-lcw": Case(f"/h/{holder_link(issued.valid)}/lcw", 200, "Jane Doe, CAiEP", issued.valid),
         "holder-not-found": Case("/h/" + "A" * 43, 404, "Not found"),
         # the holder page's POST: a wallet offer, its QR code and PIN
         "holder-offer": Case(f"/h/{holder_link(issued.valid)}/oid4vci", 200, "Jane Doe, CAiEP", issued.valid),
@@ -159,6 +161,7 @@ CASE_NAMES = [
     "not-found",
     "holder",
     "holder-revoked",
+    "holder-lcw",
     "holder-not-found",
     "holder-offer",
     "verify-form",

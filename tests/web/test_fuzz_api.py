@@ -46,6 +46,7 @@ OPERATIONS = {
     "POST /oid4vci/token",
     "POST /oid4vci/nonce",
     "POST /oid4vci/credential",
+    "POST /exchanges/{id}",
 }
 # Positive cases for every operation; negative ones where there is input to get wrong.
 FUZZED = [

@@ -77,6 +77,12 @@ def _requests(issued: Issued) -> dict[str, Callable[[Flask], TestResponse]]:
         "oid4vci.holder_offer": lambda a: a.test_client().post(
             f"/h/{_holder_token(issued)}/oid4vci", data={"credential": issued.valid}
         ),
+        "lcw.open_exchange": lambda a: a.test_client().post(
+            f"/h/{_holder_token(issued)}/lcw", data={"credential": valid}
+        ),
+        "lcw.exchange": lambda a: a.test_client().post(
+            f"/exchanges/{_exchange_id(issued)}", data="{}", content_type="application/json"
+        ),
     }
 
 
@@ -112,6 +118,21 @@ def _credential(app: Flask, issued: Issued) -> TestResponse:
     }
     with running_signer(issued.home, {"CAIEP_KEY_PASSPHRASE": issued.passphrase}):
         return credential(client, bearer, body)
+
+
+def _exchange_id(issued: Issued) -> str:
+    """A new Learner Credential Wallet exchange for the valid credential."""
+    from datetime import UTC, datetime, timedelta
+
+    from caiep.issuer.exchanges import open_for_holder
+    from caiep.issuer.registry import open_registry
+
+    token = _holder_token(issued)
+    with open_registry(issued.database_url) as registry, registry.write() as connection:
+        now = datetime.now(UTC)
+        return open_for_holder(
+            connection, token, issued.valid, lifetime=timedelta(minutes=5), now=now
+        ).exchange_id
 
 
 def _holder_token(issued: Issued) -> str:
@@ -153,6 +174,8 @@ EXPECTED_CACHE = {
     "oid4vci.nonce": "no-store",
     "oid4vci.credential": "no-store",
     "oid4vci.holder_offer": "no-store",
+    "lcw.open_exchange": "no-store",
+    "lcw.exchange": "no-store",
 }
 
 
@@ -169,10 +192,10 @@ def test_every_route_says_how_long_its_answer_may_be_kept(app: Flask, issued: Is
         assert ("Access-Control-Allow-Origin" in response.headers) == (endpoint in CORS_ROUTES), endpoint
         assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert requests["issuer.hosted_credential"](app).headers["Vary"] == "Accept"
-    for endpoint, send in requests.items():  # only the holder's private page keeps out of search engines
+    private = {"holder.holder_page", "oid4vci.holder_offer", "lcw.open_exchange"}
+    for endpoint, send in requests.items():  # only the holder's private pages keep out of search engines
         robots = send(app).headers.get("X-Robots-Tag")
-        private = endpoint in ("holder.holder_page", "oid4vci.holder_offer")
-        assert robots == ("noindex, nofollow" if private else None), endpoint
+        assert robots == ("noindex, nofollow" if endpoint in private else None), endpoint
 
 
 def test_errors_are_never_stored(app: Flask, issued: Issued) -> None:
@@ -183,6 +206,8 @@ def test_errors_are_never_stored(app: Flask, issued: Issued) -> None:
         client.post("/api/v1/verify", data="x", content_type="text/plain"),
         client.get("/api/v1/credentials/00000000-0000-4000-8000-000000000000/status"),
         client.get("/h/" + "A" * 43),
+        client.post("/h/" + "A" * 43 + "/lcw", data={"credential": issued.valid}),
+        client.post("/exchanges/" + "A" * 43, data="{}", content_type="application/json"),
     ):
         assert response.status_code in (400, 404)
         assert response.headers.get_all("Cache-Control") == ["no-store"]
