@@ -154,6 +154,13 @@ def did_method(value: object) -> str:
     return str(value)
 
 
+def register_listing(value: object) -> str:
+    """``listed`` or ``unlisted``."""
+    if value not in ("listed", "unlisted"):
+        raise ValueError("must be 'listed' or 'unlisted'")
+    return str(value)
+
+
 def smtp_url(value: object) -> str:
     """``smtp://[USER@]HOST[:PORT]`` (STARTTLS), ``smtps://…`` (TLS) or ``smtp+insecure://`` to a
     loopback address; no password in it (see caiep.wallet_export.smtp_url)."""
@@ -230,6 +237,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_password_file", "CAIEP_SMTP_PASSWORD_FILE", "smtp_password_file", instance_path, None, "mail: a file holding the SMTP password on its first line, instead of CAIEP_SMTP_PASSWORD: mode 0600, or a read-only secret in /run/secrets or $CREDENTIALS_DIRECTORY"),  # noqa: E501
     Setting("mail_from", "CAIEP_MAIL_FROM", "mail_from", mail_sender, None, "mail: the sender, an address with or without a display name; bounces and delivery reports come back to it; required with smtp_url", default_doc="noreply@ the issuer's host"),  # noqa: E501
     Setting("linkedin_organization_id", "CAIEP_LINKEDIN_ORGANIZATION_ID", "linkedin_organization_id", linkedin_company, None, "exports and the holder page: the certification body's LinkedIn company id for \"Add to profile\"; unset: its name is sent"),  # noqa: E501
+    Setting("register_default", "CAIEP_REGISTER_DEFAULT", "register_default", register_listing, "listed", "public register: whether holders who made no choice are listed (found by name) or unlisted"),  # noqa: E501
+    Setting("register_max_matches", "CAIEP_REGISTER_MAX_MATCHES", "register_max_matches", positive_whole, 10, "public register: the most charters one lookup shows"),  # noqa: E501
+    Setting("register_decision_years", "CAIEP_REGISTER_DECISION_YEARS", "register_decision_years", positive_whole, 5, "public register: years a suspension or revocation stays findable, whatever the holder chose"),  # noqa: E501
+    Setting("register_rate_per_10_seconds", "CAIEP_REGISTER_RATE_PER_10_SECONDS", "register_rate_per_10_seconds", positive_whole, 5, "web service: register lookups per client address in 10 seconds"),  # noqa: E501
+    Setting("register_rate_per_minute", "CAIEP_REGISTER_RATE_PER_MINUTE", "register_rate_per_minute", positive_whole, 20, "web service: register lookups per client address in a minute"),  # noqa: E501
     # One entry limit per in-memory cache: every cache is bounded, and each bound is a setting.
     *(
         Setting(f"cache_{name}", f"CAIEP_CACHE_{name.upper()}", f"cache_{name}", positive_whole, limit.max_entries, f"most entries held: {limit.holds}")  # noqa: E501

@@ -69,6 +69,9 @@ CACHE_CONTROL: Final = {
     "downloads.certificate": PAGE,
     # The holder's private page: never kept by a browser or a shared cache.
     "holder.holder_page": NO_STORE,
+    # The register's answers name people: never kept by a cache.
+    "register.register_page": NO_STORE,
+    "register.api_register": NO_STORE,
 }
 #: Pages no search engine may index or follow, whatever their answer (the page and its 404).
 NOINDEX_ENDPOINTS: Final = frozenset({"holder.holder_page"})
@@ -79,6 +82,7 @@ CORS_ENDPOINTS: Final = frozenset(
         "verifier.api_verify",
         "verifier.api_status",
         "verifier.openapi",
+        "register.api_register",
         "issuer.hosted_credential",
         "issuer.did_document",
         "issuer.achievement_definition",
