@@ -83,7 +83,7 @@ def create_blueprint(service: RegisterService) -> Blueprint:
         try:
             query = asked()
         except InputError as exc:
-            response = jsonify({"error": "invalid_query", "message": exc.message})
+            response = jsonify({"error": {"code": "invalid_query", "message": exc.message}})
             response.status_code = 400
             return response
         answer = service.find(query, datetime.now(UTC))

@@ -74,7 +74,7 @@ CACHE_CONTROL: Final = {
     "register.api_register": NO_STORE,
 }
 #: Pages no search engine may index or follow, whatever their answer (the page and its 404).
-NOINDEX_ENDPOINTS: Final = frozenset({"holder.holder_page"})
+NOINDEX_ENDPOINTS: Final = frozenset({"holder.holder_page", "holder.register_choice"})
 NOINDEX: Final = ("X-Robots-Tag", "noindex, nofollow")
 #: The public API: read-only documents, and the one verification POST that takes no session.
 CORS_ENDPOINTS: Final = frozenset(

@@ -396,7 +396,8 @@ def test_help_lists_every_command(cli: CLI) -> None:
     listed = {line.split()[0] for line in run.out.split("Commands:")[1].splitlines() if line.strip()}
     assert listed == {
         "init", "issue", "verify", "did", "serve", "results", "sign", "jobs", "credentials", "export",
-        "holder", "revoke", "suspend", "reinstate", "renew", "mail", "status", "publish", "audit", "keys",
+        "holder", "register", "revoke", "suspend", "reinstate", "renew", "mail", "status", "publish", "audit",
+        "keys",
         "db", "config",
     }  # fmt: skip
 

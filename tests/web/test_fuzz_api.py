@@ -40,12 +40,14 @@ OPERATIONS = {
     "GET /achievements/caiep",
     "GET /achievements/caiep/badge.png",
     "GET /achievements/caiep/badge.svg",
+    "GET /api/v1/register",
 }
 # Positive cases for every operation; negative ones where there is input to get wrong.
 FUZZED = [
     *((operation, GenerationMode.POSITIVE) for operation in sorted(OPERATIONS)),
     *((operation, GenerationMode.NEGATIVE) for operation in sorted(OPERATIONS) if "{id}" in operation),
     ("POST /api/v1/verify", GenerationMode.NEGATIVE),
+    ("GET /api/v1/register", GenerationMode.NEGATIVE),
 ]
 
 

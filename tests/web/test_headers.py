@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 CORS_ROUTES = {"verifier.api_verify", "verifier.api_status", "verifier.openapi", "issuer.hosted_credential"}
 CORS_ROUTES |= {"issuer.did_document", "issuer.achievement_definition", "issuer.status_list"}
 CORS_ROUTES |= {"badge.badge_png_image", "badge.badge_svg_image"}
+CORS_ROUTES |= {"register.api_register"}
 
 
 def _app(issued: Issued, **options: object) -> Flask:
@@ -62,6 +63,11 @@ def _requests(issued: Issued) -> dict[str, Callable[[Flask], TestResponse]]:
         "downloads.baked_svg": lambda a: a.test_client().get(f"/c/{valid}/badge.svg?form=jwt"),
         "downloads.certificate": lambda a: a.test_client().get(f"/c/{valid}/certificate.pdf"),
         "holder.holder_page": lambda a: a.test_client().get(f"/h/{_holder_token(issued)}"),
+        "holder.register_choice": lambda a: a.test_client().post(
+            f"/h/{_holder_token(issued)}/register", data={"listing": "listed"}
+        ),
+        "register.register_page": lambda a: a.test_client().get("/register?name=Jane+Doe"),
+        "register.api_register": lambda a: a.test_client().get("/api/v1/register?name=Jane+Doe"),
     }
 
 
@@ -97,7 +103,13 @@ EXPECTED_CACHE = {
     "downloads.baked_svg": "max-age=60",
     "downloads.certificate": "max-age=60",
     "holder.holder_page": "no-store",
+    "holder.register_choice": "no-store",  # 303 back to the page
+    "register.register_page": "no-store",  # answers name people
+    "register.api_register": "no-store",
 }
+#: Routes that answer 303 (a form's POST, then the page again); every other answers 200.
+REDIRECTS = {"holder.register_choice"}
+NOINDEX = {"holder.holder_page", "holder.register_choice"}
 
 
 def test_every_route_says_how_long_its_answer_may_be_kept(app: Flask, issued: Issued) -> None:
@@ -105,7 +117,7 @@ def test_every_route_says_how_long_its_answer_may_be_kept(app: Flask, issued: Is
     assert set(requests) == {rule.endpoint for rule in app.url_map.iter_rules()}, "a route without a test"
     for endpoint, send in requests.items():
         response = send(app)
-        assert response.status_code == 200, endpoint
+        assert response.status_code == (303 if endpoint in REDIRECTS else 200), endpoint
         assert response.headers.get_all("Cache-Control") != [], endpoint
         assert len(response.headers.get_all("Cache-Control")) == 1, endpoint
         if endpoint in EXPECTED_CACHE:
@@ -115,7 +127,7 @@ def test_every_route_says_how_long_its_answer_may_be_kept(app: Flask, issued: Is
     assert requests["issuer.hosted_credential"](app).headers["Vary"] == "Accept"
     for endpoint, send in requests.items():  # only the holder's private page keeps out of search engines
         robots = send(app).headers.get("X-Robots-Tag")
-        assert robots == ("noindex, nofollow" if endpoint == "holder.holder_page" else None), endpoint
+        assert robots == ("noindex, nofollow" if endpoint in NOINDEX else None), endpoint
 
 
 def test_errors_are_never_stored(app: Flask, issued: Issued) -> None:
