@@ -6,7 +6,7 @@ already recorded. ``holders.register_listing`` is the holder's choice (``listed`
 ``unlisted``); null means the certification body's default (setting ``register_default``).
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from alembic import op
 from caiep.issuer.register import name_key
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
