@@ -30,7 +30,8 @@ from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from caiep import lcw
+from caiep import holderview, lcw
+from caiep import registerview as register_web
 from caiep.accesslog import access_log, log_request, log_to_stderr
 from caiep.addresses import BADGE_PNG_ROUTE, ServiceAddresses, page_path
 from caiep.caches import CacheLimit, apply_cache_limits
@@ -38,9 +39,10 @@ from caiep.errors import InputError
 from caiep.exporting import exported_charter
 from caiep.holderview import holder_page
 from caiep.issuer import web as issuer_web
+from caiep.issuer.register import RegisterPolicy
 from caiep.keys.did import did_web_document_url
 from caiep.openid4vci import create_blueprint as openid4vci_blueprint
-from caiep.ratelimit import READ, VERIFY, RateLimiter, RateLimitSettings, Window
+from caiep.ratelimit import READ, REGISTER, VERIFY, RateLimiter, RateLimitSettings, Window
 from caiep.settings import PASSPHRASE_VARIABLE, Configuration, read_configuration, web_environment
 from caiep.trust import make_fetcher, own_lists_first
 from caiep.verifier import web as verifier_web
@@ -56,6 +58,7 @@ from caiep.wiring import Instance, database_origin, did_document, open_database
 _STARTED = "caiep.started"  # perf_counter() at the start of the request, for the access log
 # Requests that verify a signature are counted against the verification limit.
 _LIMITED = {"verifier.api_verify", "verifier.verify_submitted", "lcw.exchange"}
+_REGISTER = {"register.register_page", "register.api_register"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class AppConfig:
     linkedin_organization_id: str | None = None  # "Add to profile" names the body by this id
     signer_socket: Path | None = None  # where caiep signer answers; None: signer.sock in ``home``
     lcw_exchange_minutes: int = 15  # how long a Learner Credential Wallet exchange stays open
+    register_policy: RegisterPolicy = field(default_factory=RegisterPolicy)
 
     @classmethod
     def from_configuration(
@@ -95,6 +99,10 @@ class AppConfig:
                     Window(c.require("read_rate_per_10_seconds", int), 10),
                     Window(c.require("read_rate_per_minute", int), 60),
                 ),
+                register=(
+                    Window(c.require("register_rate_per_10_seconds", int), 10),
+                    Window(c.require("register_rate_per_minute", int), 60),
+                ),
                 storage=c.require("rate_storage", str),
                 key_prefix=c.require("rate_key_prefix", str),
             ),
@@ -107,6 +115,11 @@ class AppConfig:
             linkedin_organization_id=c.get("linkedin_organization_id", str),
             signer_socket=c.signer_socket(),
             lcw_exchange_minutes=c.require("lcw_exchange_minutes", int),
+            register_policy=RegisterPolicy(
+                default_listing=c.require("register_default", str),
+                decision_years=c.require("register_decision_years", int),
+                max_matches=c.require("register_max_matches", int),
+            ),
         )
 
     @classmethod
@@ -190,7 +203,11 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
             issuer_url=settings.issuer_url,
             linkedin_organization_id=config.linkedin_organization_id,
             now=datetime.now(UTC),
+            policy=config.register_policy,
         )
+
+    def choose_listing(token: str, listing: str) -> bool:
+        return holderview.choose_listing(registry, token, listing, now=datetime.now(UTC))
 
     # Our own status lists are read from the registry on every verification (no HTTP request to
     # ourselves, no snapshot): a change made with the CLI shows at once, in every worker.
@@ -232,7 +249,7 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
     app.register_blueprint(wallet_web.create_blueprint(page_url))
     app.register_blueprint(wallet_web.create_badge_blueprint())
     app.register_blueprint(downloads.create_blueprint(find_exported))
-    app.register_blueprint(holder_web.create_blueprint(find_holder_page))
+    app.register_blueprint(holder_web.create_blueprint(find_holder_page, choose_listing))
     app.register_blueprint(
         openid4vci_blueprint(
             registry,
@@ -252,6 +269,14 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
                 lifetime=timedelta(minutes=config.lcw_exchange_minutes),
                 clock=lambda: datetime.now(UTC),
                 find_page=find_holder_page,
+            )
+        )
+    )
+    app.register_blueprint(
+        register_web.create_blueprint(
+            register_web.RegisterService(
+                find=register_web.registry_lookup(registry, config.register_policy),
+                issuer_url=settings.issuer_url,
             )
         )
     )
@@ -295,10 +320,11 @@ def _install_hooks(app: Flask, limiter: RateLimiter, headers: ResponseHeaders) -
             preflight = headers.preflight()
             if preflight is not None:
                 return preflight
-        kind = VERIFY if req.endpoint in _LIMITED else READ
+        endpoint = req.endpoint
+        kind = VERIFY if endpoint in _LIMITED else REGISTER if endpoint in _REGISTER else READ
         wait = limiter.hit(kind, environ.get("REMOTE_ADDR") or "-")
         if wait is not None:
-            what = "verifications" if kind == VERIFY else "requests"
+            what = {VERIFY: "verifications", REGISTER: "register lookups"}.get(kind, "requests")
             response = _error(
                 429, "Too many requests", f"Too many {what} from this address; try again shortly."
             )

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from caiep.addresses import ServiceAddresses, page_path, qr_path
 from caiep.exporting import exported_charter
-from caiep.issuer import holders
+from caiep.issuer import holders, holdertokens, register
+from caiep.issuer.register import RegisterPolicy
 from caiep.wallet_export.downloads import download_links
 from caiep.wallet_export.holder_web import Download, HolderCharter, HolderPage, Version
 from caiep.wallet_export.linkedin import add_to_profile_url
@@ -29,16 +30,33 @@ def holder_page(
     issuer_url: str,
     linkedin_organization_id: str | None,
     now: datetime,
+    policy: RegisterPolicy | None = None,
 ) -> HolderPage | None:
     """The page ``token`` opens, read afresh from the registry; None for a token that opens none."""
+    policy = policy or RegisterPolicy()
     with registry.read() as connection:
         holder = holders.holder_by_token(connection, token, now=now)
+        chosen = None if holder is None else register.holder_choice(connection, holder.holder_id)
     if holder is None:
         return None
     return HolderPage(
         holder_name=holder.name,
         charters=tuple(_charter(held, issuer_url, linkedin_organization_id) for held in holder.charters),
+        register_listing=chosen or policy.default_listing,
+        register_by_default=chosen is None,
+        register_decision_years=policy.decision_years,
     )
+
+
+def choose_listing(registry: Registry, token: str, listing: str, *, now: datetime) -> bool:
+    """Record the register listing the holder of ``token`` chose (an audit entry by ``holder``);
+    False, with nothing changed, for a token that opens no page."""
+    with registry.write() as connection:
+        holder_id = holdertokens.resolve(connection, token)
+        if holder_id is None:
+            return False
+        register.set_holder_listing(connection, holder_id, listing, actor="holder", via="holder", now=now)
+    return True
 
 
 def _charter(held: holders.HeldCharter, issuer_url: str, organization_id: str | None) -> HolderCharter:

@@ -1,8 +1,10 @@
 """Per-client rate limits of the web service, with Flask-Limiter, counted in memory or in Redis.
 
-Two classes of request, each with two fixed windows per client address:
+Three classes of request, each with two fixed windows per client address:
 
 * ``verify``: ``POST /verify`` and ``POST /api/v1/verify`` (each costs a verification);
+* ``register``: lookups in the public register (``/register``, ``/api/v1/register``), stricter:
+  the register answers questions about a person, it does not publish a list;
 * ``read``: everything else (pages, the status API, hosted credentials, the DID document).
 
 The app's :class:`flask_limiter.Limiter` is configured from the settings: its storage
@@ -50,6 +52,7 @@ RETRY_SECONDS: Final = 30.0
 STORAGE_TIMEOUT: Final = 0.5
 VERIFY: Final = "verify"
 READ: Final = "read"
+REGISTER: Final = "register"
 _Hook = TypeVar("_Hook")
 #: The storage scheme of :class:`InlineMemoryStorage`, which ``memory://`` is handed to Flask-Limiter as.
 INLINE_MEMORY: Final = "caiep+memory"
@@ -73,6 +76,7 @@ class RateLimitSettings:
 
     verify: tuple[Window, ...] = (Window(60, 10), Window(600, 60))
     read: tuple[Window, ...] = (Window(300, 10), Window(3000, 60))
+    register: tuple[Window, ...] = (Window(5, 10), Window(20, 60))
     storage: str = "memory://"
     key_prefix: str = "caiep"
 
@@ -122,6 +126,7 @@ class RateLimiter:
         self._items = {
             VERIFY: tuple(w.item() for w in settings.verify),
             READ: tuple(w.item() for w in settings.read),
+            REGISTER: tuple(w.item() for w in settings.register),
         }
         self._is_memory = settings.storage.startswith("memory://")
         # Passed to the storage's constructor (Flask-Limiter's annotation says str | int only).

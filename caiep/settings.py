@@ -171,6 +171,13 @@ def did_method(value: object) -> str:
     return str(value)
 
 
+def register_listing(value: object) -> str:
+    """``listed`` or ``unlisted``."""
+    if value not in ("listed", "unlisted"):
+        raise ValueError("must be 'listed' or 'unlisted'")
+    return str(value)
+
+
 def smtp_url(value: object) -> str:
     """``smtp://[USER@]HOST[:PORT]`` (STARTTLS), ``smtps://…`` (TLS) or ``smtp+insecure://`` to a
     loopback address; no password in it (see caiep.wallet_export.smtp_url)."""
@@ -250,6 +257,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("signer_socket", "CAIEP_SIGNER_SOCKET", "signer_socket", instance_path, None, "wallets: the Unix socket of caiep signer, which signs wallet-bound copies for the web app", default_doc="signer.sock in the instance"),  # noqa: E501
     Setting("signer_web_user", "CAIEP_SIGNER_WEB_USER", "signer_web_user", system_user, None, "wallets: the system user the web app runs as, when not the signer's: caiep signer lets it connect too"),  # noqa: E501
     Setting("lcw_exchange_minutes", "CAIEP_LCW_EXCHANGE_MINUTES", "lcw_exchange_minutes", exchange_minutes, 15, "holder page: minutes a Learner Credential Wallet exchange (its QR code and links) stays open; used once"),  # noqa: E501
+    Setting("register_default", "CAIEP_REGISTER_DEFAULT", "register_default", register_listing, "listed", "public register: whether holders who made no choice are listed (found by name) or unlisted"),  # noqa: E501
+    Setting("register_max_matches", "CAIEP_REGISTER_MAX_MATCHES", "register_max_matches", positive_whole, 10, "public register: the most charters one lookup shows"),  # noqa: E501
+    Setting("register_decision_years", "CAIEP_REGISTER_DECISION_YEARS", "register_decision_years", positive_whole, 5, "public register: years a suspension or revocation stays findable, whatever the holder chose"),  # noqa: E501
+    Setting("register_rate_per_10_seconds", "CAIEP_REGISTER_RATE_PER_10_SECONDS", "register_rate_per_10_seconds", positive_whole, 5, "web service: register lookups per client address in 10 seconds"),  # noqa: E501
+    Setting("register_rate_per_minute", "CAIEP_REGISTER_RATE_PER_MINUTE", "register_rate_per_minute", positive_whole, 20, "web service: register lookups per client address in a minute"),  # noqa: E501
     # One entry limit per in-memory cache: every cache is bounded, and each bound is a setting.
     *(
         Setting(f"cache_{name}", f"CAIEP_CACHE_{name.upper()}", f"cache_{name}", positive_whole, limit.max_entries, f"most entries held: {limit.holds}")  # noqa: E501

@@ -80,9 +80,14 @@ CACHE_CONTROL: Final = {
     # The Learner Credential Wallet: the page with a new exchange, and the exchange's answers.
     "lcw.open_exchange": NO_STORE,
     "lcw.exchange": NO_STORE,
+    # The register's answers name people: never kept by a cache.
+    "register.register_page": NO_STORE,
+    "register.api_register": NO_STORE,
 }
 #: Pages no search engine may index or follow, whatever their answer (the page and its 404).
-NOINDEX_ENDPOINTS: Final = frozenset({"holder.holder_page", "oid4vci.holder_offer", "lcw.open_exchange"})
+NOINDEX_ENDPOINTS: Final = frozenset(
+    {"holder.holder_page", "holder.register_choice", "oid4vci.holder_offer", "lcw.open_exchange"}
+)
 NOINDEX: Final = ("X-Robots-Tag", "noindex, nofollow")
 #: The public API: read-only documents, and the one verification POST that takes no session.
 CORS_ENDPOINTS: Final = frozenset(
@@ -90,6 +95,7 @@ CORS_ENDPOINTS: Final = frozenset(
         "verifier.api_verify",
         "verifier.api_status",
         "verifier.openapi",
+        "register.api_register",
         "issuer.hosted_credential",
         "issuer.did_document",
         "issuer.achievement_definition",

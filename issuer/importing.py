@@ -21,6 +21,7 @@ from caiep.errors import InputError
 from caiep.issuer import audit
 from caiep.issuer.database import insert_rows
 from caiep.issuer.records import ImportSummary, charter_number
+from caiep.issuer.register import name_key
 from caiep.issuer.tables import charter_credentials, exam_results, holders
 
 CHUNK = 500
@@ -48,7 +49,14 @@ def _holder_ids(
         names.setdefault(email, name)
     missing = [e for e in emails if e not in known]
     if missing:
-        insert_rows(connection, holders, [{"email": e, "name": names[e], "created_at": now} for e in missing])
+        insert_rows(
+            connection,
+            holders,
+            [
+                {"email": e, "name": names[e], "name_key": name_key(names[e]), "created_at": now}
+                for e in missing
+            ],
+        )
         known.update(connection.execute(query.where(holders.c.email.in_(missing))).all())
     return known, len(missing)
 

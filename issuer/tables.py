@@ -58,7 +58,11 @@ holders = Table(
     Column("email", String(320), nullable=False, unique=True),  # normalised: trimmed, lower-case
     Column("name", String(400), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # the name as the public register compares it (issuer.register.name_key); written with the name
+    Column("name_key", String(400)),
+    Column("register_listing", String(8)),  # listed | unlisted; null: the certification body's default
 )
+Index("ix_holders_name_key", holders.c.name_key)
 
 exam_results = Table(
     "exam_results",

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from caiep.addresses import HOLDER_PAGE_ROUTE
 from caiep.wallet_export.charter import POST_NOMINAL
@@ -85,6 +86,12 @@ class HolderPage:
 
     holder_name: str
     charters: tuple[HolderCharter, ...]
+    #: the holder's place in the public register: ``listed`` or ``unlisted``
+    register_listing: str = "listed"
+    #: whether that is the certification body's default (the holder has not chosen)
+    register_by_default: bool = True
+    #: years a suspension or revocation stays in the register whatever the holder chose
+    register_decision_years: int = 5
 
     @property
     def heading(self) -> str:
@@ -105,6 +112,9 @@ def day(moment: datetime) -> str:
 
 #: ``find(token)``: the page a token opens, or None (malformed, unknown or revoked: alike).
 PageFinder = Callable[[str], HolderPage | None]
+#: ``choose(token, listing)``: record the holder's register listing; False for a token that opens no page.
+ListingChooser = Callable[[str, str], bool]
+LISTINGS: Final = ("listed", "unlisted")
 
 
 def render_page(page: HolderPage, **wallets: Any) -> str:
@@ -114,9 +124,23 @@ def render_page(page: HolderPage, **wallets: Any) -> str:
     )
 
 
-def create_blueprint(find: PageFinder) -> Blueprint:
-    """The holder page's route, reading pages through ``find``."""
+def create_blueprint(find: PageFinder, choose: ListingChooser | None = None) -> Blueprint:
+    """The holder page's routes, reading pages through ``find`` and recording the holder's
+    register listing through ``choose``."""
     blueprint = Blueprint("holder", __name__, template_folder="templates")
+
+    if choose is not None:
+
+        @blueprint.post(HOLDER_PAGE_ROUTE + "/register")
+        def register_choice(token: str) -> WerkzeugResponse:
+            """POST /h/<token>/register (``listing=listed|unlisted``): the holder lists or unlists
+            themselves in the public register, then sees their page again (303)."""
+            listing = request.form.get("listing", "")
+            if listing not in LISTINGS:
+                abort(400, description="listing: listed or unlisted")
+            if not choose(token, listing):
+                abort(404, description=NOT_FOUND)
+            return redirect(url_for("holder.holder_page", token=token, _anchor="register"), code=303)
 
     @blueprint.get(HOLDER_PAGE_ROUTE)
     def holder_page(token: str) -> Response:
@@ -124,6 +148,8 @@ def create_blueprint(find: PageFinder) -> Blueprint:
         page = find(token)
         if page is None:
             abort(404, description=NOT_FOUND)
-        return Response(render_page(page), mimetype="text/html")
+        return Response(
+            render_page(page, token=token, choose_listing=choose is not None), mimetype="text/html"
+        )
 
     return blueprint

@@ -66,6 +66,8 @@ UNLIMITED_ENVIRONMENT = {
     "CAIEP_RATE_PER_MINUTE": "100000000",
     "CAIEP_READ_RATE_PER_10_SECONDS": "100000000",
     "CAIEP_READ_RATE_PER_MINUTE": "100000000",
+    "CAIEP_REGISTER_RATE_PER_10_SECONDS": "100000000",
+    "CAIEP_REGISTER_RATE_PER_MINUTE": "100000000",
 }
 
 
@@ -73,7 +75,9 @@ def unlimited_rates() -> Any:
     """The app's rate limits raised out of any test's reach (a ``RateLimitSettings``)."""
     from caiep.ratelimit import RateLimitSettings, Window
 
-    return RateLimitSettings(verify=(Window(10**8, 60),), read=(Window(10**8, 60),))
+    return RateLimitSettings(
+        verify=(Window(10**8, 60),), read=(Window(10**8, 60),), register=(Window(10**8, 60),)
+    )
 
 
 def registry_fetcher(registry: Registry, base_url: str, fallback: Any = None) -> Any:

@@ -47,6 +47,7 @@ OPERATIONS = {
     "POST /oid4vci/nonce",
     "POST /oid4vci/credential",
     "POST /exchanges/{id}",
+    "GET /api/v1/register",
 }
 # Positive cases for every operation; negative ones where there is input to get wrong.
 FUZZED = [
@@ -55,6 +56,7 @@ FUZZED = [
     ("POST /api/v1/verify", GenerationMode.NEGATIVE),
     ("POST /oid4vci/token", GenerationMode.NEGATIVE),
     ("POST /oid4vci/credential", GenerationMode.NEGATIVE),
+    ("GET /api/v1/register", GenerationMode.NEGATIVE),
 ]
 
 

@@ -21,6 +21,7 @@ CORS_ROUTES = {"verifier.api_verify", "verifier.api_status", "verifier.openapi",
 CORS_ROUTES |= {"issuer.did_document", "issuer.achievement_definition", "issuer.status_list"}
 CORS_ROUTES |= {"badge.badge_png_image", "badge.badge_svg_image"}
 CORS_ROUTES |= {"oid4vci.credential_issuer_metadata", "oid4vci.authorization_server"}
+CORS_ROUTES |= {"register.api_register"}
 
 
 def _app(issued: Issued, **options: object) -> Flask:
@@ -83,6 +84,11 @@ def _requests(issued: Issued) -> dict[str, Callable[[Flask], TestResponse]]:
         "lcw.exchange": lambda a: a.test_client().post(
             f"/exchanges/{_exchange_id(issued)}", data="{}", content_type="application/json"
         ),
+        "holder.register_choice": lambda a: a.test_client().post(
+            f"/h/{_holder_token(issued)}/register", data={"listing": "listed"}
+        ),
+        "register.register_page": lambda a: a.test_client().get("/register?name=Jane+Doe"),
+        "register.api_register": lambda a: a.test_client().get("/api/v1/register?name=Jane+Doe"),
     }
 
 
@@ -176,7 +182,13 @@ EXPECTED_CACHE = {
     "oid4vci.holder_offer": "no-store",
     "lcw.open_exchange": "no-store",
     "lcw.exchange": "no-store",
+    "holder.register_choice": "no-store",  # 303 back to the page
+    "register.register_page": "no-store",  # answers name people
+    "register.api_register": "no-store",
 }
+#: Routes that answer 303 (a form's POST, then the page again); every other answers 200.
+REDIRECTS = {"holder.register_choice"}
+NOINDEX = {"holder.holder_page", "holder.register_choice"}  # and the wallet offers' pages, below
 
 
 def test_every_route_says_how_long_its_answer_may_be_kept(app: Flask, issued: Issued) -> None:
@@ -184,7 +196,7 @@ def test_every_route_says_how_long_its_answer_may_be_kept(app: Flask, issued: Is
     assert set(requests) == {rule.endpoint for rule in app.url_map.iter_rules()}, "a route without a test"
     for endpoint, send in requests.items():
         response = send(app)
-        assert response.status_code == 200, endpoint
+        assert response.status_code == (303 if endpoint in REDIRECTS else 200), endpoint
         assert response.headers.get_all("Cache-Control") != [], endpoint
         assert len(response.headers.get_all("Cache-Control")) == 1, endpoint
         if endpoint in EXPECTED_CACHE:
@@ -192,7 +204,7 @@ def test_every_route_says_how_long_its_answer_may_be_kept(app: Flask, issued: Is
         assert ("Access-Control-Allow-Origin" in response.headers) == (endpoint in CORS_ROUTES), endpoint
         assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert requests["issuer.hosted_credential"](app).headers["Vary"] == "Accept"
-    private = {"holder.holder_page", "oid4vci.holder_offer", "lcw.open_exchange"}
+    private = NOINDEX | {"oid4vci.holder_offer", "lcw.open_exchange"}
     for endpoint, send in requests.items():  # only the holder's private pages keep out of search engines
         robots = send(app).headers.get("X-Robots-Tag")
         assert robots == ("noindex, nofollow" if endpoint in private else None), endpoint
