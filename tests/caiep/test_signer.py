@@ -14,11 +14,10 @@ import subprocess
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from cli_support import HOLDER, init_issuer
-from conftest import CLI, PASSPHRASE
 from signer_support import running_signer, start_signer
 
 from caiep.errors import ConfigurationError
@@ -37,7 +36,11 @@ from caiep.verifier.verify import verify
 from caiep.wiring import Instance
 from support import instance_fetcher
 
+PASSPHRASE = "correct horse battery staple 42"  # the ``passphrase`` fixture's (tests/caiep/conftest.py)
 ENV = {"CAIEP_KEY_PASSPHRASE": PASSPHRASE}
+if TYPE_CHECKING:
+    from conftest import CLI
+
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
 
