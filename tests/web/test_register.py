@@ -374,3 +374,15 @@ def test_the_openapi_document_states_the_rules_the_service_applies() -> None:
     assert [p["pattern"] for p in name["schema"]["allOf"]] == [PATTERNS["name"], PATTERNS["name_nonblank"]]
     assert number["schema"]["pattern"] == PATTERNS["number"]
     assert year["schema"]["pattern"] == PATTERNS["year"]
+
+
+def test_every_answer_waits_for_the_floor(site: Charters, people: People) -> None:
+    """A listed name, an unlisted one and a name nobody bears all take at least the floor."""
+    import time
+
+    from caiep.registerview import ANSWER_FLOOR
+
+    for name in ("Zoe Angstrom", "Harriet Hidden", "Henrietta Nobody"):
+        started = time.monotonic()
+        assert site.client.get("/api/v1/register", query_string={"name": name}).status_code == 200
+        assert time.monotonic() - started >= ANSWER_FLOOR
