@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from bench.make_results import write_results
 from caiep.issuer import lifecycle, statuslists
 from caiep.wiring import Instance
 from node import run_node
+from support import free_port
 
 ISSUER_URL = "https://credentials.caiep.example"
 BIN = Path(sys.executable).parent
@@ -45,12 +45,6 @@ def _caiep(environment: dict[str, str], *args: str) -> subprocess.CompletedProce
     return subprocess.run(
         [str(BIN / "caiep"), *args], env=environment, capture_output=True, text=True, timeout=300, check=False
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _fetch(url: str) -> tuple[int, bytes]:
@@ -82,7 +76,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     published = _caiep(environment, "--home", str(home), "publish", "--out", str(out))
     assert published.returncode == 0, published.stderr
     assert "published 6 credentials, 1 status list" in published.stdout
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", str(out), str(port)],
         stdout=subprocess.DEVNULL,

@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from caiep.issuer.statuslists import StatusEntry
 from caiep.statuslist import decode_status_list
 from caiep.wiring import Instance
 from node import run_node
+from support import free_port
 
 ISSUER_URL = "https://credentials.caiep.example"
 BIN = Path(sys.executable).parent
@@ -52,12 +52,6 @@ def _caiep(environment: dict[str, str], *args: str) -> subprocess.CompletedProce
     return subprocess.run(
         [str(BIN / "caiep"), *args], env=environment, capture_output=True, text=True, timeout=300, check=False
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _get(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -104,7 +98,7 @@ def serve_instance(folder: Path) -> Iterator[Served]:
     # The server never holds the key: no passphrase in its environment.
     server_environment = {k: v for k, v in environment.items() if k != "CAIEP_KEY_PASSPHRASE"}
     server_environment["CAIEP_HOME"] = str(home)
-    port = _free_port()
+    port = free_port()
     log = folder / "gunicorn.log"
     with open(log, "wb") as output:
         process = subprocess.Popen(

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from signer_support import running_signer
 
 from bench.make_results import write_results
 from caiep.wiring import Instance
+from support import free_port
 
 ISSUER_URL = "https://credentials.caiep.example"
 BIN = Path(sys.executable).parent
@@ -61,17 +61,11 @@ def caiep(environment: dict[str, str], *args: str) -> subprocess.CompletedProces
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def start_gunicorn(home: Path, environment: dict[str, str], log: Path, **variables: str) -> tuple[Any, str]:
     """gunicorn (two workers) on the instance, never given the passphrase; (process, base URL)."""
     server_environment = {k: v for k, v in environment.items() if k != "CAIEP_KEY_PASSPHRASE"}
     server_environment.update(CAIEP_HOME=str(home), **variables)
-    port = _free_port()
+    port = free_port()
     with open(log, "wb") as output:
         process = subprocess.Popen(
             [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "caiep.app:create_app()"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,3 +103,10 @@ def instance_fetcher(home: Path, fallback: Any = None) -> Any:
 
     base_url = Instance(home).settings.issuer_url
     return own_lists_first({}, base_url, read_list, fallback or MappingFetcher({}))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a server a test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

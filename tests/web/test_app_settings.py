@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from caiep.app import AppConfig, create_app
 from caiep.errors import ConfigurationError
 from caiep.settings import SETTINGS, read_configuration
 from caiep.wiring import init_instance, upgrade_configured_database
+from support import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -112,7 +112,7 @@ def test_create_app_refuses_a_database_it_cannot_open(home: Path, monkeypatch: p
 
 
 def test_serve_takes_the_rate_limit_from_the_environment(home: Path) -> None:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(BIN / "caiep"), "serve", "--port", str(port)],
         env=_environment(home, CAIEP_RATE_PER_10_SECONDS="2"),
@@ -131,7 +131,7 @@ def test_serve_takes_the_rate_limit_from_the_environment(home: Path) -> None:
 
 
 def test_serve_logs_routes_to_stderr_and_werkzeug_logs_nothing(home: Path) -> None:
-    port = _free_port()
+    port = free_port()
     unknown = "00000000-0000-4000-8000-00000000abcd"
     server = subprocess.Popen(
         [str(BIN / "caiep"), "serve", "--port", str(port)],
@@ -160,7 +160,7 @@ def test_serve_logs_routes_to_stderr_and_werkzeug_logs_nothing(home: Path) -> No
 
 
 def test_gunicorn_stops_with_a_clear_message_on_an_unusable_database(home: Path) -> None:
-    port = _free_port()
+    port = free_port()
     done = subprocess.run(
         [str(BIN / "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}", "caiep.app:create_app()"],
         cwd=REPO,
@@ -171,12 +171,6 @@ def test_gunicorn_stops_with_a_clear_message_on_an_unusable_database(home: Path)
     )
     assert done.returncode != 0
     assert "CAIEP_DATABASE_URL (environment): " in done.stderr
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _post(url: str) -> int:
