@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, request
 
 from caiep.addresses import HOLDER_PAGE_ROUTE
 from caiep.errors import InputError
@@ -27,7 +27,6 @@ from caiep.issuer import offers
 from caiep.issuer.charter import CHARTER_DESCRIPTION, CHARTER_NAME, CONTEXTS
 from caiep.signerclient import SignerRefused, SignerUnavailable, request_wallet_copy
 from caiep.wallet_export import holder_web
-from caiep.wallet_export.charter import POST_NOMINAL
 from caiep.wallet_export.oid4vci import (
     AS_METADATA_PATH,
     CREDENTIAL_PATH,
@@ -206,15 +205,7 @@ def create_blueprint(
             abort(404, description="This charter cannot be put into a wallet now.")
         label = "QR code of your wallet offer: scan it with your wallet app"
         view = OfferView(made.offer_uri, qr_svg_inline(made.offer_uri, label), made.tx_code, made.expires_at)
-        body = render_template(
-            "wallet_export/holder.html",
-            page=page,
-            post_nominal=POST_NOMINAL,
-            day=holder_web.day,
-            kinds=holder_web.KINDS,
-            oid4vci_offers={wanted: view},
-        )
-        return Response(body, mimetype="text/html")
+        return Response(holder_web.render_page(page, oid4vci_offers={wanted: view}), mimetype="text/html")
 
     return blueprint
 

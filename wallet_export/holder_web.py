@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from caiep.addresses import HOLDER_PAGE_ROUTE
@@ -118,9 +118,19 @@ LISTINGS: Final = ("listed", "unlisted")
 
 
 def render_page(page: HolderPage, **wallets: Any) -> str:
-    """The holder page's HTML; ``wallets`` are what the wallet parts of the page show (by name)."""
+    """The holder page's HTML for the request's ``<token>``; ``wallets`` are what the wallet parts of
+    the page show (by name). Every route that answers with the page (its GET, and the POSTs that
+    open a wallet offer or exchange) renders it whole: the register choice is offered wherever
+    the application records it."""
     return render_template(
-        "wallet_export/holder.html", page=page, post_nominal=POST_NOMINAL, day=day, kinds=KINDS, **wallets
+        "wallet_export/holder.html",
+        page=page,
+        post_nominal=POST_NOMINAL,
+        day=day,
+        kinds=KINDS,
+        token=(request.view_args or {}).get("token"),
+        choose_listing="holder.register_choice" in current_app.view_functions,
+        **wallets,
     )
 
 
@@ -148,8 +158,6 @@ def create_blueprint(find: PageFinder, choose: ListingChooser | None = None) -> 
         page = find(token)
         if page is None:
             abort(404, description=NOT_FOUND)
-        return Response(
-            render_page(page, token=token, choose_listing=choose is not None), mimetype="text/html"
-        )
+        return Response(render_page(page), mimetype="text/html")
 
     return blueprint

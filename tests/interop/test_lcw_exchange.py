@@ -176,6 +176,8 @@ def test_a_charter_revoked_after_the_exchange_opened_is_not_issued(
     token = holder_token(site, credential_id)
     status, page = open_exchange(site, token, credential_id)
     assert status == 200
+    # The page comes back whole: its register choice still posts to the holder's own address.
+    assert f'<form method="post" action="/h/{token}/register">' in page
     url = vcapi_url(deep_link(page))
     revoked = caiep(
         site.environment, "--home", str(site.home), "revoke", credential_id, "--reason", "withdrawn"

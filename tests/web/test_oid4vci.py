@@ -245,6 +245,8 @@ def test_the_holder_page_makes_an_offer_and_shows_its_qr_code_and_pin(
     assert shown.headers["X-Robots-Tag"] == "noindex, nofollow"
     text = shown.get_data(as_text=True)
     assert re.search(r'<svg [^>]*role="img" aria-label="QR code of your wallet offer', text)
+    # The page comes back whole: its register choice still posts to the holder's own address.
+    assert f'<form method="post" action="/h/{holder_token}/register">' in text
     pin = re.search(r"PIN: <strong>(\d{6})</strong>", text)
     link = re.search(r'<a href="(openid-credential-offer://[^"]+)">', text)
     assert pin is not None
