@@ -1,4 +1,5 @@
-"""Multikey encodings of Ed25519 keys (Controlled Identifiers 1.0 §2.2.2, VC-DI-EdDSA §2.1.1).
+"""Multikey encodings of Ed25519 keys (Controlled Identifiers 1.0 §2.2.2, VC-DI-EdDSA §2.1.1),
+and the P-256 public keys that wallets' did:key identifiers carry.
 
 A public key is ``"z"`` + base58btc(``0xed 0x01`` ‖ 32 key bytes): multibase prefix ``z``
 (base58btc) and the unsigned-varint multicodec header of ``ed25519-pub`` (0xed). The text is
@@ -17,9 +18,17 @@ ED25519_PUB_HEADER = b"\xed\x01"
 ED25519_PRIV_HEADER = b"\x80\x26"
 """Varint of multicodec 0x1300, ``ed25519-priv``."""
 KEY_LENGTH = 32
+P256_PUB_HEADER = b"\x80\x24"
+"""Varint of multicodec 0x1200, ``p256-pub``: a wallet's did:key may carry a P-256 key (``zDn…``)."""
+P256_COMPRESSED_LENGTH = 33
+
+# NIST P-256 (SEC 2 §2.4.2): y² = x³ - 3x + b over the prime field p.
+_P256_P = 2**256 - 2**224 + 2**192 + 2**96 - 1
+_P256_B = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
 
 # A few codecs a wrong key is likely to carry, to name them in the error.
 _KNOWN_CODECS = {
+    0xED: "ed25519-pub",
     0xEC: "x25519-pub",
     0xE7: "secp256k1-pub",
     0x1200: "p256-pub",
@@ -51,6 +60,32 @@ def decode_public_key(multibase: str) -> bytes:
             value=multibase,
         )
     return data[len(ED25519_PUB_HEADER) :]
+
+
+def decode_p256_public_key(multibase: str) -> tuple[bytes, bytes]:
+    """Return the affine coordinates (x, y; 32 bytes each, big-endian) of a P-256
+    ``publicKeyMultibase``: the ``p256-pub`` header and a 33-byte compressed point (SEC 1 §2.3.4).
+
+    Raises :class:`~caiep.errors.EncodingError` for any other header, a length other than 33, a
+    prefix other than 02/03, or an x with no point on the curve.
+    """
+    data = _decode_z(multibase, what="publicKeyMultibase", secret=False)
+    _check_header(data, P256_PUB_HEADER, "p256-pub", multibase)
+    point = data[len(P256_PUB_HEADER) :]
+    if len(point) != P256_COMPRESSED_LENGTH or point[0] not in (2, 3):
+        raise EncodingError(
+            "a P-256 multikey is a 33-byte compressed point (02 or 03, then x)", value=multibase
+        )
+    x = int.from_bytes(point[1:], "big")
+    if x >= _P256_P:
+        raise EncodingError("the P-256 point's x is not a field element", value=multibase)
+    alpha = (pow(x, 3, _P256_P) - 3 * x + _P256_B) % _P256_P
+    y = pow(alpha, (_P256_P + 1) // 4, _P256_P)  # p ≡ 3 (mod 4): the square root, if any
+    if y * y % _P256_P != alpha:
+        raise EncodingError("the P-256 point is not on the curve", value=multibase)
+    if y % 2 != point[0] % 2:
+        y = _P256_P - y
+    return point[1:], y.to_bytes(32, "big")
 
 
 def encode_secret_key(seed: bytes) -> str:

@@ -19,6 +19,7 @@ from typing import Any, Final
 from caiep.errors import EncodingError, ProofInvalid
 from caiep.keys.base64url import b64url_decode, b64url_encode
 from caiep.keys.ed25519 import PublicKey
+from caiep.keys.multikey import decode_p256_public_key
 from caiep.proofs.jose import decode_unverified, verify_jws
 
 PROOF_TYP: Final = "openid4vci-proof+jwt"
@@ -26,7 +27,7 @@ PROOF_TYP: Final = "openid4vci-proof+jwt"
 ALGORITHMS: Final = {"EdDSA": ("OKP", "Ed25519"), "ES256": ("EC", "P-256")}
 #: Longest key proof read, in characters (a P-256 jwk header and a nonce fit in well under 2 KiB).
 MAX_PROOF_LENGTH: Final = 4096
-#: Longest ``kid``: a did:key of an Ed25519 key with its fragment is 105 characters.
+#: Longest ``kid``: a did:key with its fragment is 105 characters (Ed25519) or 107 (P-256).
 MAX_KID_LENGTH: Final = 200
 #: How old an ``iat`` may be, and how far ahead of our clock.
 MAX_AGE: Final = timedelta(minutes=5)
@@ -92,20 +93,25 @@ def _check_claims(claims: Mapping[str, Any], audience: str, now: datetime) -> st
     return nonce
 
 
-def _did_key(kid: object, alg: str) -> tuple[str, PublicKey]:
-    """The did:key of a ``kid`` DID URL (an Ed25519 did:key), and its key."""
+def _did_key(kid: object, alg: str) -> tuple[str, PublicKey | dict[str, str]]:
+    """The did:key of a ``kid`` DID URL and its key: an Ed25519 did:key (``z6Mk…``) for EdDSA,
+    a P-256 one (``zDn…``, as its JWK) for ES256."""
     if not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH or not kid.startswith("did:key:"):
         raise ProofRefused(f"kid must be a did:key DID URL of at most {MAX_KID_LENGTH} characters")
     did, _, fragment = kid.partition("#")
     multibase = did[len("did:key:") :]
     if fragment not in ("", multibase):
         raise ProofRefused("a did:key kid's fragment must be the key's own multibase value")
-    if alg != "EdDSA":
-        raise ProofRefused("a did:key kid is accepted for Ed25519 keys (alg EdDSA)")
+    if alg == "ES256":
+        try:
+            x, y = decode_p256_public_key(multibase)
+        except EncodingError as exc:
+            raise ProofRefused("kid is not the did:key of a P-256 key (alg ES256)") from exc
+        return did, {"kty": "EC", "crv": "P-256", "x": b64url_encode(x), "y": b64url_encode(y)}
     try:
         return did, PublicKey.from_multibase(multibase)
     except EncodingError as exc:
-        raise ProofRefused("kid is not the did:key of an Ed25519 key") from exc
+        raise ProofRefused("kid is not the did:key of an Ed25519 key (alg EdDSA)") from exc
 
 
 def _did_jwk(jwk: object, alg: str) -> tuple[str, dict[str, str]]:

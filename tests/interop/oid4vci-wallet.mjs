@@ -3,7 +3,7 @@
 // (Openid4vciVersion.V1), against our app served on loopback.
 //
 // stdin:  {offer_uri, tx_code?: string|null, configuration_id,
-//          key: "ed25519-did-key" | "ed25519-jwk" | "p256-jwk",
+//          key: "ed25519-did-key" | "ed25519-jwk" | "p256-did-key" | "p256-jwk",
 //          origins: {"https://issuer.example": "http://127.0.0.1:PORT"}}
 //         `origins` maps the credential issuer identifier (https, as the
 //         metadata names it) to the loopback server: the client's fetch is
@@ -11,8 +11,8 @@
 //         and checks stays the https one.
 // stdout: {ok: true, version, did, offer, metadata, token, credentials}
 //      or {ok: false, stage, error, status, description}
-//         `did` is the wallet's DID the key proof binds: did:key for the
-//         Ed25519 did:key kid, did:jwk for a jwk header.
+//         `did` is the wallet's DID the key proof binds: did:key for a
+//         did:key kid (Ed25519 or P-256), did:jwk for a jwk header.
 import * as jose from 'jose';
 import {clientAuthenticationAnonymous} from '@openid4vc/oauth2';
 import {Openid4vciClient, Openid4vciVersion} from '@openid4vc/openid4vci';
@@ -36,6 +36,19 @@ async function walletKey(kind) {
       'ES256', {extractable: true});
     const jwk = await jose.exportJWK(publicKey);
     return {alg: 'ES256', privateKey, header: {jwk}, did: didJwk(jwk)};
+  }
+  if(kind === 'p256-did-key') {
+    // did:key of a P-256 key: multicodec p256-pub (0x1200) and the SEC 1
+    // compressed point (02 or 03 by the parity of y, then x).
+    const {publicKey, privateKey} = await jose.generateKeyPair(
+      'ES256', {extractable: true});
+    const jwk = await jose.exportJWK(publicKey);
+    const y = Buffer.from(jwk.y, 'base64url');
+    const point = Buffer.concat([
+      Buffer.from([0x02 + (y[y.length - 1] & 1)]), Buffer.from(jwk.x, 'base64url')]);
+    const multibase = 'z' + base58btc(Buffer.concat([Buffer.from([0x80, 0x24]), point]));
+    const did = `did:key:${multibase}`;
+    return {alg: 'ES256', privateKey, header: {kid: `${did}#${multibase}`}, did};
   }
   const {publicKey, privateKey} = await jose.generateKeyPair(
     'EdDSA', {crv: 'Ed25519', extractable: true});

@@ -24,7 +24,7 @@ from caiep.keys.ed25519 import PublicKey
 from caiep.wiring import Instance
 from node import run_node
 
-KEYS = ("ed25519-did-key", "ed25519-jwk", "p256-jwk")
+KEYS = ("ed25519-did-key", "ed25519-jwk", "p256-did-key", "p256-jwk")
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,7 @@ def test_the_client_receives_both_formats_bound_to_its_did(
         answer = wallet(served, made, configuration, key)
         assert answer["ok"], answer
         assert answer["v1"] is True
-        assert answer["did"].startswith("did:key:" if key == "ed25519-did-key" else "did:jwk:")
+        assert answer["did"].startswith("did:key:" if key.endswith("did-key") else "did:jwk:")
         [item] = answer["credentials"]
         received[configuration] = (answer["did"], item["credential"])
     did, document = received["CAiEP_ldp_vc"]

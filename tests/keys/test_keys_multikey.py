@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 from caiep.errors import EncodingError
 from caiep.keys.base58 import b58encode
 from caiep.keys.ed25519 import SigningKey
-from caiep.keys.multikey import decode_public_key, decode_secret_key, encode_public_key, encode_secret_key
+from caiep.keys.multikey import (
+    decode_p256_public_key,
+    decode_public_key,
+    decode_secret_key,
+    encode_public_key,
+    encode_secret_key,
+)
 
 W3C_PUBLIC_HEX = "b00d8d938e7f773d51565aad36a623f5344f7f5d1960f9cf3e8e12620ea2810f"
 
@@ -99,3 +105,30 @@ def test_secret_key_errors_never_quote_the_secret(w3c_key_pair: dict[str, str]) 
     assert info.value.__cause__ is None
     assert info.value.__suppress_context__
     assert damaged[1:] not in repr(info.value)
+
+
+@given(st.integers(min_value=1, max_value=2**255))
+def test_p256_public_key_decompresses_as_cryptography_does(secret: int) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    public = ec.derive_private_key(secret, ec.SECP256R1()).public_key()
+    compressed = public.public_bytes(Encoding.X962, PublicFormat.CompressedPoint)
+    x, y = decode_p256_public_key("z" + b58encode(b"\x80\x24" + compressed))
+    numbers = public.public_numbers()
+    assert (x, y) == (numbers.x.to_bytes(32, "big"), numbers.y.to_bytes(32, "big"))
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b"\xed\x01" + b"\x02" + bytes(32), "found ed25519-pub"),  # an Ed25519 header
+        (b"\x80\x24" + b"\x04" + bytes(32), "compressed point"),  # not 02/03
+        (b"\x80\x24" + b"\x02" + bytes(31), "compressed point"),  # short
+        (b"\x80\x24" + b"\x02" + b"\xff" * 32, "not a field element"),
+        (b"\x80\x24" + b"\x02" + (1).to_bytes(32, "big"), "not on the curve"),
+    ],
+)
+def test_p256_public_key_refusals(payload: bytes, message: str) -> None:
+    with pytest.raises(EncodingError, match=message):
+        decode_p256_public_key("z" + b58encode(payload))

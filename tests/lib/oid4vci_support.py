@@ -25,7 +25,7 @@ def b64url(data: bytes) -> str:
 
 @dataclass
 class WalletKey:
-    """A wallet key: ``ed25519`` or ``p256``; its did:key (Ed25519) and did:jwk."""
+    """A wallet key: ``ed25519`` or ``p256``; its did:key and did:jwk."""
 
     kind: str = "ed25519"
     key: jwk.JWK = field(init=False)
@@ -49,8 +49,11 @@ class WalletKey:
 
     @property
     def did_key(self) -> str:
-        raw = base64.urlsafe_b64decode(self.public_jwk["x"] + "==")
-        return "did:key:z" + b58encode(b"\xed\x01" + raw)
+        x = base64.urlsafe_b64decode(self.public_jwk["x"] + "==")
+        if self.kind == "ed25519":
+            return "did:key:z" + b58encode(b"\xed\x01" + x)
+        y = base64.urlsafe_b64decode(self.public_jwk["y"] + "==")
+        return "did:key:z" + b58encode(b"\x80\x24" + bytes([2 + y[-1] % 2]) + x)  # p256-pub, compressed
 
     @property
     def kid(self) -> str:

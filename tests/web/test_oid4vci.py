@@ -188,6 +188,11 @@ def test_each_credential_request_error_by_its_code_and_nothing_issued(
     assert request(wallet.proof(nonce(client), typ="JWT")) == "invalid_proof"
     assert request(wallet.proof(nonce(client), x5c=["MIIB"])) == "invalid_proof"
     assert request(wallet.proof(nonce(client), kid=WalletKey().kid)) == "invalid_proof"  # another key's DID
+    assert (
+        request(wallet.proof(nonce(client), kid=WalletKey("p256").kid)) == "invalid_proof"
+    )  # EdDSA, P-256 DID
+    p256 = WalletKey("p256")
+    assert request(p256.proof(nonce(client), kid=wallet.kid)) == "invalid_proof"  # ES256, an Ed25519 DID
     assert request(wallet.proof(nonce(client), alg="HS256")) == "invalid_proof"
     assert request(wallet.proof(nonce(client)) + "x" * 5000) == "invalid_proof"
     assert request(wallet.proof("a-nonce-we-never-gave")) == "invalid_nonce"
@@ -206,7 +211,12 @@ def test_a_signer_that_is_down_answers_503_and_gives_the_token_back(
     site: Charters, charter: IssuedCredential, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bearer = access_token(site, charter, capsys)
-    for key, binding in ((WalletKey(), "kid"), (WalletKey(), "jwk"), (WalletKey("p256"), "jwk")):
+    for key, binding in (
+        (WalletKey(), "kid"),
+        (WalletKey(), "jwk"),
+        (WalletKey("p256"), "kid"),
+        (WalletKey("p256"), "jwk"),
+    ):
         body = {
             "credential_configuration_id": LDP,
             "proofs": {"jwt": [key.proof(nonce(site.client), binding=binding)]},
