@@ -36,6 +36,7 @@ from caiep.commands import (
     registry,
     signer,
     status,
+    verifierkey,
     verify,
 )
 from caiep.commands.common import EXIT_INVALID, EXIT_OK, EXIT_UNDECIDED, Invocation
@@ -100,6 +101,7 @@ for _command in (
     holder.holder,
     offer.offer,
     register.register,
+    verifierkey.verifier_key,
     charters.revoke,
     charters.suspend,
     charters.reinstate,

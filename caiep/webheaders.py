@@ -83,6 +83,13 @@ CACHE_CONTROL: Final = {
     # The register's answers name people: never kept by a cache.
     "register.register_page": NO_STORE,
     "register.api_register": NO_STORE,
+    # Receipts are made for whoever asked, at that moment: never kept by a cache. The verifier's
+    # DID document changes as rarely as the issuer's; the receipt context never.
+    "register.register_receipt": NO_STORE,
+    "receipts.credential_receipt_json": NO_STORE,
+    "receipts.credential_receipt_pdf": NO_STORE,
+    "receipts.verifier_did_document": DOCUMENT,
+    "receipts.receipt_context": STATIC,
 }
 #: Pages no search engine may index or follow, whatever their answer (the page and its 404).
 NOINDEX_ENDPOINTS: Final = frozenset(
@@ -96,6 +103,8 @@ CORS_ENDPOINTS: Final = frozenset(
         "verifier.api_status",
         "verifier.openapi",
         "register.api_register",
+        "receipts.verifier_did_document",  # browser-based verifiers check receipts too
+        "receipts.receipt_context",
         "issuer.hosted_credential",
         "issuer.did_document",
         "issuer.achievement_definition",
