@@ -89,7 +89,23 @@ def _requests(issued: Issued) -> dict[str, Callable[[Flask], TestResponse]]:
         ),
         "register.register_page": lambda a: a.test_client().get("/register?name=Jane+Doe"),
         "register.api_register": lambda a: a.test_client().get("/api/v1/register?name=Jane+Doe"),
+        "register_check.api_register_check": lambda a: a.test_client().post(
+            "/api/v1/register/check",
+            json={"charterNumbers": ["CAIEP-000001"]},
+            headers={"Authorization": f"Bearer {_api_key(issued)}"},
+        ),
     }
+
+
+def _api_key(issued: Issued) -> str:
+    """A new API key for bulk checks."""
+    from datetime import UTC, datetime
+
+    from caiep.issuer.apikeys import create
+    from caiep.issuer.registry import open_registry
+
+    with open_registry(issued.database_url) as registry, registry.write() as connection:
+        return create(connection, "Header test HR", None, actor="test", now=datetime.now(UTC)).key
 
 
 def _offer_uri(issued: Issued) -> str:
@@ -185,10 +201,12 @@ EXPECTED_CACHE = {
     "holder.register_choice": "no-store",  # 303 back to the page
     "register.register_page": "no-store",  # answers name people
     "register.api_register": "no-store",
+    "register_check.api_register_check": "no-store",  # names people, for one employer
 }
 #: Routes that answer 303 (a form's POST, then the page again); every other answers 200.
 REDIRECTS = {"holder.register_choice"}
 NOINDEX = {"holder.holder_page", "holder.register_choice"}  # and the wallet offers' pages, below
+NOINDEX |= {"register_check.api_register_check"}
 
 
 def test_every_route_says_how_long_its_answer_may_be_kept(app: Flask, issued: Issued) -> None:
@@ -205,7 +223,7 @@ def test_every_route_says_how_long_its_answer_may_be_kept(app: Flask, issued: Is
         assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert requests["issuer.hosted_credential"](app).headers["Vary"] == "Accept"
     private = NOINDEX | {"oid4vci.holder_offer", "lcw.open_exchange"}
-    for endpoint, send in requests.items():  # only the holder's private pages keep out of search engines
+    for endpoint, send in requests.items():  # only private pages and answers keep out of search engines
         robots = send(app).headers.get("X-Robots-Tag")
         assert robots == ("noindex, nofollow" if endpoint in private else None), endpoint
 
