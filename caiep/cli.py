@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from caiep.commands import (
+    apikey,
     charters,
     config,
     exports,
@@ -100,6 +101,7 @@ for _command in (
     holder.holder,
     offer.offer,
     register.register,
+    apikey.apikey,
     charters.revoke,
     charters.suspend,
     charters.reinstate,
