@@ -39,7 +39,8 @@ def test_create_list_revoke(cli: CLI, instance: str, home: Path) -> None:
     shown = json.loads(made.out)
     assert set(shown) == {"key", "id"}
     key = shown["key"]
-    assert key.startswith("caiep_") and len(key) == 49
+    assert key.startswith("caiep_")
+    assert len(key) == 49
     text_run = cli("apikey", "create", "--name", " Beta Ltd ")
     assert text_run.code == 0, text_run.err
     assert "shown once" in text_run.out
@@ -55,11 +56,12 @@ def test_create_list_revoke(cli: CLI, instance: str, home: Path) -> None:
         (shown["id"] + 1, hashlib.sha256(second.encode()).hexdigest(), "Beta Ltd", None, None),
     ]
     dump = json.dumps(_rows(instance, "SELECT * FROM api_keys"), default=str)
-    assert key not in dump and second not in dump
+    assert key not in dump
+    assert second not in dump
 
     listed = cli("apikey", "list")
     assert listed.code == 0
-    assert key not in listed.out and second not in listed.out and "caiep_" not in listed.out
+    assert "caiep_" not in listed.out
     assert f"{shown['id']}  ACME HR  120/min  created " in listed.out
     assert "Beta Ltd  60/min (default)" in listed.out
     assert listed.out.count("last used never") == 2
@@ -76,7 +78,8 @@ def test_create_list_revoke(cli: CLI, instance: str, home: Path) -> None:
     assert revoked.code == 0, revoked.err
     assert f"API key {shown['id']} (ACME HR) revoked " in revoked.out
     after = json.loads(cli("apikey", "list", "--json").out)
-    assert after[0]["revoked"] is not None and after[1]["revoked"] is None
+    assert after[0]["revoked"] is not None
+    assert after[1]["revoked"] is None
 
     unknown = cli("apikey", "revoke", "999")
     assert unknown.code == 2
