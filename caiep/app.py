@@ -30,7 +30,7 @@ from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from caiep import holderview, lcw, registercheck
+from caiep import holderview, lcw, receiptview, registercheck
 from caiep import registerview as register_web
 from caiep.accesslog import access_log, log_request, log_to_stderr
 from caiep.addresses import BADGE_PNG_ROUTE, ServiceAddresses, page_path
@@ -57,8 +57,10 @@ from caiep.wiring import Instance, database_origin, did_document, open_database
 
 _STARTED = "caiep.started"  # perf_counter() at the start of the request, for the access log
 # Requests that verify a signature are counted against the verification limit.
+# A receipt of a stored credential is a verification and a signature: counted as verifications.
 _LIMITED = {"verifier.api_verify", "verifier.verify_submitted", "lcw.exchange"}
-_REGISTER = {"register.register_page", "register.api_register"}
+_LIMITED |= {"receipts.credential_receipt_json", "receipts.credential_receipt_pdf"}
+_REGISTER = {"register.register_page", "register.api_register", "register.register_receipt"}
 
 
 @dataclass(frozen=True)
@@ -223,19 +225,28 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
     )
     app = Flask(__name__, static_folder=None)  # the verifier blueprint serves /static/
     app.config.update(MAX_CONTENT_LENGTH=MAX_BYTES, JSON_SORT_KEYS=False)
+    receipts, verifier_did_document = receiptview.load_receipts(instance.configuration)
+    verifier_services = verifier_web.VerifierServices(
+        find_document=find_document,
+        fetcher=fetcher,
+        issuer_id=settings.issuer_id,
+        issuer_name=settings.issuer_name,
+        clock=lambda: datetime.now(UTC),
+        cache=IntegrityCache(ttl=config.integrity_cache_seconds)
+        if config.integrity_cache_seconds > 0
+        else None,
+        time_budget=config.verify_time_budget,
+        find_standing=find_standing,
+        receipts=receipts,
+    )
+    app.register_blueprint(verifier_web.create_blueprint(verifier_services))
     app.register_blueprint(
-        verifier_web.create_blueprint(
-            verifier_web.VerifierServices(
-                find_document=find_document,
-                fetcher=fetcher,
-                issuer_id=settings.issuer_id,
-                issuer_name=settings.issuer_name,
-                clock=lambda: datetime.now(UTC),
-                cache=IntegrityCache(ttl=config.integrity_cache_seconds)
-                if config.integrity_cache_seconds > 0
-                else None,
-                time_budget=config.verify_time_budget,
-                find_standing=find_standing,
+        receiptview.create_blueprint(
+            receiptview.ReceiptServices(
+                receipts,
+                verifier_did_document,
+                verifier_web.Judge(verifier_services),
+                lambda: datetime.now(UTC),
             )
         )
     )
@@ -281,20 +292,19 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
             register_web.RegisterService(
                 find=register_web.registry_lookup(registry, config.register_policy),
                 issuer_url=settings.issuer_url,
+                receipts=receipts,
             )
         )
     )
     limiter = RateLimiter(config.rate_limits)
-    app.register_blueprint(
-        registercheck.create_blueprint(
-            registercheck.registry_service(
-                registry,
-                limiter.hit_per_minute,
-                max_numbers=config.register_check_max,
-                default_rate=config.apikey_default_rate_per_minute,
-            )
-        )
+    bulk = registercheck.registry_service(
+        registry,
+        limiter.hit_per_minute,
+        max_numbers=config.register_check_max,
+        default_rate=config.apikey_default_rate_per_minute,
+        receipts=receipts,
     )
+    app.register_blueprint(registercheck.create_blueprint(bulk))
     limiter.init_app(app)  # Flask-Limiter, counted from the one hook below
     _install_hooks(app, limiter, ResponseHeaders(app))
     if config.trusted_proxies:

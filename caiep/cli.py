@@ -37,6 +37,7 @@ from caiep.commands import (
     registry,
     signer,
     status,
+    verifierkey,
     verify,
 )
 from caiep.commands.common import EXIT_INVALID, EXIT_OK, EXIT_UNDECIDED, Invocation
@@ -102,6 +103,7 @@ for _command in (
     offer.offer,
     register.register,
     apikey.apikey,
+    verifierkey.verifier_key,
     charters.revoke,
     charters.suspend,
     charters.reinstate,

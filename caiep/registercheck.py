@@ -1,12 +1,14 @@
 """Bulk re-checks for employers: ``POST /api/v1/register/check`` with an API key.
 
 The body is ``{"charterNumbers": ["CAIEP-000042", …]}``, at most ``register_check_max``
-numbers; the answer is ``{"results": [...], "checkedAt": …}`` (and ``"receipt"``, the service's
-signed record of the batch, where the service has a receipt key), one result per number in the
-order asked. A result is ``{"charterNumber", "found": false}``, or the charter's name as
-recorded, its state (``current``, ``lapsed``, ``suspended``, ``revoked``), ``stateSince`` and
-the public ``reason`` of a suspension or revocation, ``firstAwarded`` and ``currentUntil``:
-nothing more. Unlisted holders are answered too: the employer has the number from them.
+numbers; the answer is ``{"results": [...], "checkedAt": …, "receipt": {…}}``, one result per
+number in the order asked, and one receipt for the batch: the verification service's signed
+record of the numbers asked and the answers given (:class:`~caiep.verifier.receipts.ReceiptIssuer`;
+left out only by an instance without a verifier key, which ``caiep db upgrade`` gives it).
+A result is ``{"charterNumber", "found": false}``, or the charter's name as recorded,
+its state (``current``, ``lapsed``, ``suspended``, ``revoked``), ``stateSince`` and the public
+``reason`` of a suspension or revocation, ``firstAwarded`` and ``currentUntil``: nothing more.
+Unlisted holders are answered too: the employer has the number from them.
 
 What is refused, in this order, each as ``{"error": {"code", "message"}}``:
 
@@ -24,7 +26,7 @@ which), written in the transaction that reads the answers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,13 +39,12 @@ from caiep.issuer import apikeys, bulkcheck
 from caiep.issuer.apikeys import ApiKey
 from caiep.issuer.bulkcheck import Checked
 from caiep.strictjson import loads_strict
+from caiep.verifier.receipts import ReceiptIssuer
 
 #: The realm named in ``WWW-Authenticate``.
 REALM = "caiep register"
 #: The body's one member.
 FIELD = "charterNumbers"
-#: A receipt signer: the query as asked, the answers as given, when; the signed receipt.
-Receipts = Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]], datetime], dict[str, Any]]
 
 
 def body_cap(max_numbers: int) -> int:
@@ -62,7 +63,7 @@ class BulkCheckService:
     #: Answer the numbers and record the check (audit, last use) in one transaction.
     check: Callable[[ApiKey, Sequence[str], datetime], list[Checked]]
     max_numbers: int = 500
-    receipts: Receipts | None = None
+    receipts: ReceiptIssuer | None = None  # None: an instance without a verifier key
 
 
 def registry_service(
@@ -71,7 +72,7 @@ def registry_service(
     *,
     max_numbers: int,
     default_rate: int,
-    receipts: Receipts | None = None,
+    receipts: ReceiptIssuer | None = None,
 ) -> BulkCheckService:
     """The service over ``registry`` (a :class:`~caiep.issuer.registry.Registry`), counting each
     key's checks with ``hit`` (:meth:`caiep.ratelimit.RateLimiter.hit_per_minute`)."""
@@ -142,7 +143,9 @@ def create_blueprint(service: BulkCheckService) -> Blueprint:
         results = [result_json(c) for c in service.check(found, numbers, now)]
         answer: dict[str, Any] = {"results": results, "checkedAt": _instant(now)}
         if service.receipts is not None:
-            answer["receipt"] = service.receipts({FIELD: numbers}, results, now)
+            answer["receipt"] = service.receipts.for_register(
+                kind="bulk", query={FIELD: numbers}, answers=results, checked_at=now
+            )
         return jsonify(answer)
 
     return blueprint

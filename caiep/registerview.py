@@ -24,11 +24,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from caiep.addresses import ServiceAddresses, page_path
 from caiep.errors import InputError
 from caiep.issuer.register import MAX_NAME, Answer, Match, RegisterPolicy, RegisterQuery, lookup, parse_query
+from caiep.receiptfiles import receipt_response
+from caiep.verifier.receipts import ReceiptIssuer
 from caiep.wallet_export.charter import POST_NOMINAL
 from caiep.wallet_export.message_text import day
 
@@ -41,10 +43,12 @@ ANSWER_FLOOR = 0.025
 
 @dataclass(frozen=True)
 class RegisterService:
-    """What the register's routes need: a lookup against the registry, and the public address."""
+    """What the register's routes need: a lookup against the registry, the public address, and
+    the signer of receipts (None: the register offers none)."""
 
     find: Callable[[RegisterQuery, datetime], Answer]
     issuer_url: str
+    receipts: ReceiptIssuer | None = None
 
 
 def registry_lookup(registry: Any, policy: RegisterPolicy) -> Callable[[RegisterQuery, datetime], Answer]:
@@ -83,32 +87,63 @@ def create_blueprint(service: RegisterService) -> Blueprint:
     """The register's page and API."""
     blueprint = Blueprint("register", __name__)
 
-    def asked() -> RegisterQuery:
-        unknown = sorted(set(request.args) - PARAMETERS)
+    def asked(extra: frozenset[str] = frozenset()) -> RegisterQuery:
+        unknown = sorted(set(request.args) - PARAMETERS - extra)
         if unknown:
             raise InputError(f"{unknown[0]}: not a register parameter (name, number, year)")
-        for field in PARAMETERS:
+        for field in PARAMETERS | extra:
             if len(request.args.getlist(field)) > 1:
                 raise InputError(f"{field}: give it once")
+        if request.args.get("receipt", "false") not in ("true", "false"):
+            raise InputError("receipt: true or false")
         return parse_query(request.args.get("name"), request.args.get("number"), request.args.get("year"))
+
+    def receipt_of(query: RegisterQuery, matches: list[dict[str, Any]], answer: Answer) -> dict[str, Any]:
+        assert service.receipts is not None
+        return service.receipts.for_register(
+            kind="lookup",
+            query=query.to_json(),
+            answers=matches,
+            checked_at=datetime.now(UTC),
+            more=answer.more,
+        )
 
     @blueprint.get("/api/v1/register")
     def api_register() -> Response:
+        """GET /api/v1/register: the matches; with ``receipt=true`` also the signed record of the answer."""
+        try:
+            query = asked(frozenset({"receipt"}))
+        except InputError as exc:
+            return _refused(400, "invalid_query", exc.message)
+        wants_receipt = request.args.get("receipt") == "true"
+        if wants_receipt and service.receipts is None:
+            return _refused(503, "receipts_unavailable", "this service signs no receipts")
+        answer = service.find(query, datetime.now(UTC))
+        matches = [match_json(m, service.issuer_url) for m in answer.matches]
+        body: dict[str, Any] = {
+            "query": query.to_json(),
+            "matches": matches,
+            "more": answer.more,
+            "checkedAt": _instant(datetime.now(UTC)),
+        }
+        if wants_receipt:
+            body["receipt"] = receipt_of(query, matches, answer)
+        return jsonify(body)
+
+    @blueprint.get("/register/receipt.json", defaults={"form": "json"})
+    @blueprint.get("/register/receipt.pdf", defaults={"form": "pdf"})
+    def register_receipt(form: str) -> Response:
+        """GET /register/receipt.json|pdf?name=…: a lookup made now, as its signed record (the
+        page's "Download a signed record of this check"); the lookup's rate limit applies."""
+        if service.receipts is None:
+            abort(503, description="This service signs no receipts.")
         try:
             query = asked()
         except InputError as exc:
-            response = jsonify({"error": {"code": "invalid_query", "message": exc.message}})
-            response.status_code = 400
-            return response
+            abort(400, description=exc.message)
         answer = service.find(query, datetime.now(UTC))
-        return jsonify(
-            {
-                "query": query.to_json(),
-                "matches": [match_json(m, service.issuer_url) for m in answer.matches],
-                "more": answer.more,
-                "checkedAt": _instant(datetime.now(UTC)),
-            }
-        )
+        matches = [match_json(m, service.issuer_url) for m in answer.matches]
+        return receipt_response(receipt_of(query, matches, answer), form)
 
     @blueprint.get("/register")
     def register_page() -> tuple[str, int]:
@@ -131,6 +166,8 @@ def create_blueprint(service: RegisterService) -> Blueprint:
     ) -> str:
         return render_template(
             "verifier/register.html",
+            receipts=service.receipts is not None,
+            receipt_query={k: v for k, v in (query.to_json() if query else {}).items() if v is not None},
             fields=fields,
             error=error,
             error_field=error.split(":", 1)[0] if error else None,
@@ -143,6 +180,12 @@ def create_blueprint(service: RegisterService) -> Blueprint:
         )
 
     return blueprint
+
+
+def _refused(status: int, code: str, message: str) -> Response:
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    return response
 
 
 def _day(moment: datetime) -> str:

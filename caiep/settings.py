@@ -264,6 +264,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("register_rate_per_minute", "CAIEP_REGISTER_RATE_PER_MINUTE", "register_rate_per_minute", positive_whole, 20, "web service: register lookups per client address in a minute"),  # noqa: E501
     Setting("register_check_max", "CAIEP_REGISTER_CHECK_MAX", "register_check_max", positive_whole, 500, "bulk checks: the most charter numbers one POST /api/v1/register/check takes"),  # noqa: E501
     Setting("apikey_default_rate_per_minute", "CAIEP_APIKEY_DEFAULT_RATE_PER_MINUTE", "apikey_default_rate_per_minute", positive_whole, 60, "bulk checks: checks per minute of an API key created without --rate"),  # noqa: E501
+    Setting("verifier_key_passphrase_file", "CAIEP_VERIFIER_KEY_PASSPHRASE_FILE", "verifier_key_passphrase_file", instance_path, None, "receipts: the file holding the verification service's key passphrase (a random secret made by init): mode 0600, or a read-only secret in /run/secrets or $CREDENTIALS_DIRECTORY", default_doc="verifier-key.passphrase in the instance"),  # noqa: E501
     # One entry limit per in-memory cache: every cache is bounded, and each bound is a setting.
     *(
         Setting(f"cache_{name}", f"CAIEP_CACHE_{name.upper()}", f"cache_{name}", positive_whole, limit.max_entries, f"most entries held: {limit.holds}")  # noqa: E501

@@ -85,6 +85,13 @@ CACHE_CONTROL: Final = {
     "register.api_register": NO_STORE,
     # Bulk checks name people, for one employer's key: never kept by a cache.
     "register_check.api_register_check": NO_STORE,
+    # Receipts are made for whoever asked, at that moment: never kept by a cache. The verifier's
+    # DID document changes as rarely as the issuer's; the receipt context never.
+    "register.register_receipt": NO_STORE,
+    "receipts.credential_receipt_json": NO_STORE,
+    "receipts.credential_receipt_pdf": NO_STORE,
+    "receipts.verifier_did_document": DOCUMENT,
+    "receipts.receipt_context": STATIC,
 }
 #: Pages no search engine may index or follow, whatever their answer (the page and its 404).
 NOINDEX_ENDPOINTS: Final = frozenset(
@@ -104,6 +111,8 @@ CORS_ENDPOINTS: Final = frozenset(
         "verifier.api_status",
         "verifier.openapi",
         "register.api_register",
+        "receipts.verifier_did_document",  # browser-based verifiers check receipts too
+        "receipts.receipt_context",
         "issuer.hosted_credential",
         "issuer.did_document",
         "issuer.achievement_definition",

@@ -26,6 +26,7 @@ from caiep.keys.did import (
 )
 from caiep.keys.store import KeyStore
 from caiep.settings import Configuration, Settings, read_configuration, save_settings, write_atomic
+from caiep.verifierkey import create_verifier_key
 
 DID_FILE = "did.json"
 KEYS_DIR = "keys"
@@ -34,7 +35,8 @@ KEYS_DIR = "keys"
 def init_instance(
     home: Path, *, issuer_name: str, issuer_url: str, did_method: str, passphrase: str, now: datetime
 ) -> Settings:
-    """Create an instance: settings, the first encrypted key, the DID document (the registry's
+    """Create an instance: settings, the first encrypted key, the DID document, the verification
+    service's own key for receipts (:mod:`caiep.verifierkey`; the registry's
     schema is :func:`upgrade_configured_database`'s, which ``caiep init`` runs next).
 
     The directory is made (or tightened to) mode 0700 and every file 0600. Hold
@@ -56,6 +58,8 @@ def init_instance(
     )
     save_settings(home, settings)
     write_did_document(home, settings, store)
+
+    create_verifier_key(read_configuration(home), now=now)
     return settings
 
 

@@ -39,6 +39,9 @@ INDEX_FORMAT = "caiep-keystore/1"
 MIN_PASSPHRASE_LENGTH = 12
 SCRYPT_PARAMETERS = {"n": 2**17, "r": 8, "p": 1}
 """scrypt cost for new keys: 128 MiB and ~0.35 s per derivation (RFC 7914 §2)."""
+MACHINE_SECRET_SCRYPT_PARAMETERS = {"n": 2**14, "r": 8, "p": 1}
+"""scrypt cost for a store whose passphrase is a random 256-bit secret made by the machine, not
+a person's passphrase: nothing is left to stretch, so the least cost the index accepts."""
 _SALT_BYTES = 16
 
 
@@ -81,8 +84,11 @@ class KeyStore:
         return self._directory
 
     @classmethod
-    def initialize(cls, directory: Path, passphrase: str, *, now: datetime) -> KeyStore:
-        """Create a store in ``directory`` (mode 0700) holding one new key, created at ``now``.
+    def initialize(
+        cls, directory: Path, passphrase: str, *, now: datetime, cost: dict[str, int] | None = None
+    ) -> KeyStore:
+        """Create a store in ``directory`` (mode 0700) holding one new key, created at ``now``;
+        ``cost`` is the scrypt cost of its keys (:data:`SCRYPT_PARAMETERS` unless given).
 
         Raises :class:`~caiep.errors.ConfigurationError` when a store (an index or any key
         file) already exists there, or when the passphrase is shorter than 12 characters.
@@ -97,7 +103,7 @@ class KeyStore:
         except OSError as exc:
             raise ConfigurationError(f"cannot create the key store directory {directory}") from exc
         store = cls(directory, [])
-        store._add_key(SigningKey.generate(), passphrase, now)
+        store._add_key(SigningKey.generate(), passphrase, now, cost=cost or SCRYPT_PARAMETERS)
         return store
 
     @classmethod
@@ -159,11 +165,12 @@ class KeyStore:
             raise KeyMaterialError(f"the key file {record.file} does not hold key {record.key_id}")
         return key
 
-    def rotate(self, passphrase: str, *, now: datetime) -> KeyRecord:
+    def rotate(self, passphrase: str, *, now: datetime, cost: dict[str, int] | None = None) -> KeyRecord:
         """Make a new current key, created at ``now``; retire the previous one at ``now``.
 
         The passphrase must open the current key first (so a typo cannot leave keys under
-        two passphrases); the new key is encrypted under it. Retired keys stay listed.
+        two passphrases); the new key is encrypted under it (``cost`` as for
+        :meth:`initialize`). Retired keys stay listed.
         Raises :class:`~caiep.errors.InputError` when ``now`` precedes the current key.
         """
         _check_now(now)
@@ -172,7 +179,9 @@ class KeyStore:
             raise InputError("rotation time precedes the current key's creation", source="now")
         self.load_signing_key(passphrase)
         retired = replace(self._entries[-1], record=replace(previous, retired=now.astimezone(UTC)))
-        return self._add_key(SigningKey.generate(), passphrase, now, retire=retired)
+        return self._add_key(
+            SigningKey.generate(), passphrase, now, cost=cost or SCRYPT_PARAMETERS, retire=retired
+        )
 
     def _entry(self, key_id: str | None) -> _Entry:
         """The entry for ``key_id``, or the current one."""
@@ -184,10 +193,16 @@ class KeyStore:
         raise KeyMaterialError(f"the key store has no key {key_id}")
 
     def _add_key(
-        self, key: SigningKey, passphrase: str, now: datetime, *, retire: _Entry | None = None
+        self,
+        key: SigningKey,
+        passphrase: str,
+        now: datetime,
+        *,
+        cost: dict[str, int],
+        retire: _Entry | None = None,
     ) -> KeyRecord:
         """Write ``key`` encrypted, then commit the index (the index write is the commit)."""
-        kdf = {"name": "scrypt", "salt": b64url_encode(secrets.token_bytes(_SALT_BYTES)), **SCRYPT_PARAMETERS}
+        kdf = {"name": "scrypt", "salt": b64url_encode(secrets.token_bytes(_SALT_BYTES)), **cost}
         record = KeyRecord(
             key_id=key.public_key.multibase,
             public_key=key.public_key,

@@ -75,6 +75,44 @@ def document_loader(url: str, options: Any = None) -> dict[str, Any]:
     return {"contextUrl": None, "documentUrl": url, "document": load_context(url)}
 
 
+#: The path at which an instance serves its receipt context, and the pinned file behind it.
+RECEIPT_CONTEXT_PATH = "/contexts/receipt/v1"
+RECEIPT_CONTEXT_FILE = "caiep-receipt-v1.jsonld"
+
+
+def receipt_context_url(service_url: str) -> str:
+    """The URL of the receipt context as the service at ``service_url`` serves it."""
+    return service_url.rstrip("/") + RECEIPT_CONTEXT_PATH
+
+
+def receipt_context_bytes() -> bytes:
+    """The exact bytes of this project's receipt context (``schemas/contexts``)."""
+    return resources.files("caiep.schemas").joinpath("contexts", RECEIPT_CONTEXT_FILE).read_bytes()
+
+
+@cache
+def _receipt_context() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(receipt_context_bytes())
+    return document
+
+
+@cache
+def receipt_loader(service_url: str) -> Any:
+    """A document loader serving the pinned contexts and, for the one URL
+    ``<service_url>/contexts/receipt/v1``, the pinned receipt context: nothing is ever fetched.
+
+    Cached per service, so the proof layer's per-loader caches are kept across receipts.
+    """
+    own = receipt_context_url(service_url)
+
+    def load(url: str, options: Any = None) -> dict[str, Any]:
+        if url == own:
+            return {"contextUrl": None, "documentUrl": url, "document": _receipt_context()}
+        return document_loader(url, options)
+
+    return load
+
+
 def is_known_context(url: str) -> bool:
     """True when ``url`` is one of the pinned contexts."""
     return url in CONTEXT_FILES

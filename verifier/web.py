@@ -4,15 +4,14 @@
 at request time (proof, key provenance, validity, status), never just echoed from the
 database. ``/verify`` and ``POST /api/v1/verify`` judge any issuer's OB 3.0 credential the
 same way. What the blueprint needs (how to find our credentials, the fetcher, the clock)
-arrives as parameters; it reads no settings and imports nothing of the issuer.
+arrives as parameters; it reads no settings and imports nothing of the issuer. What the routes
+decide is :mod:`caiep.verifier.judging` (its services, judge and standing are re-exported here).
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib import resources
 from typing import Any
@@ -23,15 +22,29 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from caiep.addresses import PAGE_ROUTE, STATUS_ROUTE
 from caiep.baking import extract_credential
 from caiep.errors import InputError
-from caiep.verifier.budget import Deadline
-from caiep.verifier.cache import IntegrityCache
-from caiep.verifier.fetch import Fetcher
 from caiep.verifier.inputs import MAX_BYTES, read_presented
+from caiep.verifier.judging import (
+    CLAIMED_ONLY,
+    Download,
+    Judge,
+    Standing,
+    VerifierServices,
+    api_result,
+    with_standing,
+)
 from caiep.verifier.limits import LimitExceeded
-from caiep.verifier.public import public_result
 from caiep.verifier.report import summary
-from caiep.verifier.result import Check, Outcome, Verdict, VerificationResult
-from caiep.verifier.verify import verify
+from caiep.verifier.result import Verdict, VerificationResult
+
+__all__ = [
+    "CLAIMED_ONLY",
+    "Download",
+    "Judge",
+    "Standing",
+    "VerifierServices",
+    "create_blueprint",
+    "with_standing",
+]
 
 VERDICT_TEXT = {
     Verdict.VALID: "Valid",
@@ -64,71 +77,6 @@ _BODY_TYPES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Download:
-    """A file the holder's page offers: its label, its path and its media type."""
-
-    label: str
-    href: str
-    media_type: str
-
-
-@dataclass(frozen=True)
-class Standing:
-    """What the issuer's registry says of one of its charter credentials, now.
-
-    ``state`` is ``current``, ``lapsed``, ``suspended`` or ``revoked``; ``version`` says whether
-    the document shown is the ``current`` version or a ``superseded`` one (renewed);
-    ``current_until`` is the current version's validUntil; ``holder_since`` the first award;
-    ``lapses`` the (from, to) gaps recorded between versions; ``page`` the current state's page;
-    ``badge`` the path of the charter badge image and ``downloads`` the holder's files, shown
-    for a charter whose current version verified.
-    """
-
-    state: str
-    state_since: datetime
-    public_reason: str | None
-    version: str
-    current_until: datetime
-    holder_since: datetime
-    lapses: tuple[tuple[datetime, datetime], ...] = ()
-    page: str | None = None
-    # What the page offers for a current charter: the charter badge's image, and downloads.
-    badge: str | None = None
-    downloads: tuple[Download, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        """The top-level fields the status API adds to the verification result."""
-        return {
-            "state": self.state,
-            "version": self.version,
-            "stateSince": self.state_since.isoformat(),
-            "publicReason": self.public_reason,
-            "holderSince": self.holder_since.isoformat(),
-            "currentUntil": self.current_until.isoformat(),
-            "lapses": [{"from": start.isoformat(), "to": end.isoformat()} for start, end in self.lapses],
-        }
-
-
-def _no_standing(credential: str, valid_from: str | None) -> Standing | None:
-    return None
-
-
-@dataclass(frozen=True)
-class VerifierServices:
-    """What the pages need from the application."""
-
-    find_document: Callable[[str], str | None]  # credential uuid -> the exact stored document
-    fetcher: Fetcher
-    issuer_id: str  # ours: other issuers are shown as such
-    clock: Callable[[], datetime]
-    cache: IntegrityCache | None = None  # signature and key checks reused for identical bytes
-    issuer_name: str = "this issuer"  # ours, named when a document claiming to be ours fails
-    time_budget: float | None = None  # seconds per verification; None: the fetcher's own limits only
-    # (our credential's uuid or URL, the document's validFrom) -> the registry's word, read per request
-    find_standing: Callable[[str, str | None], Standing | None] = _no_standing
-
-
 def create_blueprint(services: VerifierServices) -> Blueprint:
     """The verification pages and JSON API, given what they need from the application."""
     blueprint = Blueprint("verifier", __name__, template_folder="templates", static_folder="static")
@@ -150,26 +98,9 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
             raise RequestEntityTooLarge()
         request.environ["wsgi.input"] = io.BytesIO(body)  # still "terminated": it ends here
 
-    def judge(presented: Any) -> VerificationResult:
-        """Verify what was presented, now, with the service's fetcher and cache, within the time budget."""
-        deadline = Deadline(services.time_budget) if services.time_budget is not None else None
-        result = verify(
-            presented, now=services.clock(), fetcher=services.fetcher, cache=services.cache, deadline=deadline
-        )
-        return public_result(result)  # a fetch's details stay in the server log
-
-    def standing_of(result: VerificationResult, wanted: str | None) -> Standing | None:
-        """The registry's word on one of our credentials, once its signature and key have verified
-        (a document that fails is shown as its claims, never joined with the registry's facts)."""
-        credential = result.credential or {}
-        if wanted is None:
-            wanted = credential.get("id") if isinstance(credential.get("id"), str) else None
-        if wanted is None or result.verdict in CLAIMED_ONLY:
-            return None
-        if summary(credential).get("issuerId") != services.issuer_id:
-            return None
-        valid_from = credential.get("validFrom")
-        return services.find_standing(wanted, valid_from if isinstance(valid_from, str) else None)
+    judging = Judge(services)
+    judge = judging.judge
+    standing_of = judging.standing_of
 
     def page(
         result: VerificationResult,
@@ -202,18 +133,18 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
             issuer_name=services.issuer_name,
             credential_id=credential_id,
             checked_at=services.clock(),
+            receipts=services.receipts is not None,
         )
         return Response(body, status=status, mimetype="text/html")
 
     @blueprint.get(PAGE_ROUTE)
     def credential_page(credential_id: Any) -> Response:
         """GET /c/<uuid>: one of our credentials, verified at request time."""
-        document = services.find_document(str(credential_id))
-        if document is None:
+        stored = judging.stored(str(credential_id))
+        if stored is None:
             abort(404, description="There is no CAiEP credential at this address.")
-        result = judge(read_presented(document))
-        standing = standing_of(result, str(credential_id))
-        return page(with_standing(result, standing), credential_id=str(credential_id), standing=standing)
+        result, standing, _ = stored
+        return page(result, credential_id=str(credential_id), standing=standing)
 
     @blueprint.get("/verify")
     def verify_form() -> str:
@@ -224,7 +155,7 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
     def verify_submitted() -> Response:
         """POST /verify: the page for a pasted or uploaded credential (400 unreadable, 422 over a limit)."""
         try:
-            presented = _presented_from_request(form=True)
+            presented, _ = _presented_from_request(form=True)
         except InputError as exc:
             # The pasted text comes back in the form (escaped), so a typo costs no second paste.
             body = render_template("verifier/verify.html", error=str(exc.message), pasted=_pasted_text())
@@ -238,15 +169,24 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
         """POST /api/v1/verify: the JSON result for a credential in the body or an upload.
 
         400 ``invalid_input`` for unreadable input, 422 ``limit_exceeded`` over a structural limit.
+        With ``?receipt=true`` the answer also carries ``receipt``, the service's signed record of
+        this check (503 ``receipts_unavailable`` when the service has no receipt key).
         """
+        wants_receipt = _wants_receipt()
+        if wants_receipt and services.receipts is None:
+            return _json_error(503, "receipts_unavailable", "this service signs no receipts")
         try:
-            presented = _presented_from_request(form=False)
+            presented, checked = _presented_from_request(form=False)
         except InputError as exc:
             return _json_error(_status_of(exc), exc.code, exc.message)
         result = judge(presented)
         standing = standing_of(result, None)  # one of ours that verified: the registry's word too
         extra = standing.to_json() if standing is not None else {}
-        return _json({**_api_result(with_standing(result, standing)), **extra})
+        answered = with_standing(result, standing)
+        body = {**api_result(answered), **extra}
+        if wants_receipt:
+            body["receipt"] = judging.receipt(answered, checked)
+        return _json(body)
 
     @blueprint.get(STATUS_ROUTE)
     def api_status(credential_id: Any) -> Response:
@@ -259,7 +199,7 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
         extra = standing.to_json() if standing is not None else dict.fromkeys(_STANDING_FIELDS)
         return _json(
             {
-                **_api_result(with_standing(result, standing)),
+                **api_result(with_standing(result, standing)),
                 **extra,
                 "checkedAt": services.clock().isoformat(),
             }
@@ -294,32 +234,31 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
 _STANDING_FIELDS = ("state", "version", "stateSince", "publicReason", "holderSince", "currentUntil", "lapses")
 
 
-def with_standing(result: VerificationResult, standing: Standing | None) -> VerificationResult:
-    """The result as our registry explains it: a charter the registry records as suspended has
-    its bit set in the revocation list (what other verifiers read as revoked); we say suspended."""
-    check = result.check("status")
-    if standing is None or standing.state != "suspended" or check is None or check.code != "revoked":
-        return result
-    suspended = Check(
-        "status", Outcome.INVALID, "suspended", "the certification body has suspended this charter"
-    )
-    return replace(result, checks=tuple(suspended if c is check else c for c in result.checks))
+def _wants_receipt() -> bool:
+    """``?receipt=true`` (``false`` or absent: no receipt; anything else is refused)."""
+    value = request.args.get("receipt", "false")
+    if value not in ("true", "false"):
+        abort(400, description="receipt: true or false")
+    return value == "true"
 
 
-def _presented_from_request(*, form: bool) -> Any:
-    """The credential in a request: pasted text, an uploaded file (JSON, JWS, baked badge)."""
+def _presented_from_request(*, form: bool) -> tuple[Any, bytes]:
+    """The credential in a request: pasted text, an uploaded file (JSON, JWS, baked badge); with
+    the exact bytes presented (the file as uploaded, the body as sent, the text as pasted)."""
     upload = request.files.get("file")
     if upload is not None and upload.filename:
         data = upload.read()
         name = upload.filename.lower()
         if name.endswith(_BAKED) or data[:8] == b"\x89PNG\r\n\x1a\n" or b"<svg" in data[:1024]:
-            return read_presented(extract_credential(data, filename=upload.filename), source=upload.filename)
-        return read_presented(data, source=upload.filename)
+            credential = extract_credential(data, filename=upload.filename)
+            return read_presented(credential, source=upload.filename), data
+        return read_presented(data, source=upload.filename), data
     if form:
         text = request.form.get("credential", "")
-        return read_presented(text, source="the pasted credential")
+        return read_presented(text, source="the pasted credential"), text.encode("utf-8")
     if request.mimetype in _BODY_TYPES:
-        return read_presented(request.get_data(), source="request body")
+        body = request.get_data()
+        return read_presented(body, source="request body"), body
     raise InputError(
         "send the credential as application/json, as text/plain (a VC-JWT), "
         "or as a multipart upload named 'file'"
@@ -349,18 +288,6 @@ def _read_at_most(stream: Any, limit: int) -> bytes:
         pieces.append(piece)
         remaining -= len(piece)
     return b"".join(pieces)
-
-
-#: Verdicts whose credential's statements cannot be relied on: shown as the document's claims.
-CLAIMED_ONLY = frozenset({Verdict.INVALID, Verdict.UNVERIFIABLE})
-
-
-def _api_result(result: VerificationResult) -> dict[str, Any]:
-    """The API answer: the result, and the credential's facts marked ``verified`` or ``claimed``."""
-    facts = summary(result.credential)
-    if facts:
-        facts["standing"] = "claimed" if result.verdict in CLAIMED_ONLY else "verified"
-    return {**result.to_json(), "credential": facts}
 
 
 def _json(payload: dict[str, Any], status: int = 200) -> Response:

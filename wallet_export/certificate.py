@@ -126,7 +126,7 @@ def render_certificate(data: CertificateData, *, paper: str = "a4") -> RenderedC
         serif=family_stack(SERIF_FAMILIES, "serif", fonts, text=text.holder_name),
         sans=family_stack(SANS_FAMILIES, "sans-serif", fonts, text=text.holder_name),
     )
-    return RenderedCertificate(pdf=_writer.write(html, fonts), warnings=warnings)
+    return RenderedCertificate(pdf=pdf_writer.write(html, fonts), warnings=warnings)
 
 
 class _PdfWriter:
@@ -163,7 +163,8 @@ class _PdfWriter:
         return pdf
 
 
-_writer = _PdfWriter()
+pdf_writer = _PdfWriter()
+"""The process's one PDF writer: the certificate and the receipts' page share its font configuration."""
 
 
 def certificate_for(charter: ExportedCharter, *, badge_png: bytes, paper: str = "a4") -> RenderedCertificate:

@@ -155,9 +155,16 @@ def db() -> None:
 @db.command("upgrade")
 @pass_invocation
 def db_upgrade(invocation: Invocation) -> int:
-    """Apply the registry's migrations to the configured database."""
+    """Apply the registry's migrations to the configured database; give an instance made before
+    receipts the verification service's own key."""
+    from datetime import UTC, datetime
+
+    from caiep.verifierkey import create_verifier_key
     from caiep.wiring import upgrade_configured_database
 
-    revision = upgrade_configured_database(invocation.configuration())
+    configuration = invocation.configuration()
+    revision = upgrade_configured_database(configuration)
     print(f"registry at schema revision {revision}")
+    if configuration.has_file and create_verifier_key(configuration, now=datetime.now(UTC)) is not None:
+        print(f"made the verification service's key for signed receipts in {configuration.home}")
     return EXIT_OK

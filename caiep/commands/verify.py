@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import click
 
@@ -47,6 +47,12 @@ LOCAL_NOTE = "issuer key read from this instance's did.json (not from the web)"
     metavar="http://127.0.0.1:PORT",
     help="fetch the issuer's https URLs from this local server (testing did:web and status lists)",
 )
+@click.option(
+    "--against",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="CREDENTIAL",
+    help="for a signed receipt: say whether it is about this file's exact bytes",
+)
 @pass_invocation
 def verify_command(
     invocation: Invocation,
@@ -55,6 +61,7 @@ def verify_command(
     now: datetime | None,
     max_bytes: int | None,
     allow_http_base: str | None,
+    against: Path | None,
 ) -> int:
     """Verify an OB 3.0 credential (JSON or VC-JWT), or the one baked into a PNG or SVG badge.
 
@@ -64,6 +71,10 @@ def verify_command(
     structural limit, or an image with no credential or two). With an instance (--home or
     CAIEP_HOME), its issuer's DID document is read from its did.json, and its own status
     lists from its registry.
+
+    A signed verification receipt (from a verification page or the API) is recognised: the
+    command says what it proves (a check made at that time, not that a charter is current now)
+    and, with --against CREDENTIAL, whether it is about that file's exact bytes.
     """
     import json
     from datetime import UTC
@@ -106,6 +117,15 @@ def verify_command(
         print(printable(f"caiep: {exc}{hint}"), file=sys.stderr)
         return EXIT_UNDECIDED
     home = _instance_home(invocation)
+    receipt = _as_receipt(presented) if image is None else None
+    if receipt is not None:
+        from caiep.commands.receiptcheck import verify_receipt_file
+
+        fetcher = verifier_fetcher(home, allow_http_base=allow_http_base)
+        return verify_receipt_file(receipt, home=home, fetcher=fetcher, against=against, as_json=as_json)
+    if against is not None:
+        print("caiep: --against is for a signed receipt; this is not one", file=sys.stderr)
+        return EXIT_UNDECIDED
 
     def read_list(number: int) -> str | None:  # our own status lists, from the registry, when asked
         with invocation.instance().registry() as registry:
@@ -133,6 +153,14 @@ def verify_command(
     if result.outcome is Outcome.VALID:
         return EXIT_OK
     return EXIT_INVALID if result.outcome is Outcome.INVALID else EXIT_UNDECIDED
+
+
+def _as_receipt(presented: object) -> dict[str, Any] | None:
+    """The presented document when it is typed as a verification receipt, else None."""
+    from caiep.verifier.receipts import is_receipt
+
+    credential = getattr(presented, "credential", None)
+    return credential if isinstance(credential, dict) and is_receipt(credential) else None
 
 
 def _read_input(stream: BinaryIO, cap: int, source: str) -> bytes:

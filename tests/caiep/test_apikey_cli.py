@@ -6,9 +6,12 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from conftest import CLI
+
+if TYPE_CHECKING:
+    from conftest import CLI
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 

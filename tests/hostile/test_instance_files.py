@@ -98,15 +98,19 @@ def _pem(home: Path) -> str:
 def test_every_directory_is_0700_and_every_file_0600(signed: Path) -> None:
     home = signed
     directories = [home, *(p for p in home.rglob("*") if p.is_dir())]
-    assert sorted(str(d.relative_to(home)) for d in directories) == [".", "jobs", "keys"]
+    assert sorted(str(d.relative_to(home)) for d in directories) == [".", "jobs", "keys", "verifier-keys"]
     assert {str(d.relative_to(home)): _mode(d) for d in directories} == {
         ".": 0o700,
         "jobs": 0o700,
         "keys": 0o700,
+        "verifier-keys": 0o700,  # the verification service's own key, which signs receipts
     }
     files = {str(p.relative_to(home)): _mode(p) for p in home.rglob("*") if p.is_file()}
     for name in ("settings.json", "did.json", "registry.sqlite3", "keys/keys.json", _pem(home)):
         assert name in files
+    assert "verifier-key.passphrase" in files
+    assert "verifier-keys/keys.json" in files
+    assert any(name.startswith("verifier-keys/") and name.endswith(".pem") for name in files)
     assert any(name.startswith("jobs/") and name.endswith(".json") for name in files)
     assert {name: mode for name, mode in files.items() if mode != 0o600} == {}
 
@@ -275,6 +279,8 @@ def test_of_four_concurrent_inits_exactly_one_succeeds_and_the_others_change_not
         "did.json",
         "keys",
         "settings.json",
+        "verifier-key.passphrase",
+        "verifier-keys",
     ]
     check = subprocess.run(
         [str(SCRIPT), "--home", str(home), "credentials", "list"],

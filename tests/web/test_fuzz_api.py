@@ -48,6 +48,9 @@ OPERATIONS = {
     "POST /oid4vci/credential",
     "POST /exchanges/{id}",
     "GET /api/v1/register",
+    "GET /verifier/did.json",
+    "GET /contexts/receipt/v1",
+    "GET /c/{id}/receipt.json",
 }
 # Positive cases for every operation; negative ones where there is input to get wrong.
 FUZZED = [

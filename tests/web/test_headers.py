@@ -21,7 +21,7 @@ CORS_ROUTES = {"verifier.api_verify", "verifier.api_status", "verifier.openapi",
 CORS_ROUTES |= {"issuer.did_document", "issuer.achievement_definition", "issuer.status_list"}
 CORS_ROUTES |= {"badge.badge_png_image", "badge.badge_svg_image"}
 CORS_ROUTES |= {"oid4vci.credential_issuer_metadata", "oid4vci.authorization_server"}
-CORS_ROUTES |= {"register.api_register"}
+CORS_ROUTES |= {"register.api_register", "receipts.verifier_did_document", "receipts.receipt_context"}
 
 
 def _app(issued: Issued, **options: object) -> Flask:
@@ -94,6 +94,11 @@ def _requests(issued: Issued) -> dict[str, Callable[[Flask], TestResponse]]:
             json={"charterNumbers": ["CAIEP-000001"]},
             headers={"Authorization": f"Bearer {_api_key(issued)}"},
         ),
+        "register.register_receipt": lambda a: a.test_client().get("/register/receipt.json?name=Jane+Doe"),
+        "receipts.verifier_did_document": lambda a: a.test_client().get("/verifier/did.json"),
+        "receipts.receipt_context": lambda a: a.test_client().get("/contexts/receipt/v1"),
+        "receipts.credential_receipt_json": lambda a: a.test_client().get(f"/c/{valid}/receipt.json"),
+        "receipts.credential_receipt_pdf": lambda a: a.test_client().get(f"/c/{valid}/receipt.pdf"),
     }
 
 
@@ -202,6 +207,11 @@ EXPECTED_CACHE = {
     "register.register_page": "no-store",  # answers name people
     "register.api_register": "no-store",
     "register_check.api_register_check": "no-store",  # names people, for one employer
+    "register.register_receipt": "no-store",  # a signed record of one lookup, made for its asker
+    "receipts.verifier_did_document": "max-age=300",
+    "receipts.receipt_context": "max-age=3600",
+    "receipts.credential_receipt_json": "no-store",
+    "receipts.credential_receipt_pdf": "no-store",
 }
 #: Routes that answer 303 (a form's POST, then the page again); every other answers 200.
 REDIRECTS = {"holder.register_choice"}

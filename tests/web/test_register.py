@@ -202,7 +202,8 @@ def test_an_unlisted_current_holder_answers_as_nobody_does(
     page_nobody = site.client.get("/register", query_string={"name": "Henrietta Nobody"}).get_data(
         as_text=True
     )
-    assert page_hidden.replace("Harriet Hidden", "NAME") == page_nobody.replace("Henrietta Nobody", "NAME")
+    hidden_text = page_hidden.replace("Harriet Hidden", "NAME").replace("Harriet+Hidden", "NAME")
+    assert hidden_text == page_nobody.replace("Henrietta Nobody", "NAME").replace("Henrietta+Nobody", "NAME")
 
     _cli(site, capsys, "register", "show", people.hidden.credential_id)
     assert _numbers(_api(site, name="Harriet Hidden")[1]) == [num(people.hidden)]
@@ -369,7 +370,8 @@ def test_the_openapi_document_states_the_rules_the_service_applies() -> None:
     from caiep.issuer.register import MAX_NAME, PATTERNS
 
     document = json.loads((resources.files("caiep.verifier") / "openapi.json").read_text(encoding="utf-8"))
-    name, number, year = document["paths"]["/api/v1/register"]["get"]["parameters"]
+    name, number, year, receipt = document["paths"]["/api/v1/register"]["get"]["parameters"]
+    assert receipt["schema"]["enum"] == ["true", "false"]
     assert name["schema"]["maxLength"] == MAX_NAME
     assert [p["pattern"] for p in name["schema"]["allOf"]] == [PATTERNS["name"], PATTERNS["name_nonblank"]]
     assert number["schema"]["pattern"] == PATTERNS["number"]

@@ -5,6 +5,7 @@ revoked (401), the key's own rate (429), the number and byte caps (422, 413), ma
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import uuid
@@ -28,6 +29,7 @@ from caiep.issuer.register import set_holder_listing
 from caiep.issuer.registry import Registry, open_registry, upgrade_database
 from caiep.issuer.tables import audit_log, charter_credentials, credential_versions, holders
 from caiep.settings import database_url
+from caiep.verifier.receipts import ReceiptInvalid, verify_receipt
 from caiep.wiring import Instance, init_instance, upgrade_configured_database
 from support import unlimited_rates
 
@@ -201,7 +203,7 @@ def test_500_numbers_in_one_call_answered_in_order(bulk: Bulk) -> None:
 
     assert response.status_code == 200, response.get_data(as_text=True)
     answer = response.get_json()
-    assert set(answer) == {"results", "checkedAt"}
+    assert set(answer) == {"results", "checkedAt", "receipt"}
     results = answer["results"]
     assert [r["charterNumber"] for r in results] == ["CAIEP-" + a.split("-", 1)[1] for a in asked]
     for asked_number, result in zip(asked, results, strict=True):
@@ -235,9 +237,34 @@ def test_500_numbers_in_one_call_answered_in_order(bulk: Bulk) -> None:
     assert by_number[known[3]]["state"] == "lapsed"
     assert by_number[known[3]]["currentUntil"] < today.isoformat()
     assert by_number[seeded[7]]["name"] == f"Seeded Person {bulk.first_seeded + 7}"
-    text = response.get_data(as_text=True)
+    text = json.dumps(results)
     assert "@" not in text  # never an e-mail address
     assert response.headers["Cache-Control"] == "no-store"
+    _check_receipt(bulk, answer)
+
+
+def _check_receipt(bulk: Bulk, answer: dict[str, Any]) -> None:
+    """One receipt for the batch, signed by the verification service's DID (not the issuer's),
+    naming the numbers asked and the answers given, in order; a changed answer fails it."""
+    receipt = answer["receipt"]
+    did_document = bulk.client.get("/verifier/did.json").get_json()
+    verified = verify_receipt(receipt, did_document)
+    results = answer["results"]
+    assert verified.kind == "bulk"
+    assert verified.signer == did_document["id"] == "did:web:credentials.caiep.example:verifier"
+    assert verified.checked_at == answer["checkedAt"]
+    subject = verified.subject
+    assert subject["query"] == {"charterNumbers": [r["charterNumber"] for r in results]}
+    assert subject["answers"] == [{k: v for k, v in r.items() if v is not None} for r in results]
+    changed = copy.deepcopy(receipt)
+    first_found = next(a for a in changed["credentialSubject"]["answers"] if a["found"])
+    first_found["state"] = "revoked" if first_found["state"] != "revoked" else "current"
+    with pytest.raises(ReceiptInvalid):
+        verify_receipt(changed, did_document)
+    dropped = copy.deepcopy(receipt)
+    dropped["credentialSubject"]["answers"].pop()
+    with pytest.raises(ReceiptInvalid):
+        verify_receipt(dropped, did_document)
 
 
 def test_a_check_is_audited_with_the_key_and_the_count_never_the_numbers(bulk: Bulk) -> None:
