@@ -18,7 +18,7 @@ receipt's signature.
 
     python bench/bulk_check.py [--count 1000000] [--runs 200] [--database NAME] [--keep]
 
-The database (default ``caiep_bench_bulk``) on 127.0.0.1:5432 is created and dropped by the
+The database (default ``caiep_bench_bulk_check``) on 127.0.0.1:5432 is created and dropped by the
 script (``--keep`` leaves it, and a later run with ``--keep`` reuses it without seeding).
 """
 
@@ -39,7 +39,7 @@ from register import seed
 
 from caiep.app import AppConfig, create_app
 from caiep.issuer import apikeys, bulkcheck
-from caiep.issuer.registry import open_registry, upgrade_database
+from caiep.issuer.registry import upgrade_database
 from caiep.ratelimit import RateLimitSettings, Window
 from caiep.receiptview import load_receipts
 from caiep.registercheck import result_json
@@ -83,7 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--database", default="caiep_bench_bulk")
+    parser.add_argument("--database", default="caiep_bench_bulk_check")
     parser.add_argument("--keep", action="store_true", help="keep the database (and reuse a kept one)")
     args = parser.parse_args()
     url = f"postgresql://postgres@127.0.0.1:5432/{args.database}"
@@ -92,7 +92,8 @@ def main() -> None:
         upgrade_database(sqlalchemy_url)
         started = time.perf_counter()
         seed(url, args.count)
-        print(f"seeded {args.count:,} holders, charters and versions in {time.perf_counter() - started:.1f} s")
+        took = time.perf_counter() - started
+        print(f"seeded {args.count:,} holders, charters and versions in {took:.1f} s")
     with psycopg.connect(url) as connection:
         count = int(connection.execute("SELECT max(id) FROM holders").fetchone()[0])  # type: ignore[index]
     with tempfile.TemporaryDirectory() as scratch:
@@ -114,7 +115,9 @@ def main() -> None:
         app = create_app(config, log_requests=False)
         registry = app.extensions["caiep.registry"]
         with registry.write() as connection:
-            made = apikeys.create(connection, "Bench HR", apikeys.MAX_RATE, actor="bench", now=datetime.now(UTC))
+            made = apikeys.create(
+                connection, "Bench HR", apikeys.MAX_RATE, actor="bench", now=datetime.now(UTC)
+            )
         receipts, _ = load_receipts(read_configuration(home))
         assert receipts is not None, "the instance has no receipt key"
         client = app.test_client()
@@ -171,12 +174,15 @@ def main() -> None:
 
             answers = _timed(transaction, database)
             results = [result_json(a) for a in answers]  # type: ignore[attr-defined]
-            _timed(
-                lambda: receipts.for_register(
+
+            def signed(
+                numbers: list[str] = numbers, results: list[dict[str, object]] = results, now: datetime = now
+            ) -> object:
+                return receipts.for_register(
                     kind="bulk", query={"charterNumbers": numbers}, answers=results, checked_at=now
-                ),
-                signing,
-            )
+                )
+
+            _timed(signed, signing)
         registry.dispose()
     _report(f"bulk check of {BATCH}, receipt included", whole)
     _report("  the same 500 numbers re-checked", repeated)

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -389,7 +388,7 @@ def test_the_route_takes_post_only(bulk: Bulk) -> None:
     assert response.headers["Allow"] == "OPTIONS, POST"
 
 
-def test_the_cap_is_room_for_the_most_numbers(tmp_path: Path) -> None:
+def test_the_cap_is_room_for_the_most_numbers() -> None:
     from caiep.registercheck import body_cap
 
     widest = json.dumps({"charterNumbers": ["CAIEP-" + "9" * 26] * 500}, indent=4).encode()
