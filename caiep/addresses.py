@@ -78,6 +78,9 @@ BAKED_SVG_ROUTE: Final = f"{PAGE_ROUTE}/badge.svg"
 CERTIFICATE_ROUTE: Final = f"{PAGE_ROUTE}/certificate.pdf"
 RECEIPT_JSON_ROUTE: Final = f"{PAGE_ROUTE}/receipt.json"  # a signed record of a check made now
 RECEIPT_PDF_ROUTE: Final = f"{PAGE_ROUTE}/receipt.pdf"
+# A credential checked on /verify, sent back by its page and checked again: its signed record.
+VERIFY_RECEIPT_JSON_ROUTE: Final = "/verify/receipt.json"
+VERIFY_RECEIPT_PDF_ROUTE: Final = "/verify/receipt.pdf"
 VERIFIER_DID_ROUTE: Final = "/verifier/did.json"  # the verification service's own DID document
 ACHIEVEMENT_ROUTE: Final = "/achievements/caiep"
 BADGE_PNG_ROUTE: Final = badge_path("png")  # named in every credential: it can never move

@@ -60,6 +60,7 @@ _STARTED = "caiep.started"  # perf_counter() at the start of the request, for th
 # A receipt of a stored credential is a verification and a signature: counted as verifications.
 _LIMITED = {"verifier.api_verify", "verifier.verify_submitted", "lcw.exchange"}
 _LIMITED |= {"receipts.credential_receipt_json", "receipts.credential_receipt_pdf"}
+_LIMITED |= {"receipts.verify_receipt_json", "receipts.verify_receipt_pdf"}
 _REGISTER = {"register.register_page", "register.api_register", "register.register_receipt"}
 
 

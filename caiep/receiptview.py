@@ -4,8 +4,10 @@ context, and the receipts of a stored credential's check (Flask blueprint ``rece
 ``GET /verifier/did.json`` is the DID document of ``did:web:<host>:verifier`` (every key the
 service ever signed receipts with); ``GET /contexts/receipt/v1`` the receipt context's pinned
 bytes. ``GET /c/<uuid>/receipt.json`` and ``/c/<uuid>/receipt.pdf`` check the stored credential
-now, as its page does, and answer the signed record of that check (the PDF is its readable copy):
-nothing is stored, and nothing a client sends is signed except what the server itself found.
+now, as its page does, and answer the signed record of that check (the PDF is its readable copy).
+``POST /verify/receipt.json`` and ``/verify/receipt.pdf`` do the same for a credential checked on
+``/verify``: its page carries the exact bytes it checked (base64, in a hidden field) and the
+server checks them again, so a result sent by a client is never signed. Nothing is stored.
 Receipts of the register and of ``POST /api/v1/verify`` are made by those routes.
 
 The receipt key is the verification service's own (:mod:`caiep.verifierkey`), opened at start
@@ -15,6 +17,8 @@ its log at start.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -22,15 +26,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort
+from flask import Blueprint, Response, abort, request
 
-from caiep.addresses import RECEIPT_JSON_ROUTE, RECEIPT_PDF_ROUTE, VERIFIER_DID_ROUTE
-from caiep.errors import ConfigurationError
+from caiep.addresses import (
+    RECEIPT_JSON_ROUTE,
+    RECEIPT_PDF_ROUTE,
+    VERIFIER_DID_ROUTE,
+    VERIFY_RECEIPT_JSON_ROUTE,
+    VERIFY_RECEIPT_PDF_ROUTE,
+)
+from caiep.errors import ConfigurationError, InputError
 from caiep.receiptfiles import receipt_response
 from caiep.schemas.loader import RECEIPT_CONTEXT_PATH, receipt_context_bytes
 from caiep.settings import Configuration
+from caiep.verifier.inputs import read_presented
+from caiep.verifier.limits import LimitExceeded
 from caiep.verifier.receipts import ReceiptIssuer
-from caiep.verifier.web import Judge
+from caiep.verifier.web import RECHECK_FIELD, Judge, with_standing
 from caiep.verifierkey import has_verifier_key, load_receipt_issuer, verifier_did_document
 
 LOG = logging.getLogger("caiep.receipts")
@@ -87,6 +99,37 @@ def create_blueprint(services: ReceiptServices) -> Blueprint:
         receipt = services.judging.receipt(result, checked)
         assert receipt is not None
         return receipt
+
+    def rechecked_receipt() -> dict[str, Any]:
+        """The receipt of a credential a ``/verify`` page sent back, checked again here."""
+        if services.receipts is None:
+            abort(503, description="This service signs no receipts.")
+        encoded = request.form.get(RECHECK_FIELD, "")
+        try:
+            checked = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            checked = b""
+        if not checked:
+            abort(400, description=f"{RECHECK_FIELD}: the base64 of the credential to check")
+        try:
+            presented = read_presented(checked, source=RECHECK_FIELD)
+        except InputError as exc:
+            abort(422 if isinstance(exc, LimitExceeded) else 400, description=exc.message)
+        judging = services.judging
+        result = judging.judge(presented)
+        receipt = judging.receipt(with_standing(result, judging.standing_of(result, None)), checked)
+        assert receipt is not None
+        return receipt
+
+    @blueprint.post(VERIFY_RECEIPT_JSON_ROUTE)
+    def verify_receipt_json() -> Response:
+        """POST /verify/receipt.json: the signed record of a check of the credential sent back."""
+        return receipt_response(rechecked_receipt(), "json")
+
+    @blueprint.post(VERIFY_RECEIPT_PDF_ROUTE)
+    def verify_receipt_pdf() -> Response:
+        """POST /verify/receipt.pdf: the same record as a printable page."""
+        return receipt_response(rechecked_receipt(), "pdf")
 
     @blueprint.get(RECEIPT_JSON_ROUTE)
     def credential_receipt_json(credential_id: Any) -> Response:

@@ -90,6 +90,8 @@ CACHE_CONTROL: Final = {
     "register.register_receipt": NO_STORE,
     "receipts.credential_receipt_json": NO_STORE,
     "receipts.credential_receipt_pdf": NO_STORE,
+    "receipts.verify_receipt_json": NO_STORE,
+    "receipts.verify_receipt_pdf": NO_STORE,
     "receipts.verifier_did_document": DOCUMENT,
     "receipts.receipt_context": STATIC,
 }

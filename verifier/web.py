@@ -10,6 +10,7 @@ decide is :mod:`caiep.verifier.judging` (its services, judge and standing are re
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from datetime import datetime
@@ -38,6 +39,7 @@ from caiep.verifier.result import Verdict, VerificationResult
 
 __all__ = [
     "CLAIMED_ONLY",
+    "RECHECK_FIELD",
     "Download",
     "Judge",
     "Standing",
@@ -63,6 +65,11 @@ CHECK_TITLES = {
     "status": "Revocation and suspension",
 }
 _BAKED = (".png", ".svg")
+#: The hidden field in which a /verify page carries the bytes it checked (base64) for a receipt.
+RECHECK_FIELD = "checked"
+#: A multipart form's own bytes beside the field: a credential whose base64 would not fit the body
+#: cap with them cannot be sent back, and its page points to the API instead.
+_FORM_OVERHEAD = 4096
 # JSON credentials, and compact JWS as text: read_presented tells them apart by content.
 _BODY_TYPES = frozenset(
     {
@@ -108,8 +115,10 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
         credential_id: str | None,
         status: int = 200,
         standing: Standing | None = None,
+        checked: bytes | None = None,
     ) -> Response:
-        """The HTML page of one verification result."""
+        """The HTML page of one verification result; ``checked``: the bytes a /verify page checked,
+        which it can send back for a signed record of their check (None: a stored credential's)."""
         facts = summary(result.credential)
         renewed = (
             standing is not None and standing.version == "superseded" and result.verdict is Verdict.VALID
@@ -134,6 +143,7 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
             credential_id=credential_id,
             checked_at=services.clock(),
             receipts=services.receipts is not None,
+            recheck=_recheck(checked) if services.receipts is not None and checked is not None else None,
         )
         return Response(body, status=status, mimetype="text/html")
 
@@ -155,14 +165,14 @@ def create_blueprint(services: VerifierServices) -> Blueprint:
     def verify_submitted() -> Response:
         """POST /verify: the page for a pasted or uploaded credential (400 unreadable, 422 over a limit)."""
         try:
-            presented, _ = _presented_from_request(form=True)
+            presented, checked = _presented_from_request(form=True)
         except InputError as exc:
             # The pasted text comes back in the form (escaped), so a typo costs no second paste.
             body = render_template("verifier/verify.html", error=str(exc.message), pasted=_pasted_text())
             return Response(body, status=_status_of(exc), mimetype="text/html")
         result = judge(presented)
         standing = standing_of(result, None)
-        return page(with_standing(result, standing), credential_id=None, standing=standing)
+        return page(with_standing(result, standing), credential_id=None, standing=standing, checked=checked)
 
     @blueprint.post("/api/v1/verify")
     def api_verify() -> Response:
@@ -249,7 +259,7 @@ def _presented_from_request(*, form: bool) -> tuple[Any, bytes]:
     if upload is not None and upload.filename:
         data = upload.read()
         name = upload.filename.lower()
-        if name.endswith(_BAKED) or data[:8] == b"\x89PNG\r\n\x1a\n" or b"<svg" in data[:1024]:
+        if name.endswith(_BAKED) or _is_image(data):
             credential = extract_credential(data, filename=upload.filename)
             return read_presented(credential, source=upload.filename), data
         return read_presented(data, source=upload.filename), data
@@ -263,6 +273,19 @@ def _presented_from_request(*, form: bool) -> tuple[Any, bytes]:
         "send the credential as application/json, as text/plain (a VC-JWT), "
         "or as a multipart upload named 'file'"
     )
+
+
+def _is_image(data: bytes) -> bool:
+    """A baked badge (PNG or SVG) rather than a credential's own text."""
+    return data[:8] == b"\x89PNG\r\n\x1a\n" or b"<svg" in data[:1024]
+
+
+def _recheck(checked: bytes) -> str:
+    """What a /verify page sends back for a receipt: the base64 of the bytes it checked; "" for a
+    badge image (its record comes from the API) or a credential too large to send back."""
+    if _is_image(checked) or (len(checked) + 2) // 3 * 4 + _FORM_OVERHEAD > MAX_BYTES:
+        return ""
+    return base64.b64encode(checked).decode("ascii")
 
 
 def _pasted_text() -> str:

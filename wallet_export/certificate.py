@@ -37,6 +37,7 @@ import datetime
 import io
 import threading
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -146,10 +147,13 @@ class _PdfWriter:
         self._fonts: InstalledFonts | None = None
         self._font_config: Any = None
 
-    def write(self, html: str, fonts: InstalledFonts) -> bytes:
+    def write(
+        self, html: str, fonts: InstalledFonts, *, attachments: Sequence[tuple[str, bytes]] = ()
+    ) -> bytes:
+        """The PDF of ``html``; ``attachments`` (file name, bytes) are embedded files (PDF 1.7 §7.11.4)."""
         # Imported here: WeasyPrint loads Pango and takes about 0.4 s, which commands that
         # print no certificate should not pay.
-        from weasyprint import HTML, URLFetcher
+        from weasyprint import HTML, Attachment, URLFetcher
         from weasyprint.text.fonts import FontConfiguration
 
         with self._lock:
@@ -158,7 +162,11 @@ class _PdfWriter:
             fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
             # Tagged (PDF 1.7 §14.8): screen readers and text extraction follow the structure.
             document = HTML(string=html, url_fetcher=fetcher)
-            pdf = document.write_pdf(font_config=self._font_config, pdf_tags=True)
+            files = [
+                Attachment(string=content, name=name, relationship="Source", url_fetcher=fetcher)
+                for name, content in attachments
+            ]
+            pdf = document.write_pdf(font_config=self._font_config, pdf_tags=True, attachments=files)
         assert isinstance(pdf, bytes)
         return pdf
 

@@ -2,8 +2,9 @@
 
 The page is a readable copy of the receipt: who made the check (the verification service and its
 DID), when, what was checked (a credential's id and digest, or a register query) and what was
-found, each check's outcome, and the receipt's id and proof. The JSON receipt stays the signed
-original, and the page says so: a PDF proves nothing that its JSON does not.
+found, each check's outcome, and the receipt's id and proof. The signed JSON receipt itself is
+embedded in the PDF (``receipt.json``), so the file can be checked on its own: take it out and
+run ``caiep verify`` on it; the page says so, and that the page alone proves nothing.
 
 It is drawn from the receipt's JSON alone (this module knows nothing of verification), with the
 certificate's WeasyPrint writer, fonts and the same rule: nothing is fetched but ``data:`` URLs.
@@ -12,6 +13,7 @@ At most :data:`MAX_ROWS` answers are listed; a larger bulk check says how many m
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any, Final
@@ -19,6 +21,9 @@ from typing import Any, Final
 from caiep.wallet_export.certificate import pdf_writer
 from caiep.wallet_export.fonts import SANS_FAMILIES, family_stack, installed_fonts
 
+#: The signed JSON receipt travels inside the PDF as this embedded file: the page is its readable
+#: copy, the attachment the record itself (``pdfdetach -saveall`` or any PDF reader takes it out).
+ATTACHMENT_NAME: Final = "receipt.json"
 #: Answers (and charter numbers asked) listed on the page, which stays one page; the rest are in the JSON.
 MAX_ROWS: Final = 10
 CHECK_TITLES: Final = {
@@ -36,11 +41,12 @@ KIND_TITLES: Final = {
 
 
 def render_receipt_pdf(receipt: Mapping[str, Any]) -> bytes:
-    """The one-page PDF of ``receipt`` (as :class:`~caiep.verifier.receipts.ReceiptIssuer` makes it)."""
+    """The one-page PDF of ``receipt`` (as :class:`~caiep.verifier.receipts.ReceiptIssuer` makes it),
+    with the signed receipt embedded as ``receipt.json``."""
     fonts = installed_fonts()
-    return pdf_writer.write(
-        receipt_html(receipt, sans=family_stack(SANS_FAMILIES, "sans-serif", fonts)), fonts
-    )
+    html = receipt_html(receipt, sans=family_stack(SANS_FAMILIES, "sans-serif", fonts))
+    signed = json.dumps(receipt, indent=2, ensure_ascii=False).encode("utf-8")
+    return pdf_writer.write(html, fonts, attachments=[(ATTACHMENT_NAME, signed)])
 
 
 def receipt_html(receipt: Mapping[str, Any], *, sans: str = "sans-serif") -> str:
@@ -92,7 +98,8 @@ on {e(str(subject.get("checkedAt", "")))} (UTC).</p>
 <td><code>{e(str(proof.get("proofValue", "")))}</code></td></tr>
 </table>
 <div class="note"><p>This page is a readable copy. The signed original is the JSON record (a W3C
-Verifiable Credential); check it with <code>caiep verify</code> or any Data Integrity verifier.
+Verifiable Credential) embedded in this PDF as <code>receipt.json</code>; check it with
+<code>caiep verify</code> or any Data Integrity verifier.
 It proves that this check was made at the time shown, with the outcome shown; it does not
 say whether a charter is current now: check again for that.</p></div>
 </body>

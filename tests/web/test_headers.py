@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from base64 import b64encode
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -99,6 +100,12 @@ def _requests(issued: Issued) -> dict[str, Callable[[Flask], TestResponse]]:
         "receipts.receipt_context": lambda a: a.test_client().get("/contexts/receipt/v1"),
         "receipts.credential_receipt_json": lambda a: a.test_client().get(f"/c/{valid}/receipt.json"),
         "receipts.credential_receipt_pdf": lambda a: a.test_client().get(f"/c/{valid}/receipt.pdf"),
+        "receipts.verify_receipt_json": lambda a: a.test_client().post(
+            "/verify/receipt.json", data={"checked": b64encode(issued.documents[valid].encode()).decode()}
+        ),
+        "receipts.verify_receipt_pdf": lambda a: a.test_client().post(
+            "/verify/receipt.pdf", data={"checked": b64encode(issued.documents[valid].encode()).decode()}
+        ),
     }
 
 
@@ -212,6 +219,8 @@ EXPECTED_CACHE = {
     "receipts.receipt_context": "max-age=3600",
     "receipts.credential_receipt_json": "no-store",
     "receipts.credential_receipt_pdf": "no-store",
+    "receipts.verify_receipt_json": "no-store",  # a credential sent back by its /verify page
+    "receipts.verify_receipt_pdf": "no-store",
 }
 #: Routes that answer 303 (a form's POST, then the page again); every other answers 200.
 REDIRECTS = {"holder.register_choice"}

@@ -9,8 +9,10 @@ import copy
 import hashlib
 import json
 import stat
+import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -61,7 +63,9 @@ def test_the_verifier_has_its_own_did_key_and_context(site: Charters) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
-def test_the_page_offers_a_signed_record_of_its_check(site: Charters, jane: IssuedCredential) -> None:
+def test_the_page_offers_a_signed_record_of_its_check(
+    site: Charters, jane: IssuedCredential, tmp_path: Path
+) -> None:
     page = site.client.get(f"/c/{jane.credential_id}").get_data(as_text=True)
     assert "Download a signed record of this check" in page
     assert f'href="/c/{jane.credential_id}/receipt.json"' in page
@@ -86,6 +90,16 @@ def test_the_page_offers_a_signed_record_of_its_check(site: Charters, jane: Issu
     assert pdf.status_code == 200
     assert pdf.mimetype == "application/pdf"
     assert pdf.get_data().startswith(b"%PDF-")
+    # The PDF carries its own signed record: taken out with poppler's pdfdetach, it verifies.
+    (tmp_path / "receipt.pdf").write_bytes(pdf.get_data())
+    detached = subprocess.run(
+        ["pdfdetach", "-saveall", "-o", str(tmp_path), str(tmp_path / "receipt.pdf")],
+        capture_output=True,
+        check=True,
+    )
+    assert detached.returncode == 0
+    embedded = json.loads((tmp_path / "receipt.json").read_bytes())
+    assert verify_receipt(embedded, did_document(site)).subject["checkedDigest"] == subject["checkedDigest"]
     assert site.client.get("/c/00000000-0000-4000-8000-000000000000/receipt.json").status_code == 404
 
 
