@@ -51,7 +51,7 @@ GIVEN = _names(400, 1)
 FAMILY = _names(1500, 2)
 
 
-def _seed(url: str, count: int) -> None:
+def seed(url: str, count: int) -> None:
     with psycopg.connect(url) as connection:
         connection.execute(
             """
@@ -130,7 +130,7 @@ def main() -> None:
     if not exists:
         upgrade_database(sqlalchemy_url)
         started = time.perf_counter()
-        _seed(url, args.count)
+        seed(url, args.count)
         print(
             f"seeded {args.count:,} holders, charters and versions in {time.perf_counter() - started:.1f} s"
         )

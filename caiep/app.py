@@ -30,7 +30,7 @@ from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from caiep import holderview, lcw, receiptview
+from caiep import holderview, lcw, receiptview, registercheck
 from caiep import registerview as register_web
 from caiep.accesslog import access_log, log_request, log_to_stderr
 from caiep.addresses import BADGE_PNG_ROUTE, ServiceAddresses, page_path
@@ -82,6 +82,8 @@ class AppConfig:
     signer_socket: Path | None = None  # where caiep signer answers; None: signer.sock in ``home``
     lcw_exchange_minutes: int = 15  # how long a Learner Credential Wallet exchange stays open
     register_policy: RegisterPolicy = field(default_factory=RegisterPolicy)
+    register_check_max: int = 500  # the most charter numbers one bulk check takes
+    apikey_default_rate_per_minute: int = 60  # bulk checks a minute of a key without its own rate
 
     @classmethod
     def from_configuration(
@@ -123,6 +125,8 @@ class AppConfig:
                 decision_years=c.require("register_decision_years", int),
                 max_matches=c.require("register_max_matches", int),
             ),
+            register_check_max=c.require("register_check_max", int),
+            apikey_default_rate_per_minute=c.require("apikey_default_rate_per_minute", int),
         )
 
     @classmethod
@@ -294,6 +298,14 @@ def create_app(config: AppConfig | None = None, *, log_requests: bool | None = N
         )
     )
     limiter = RateLimiter(config.rate_limits)
+    bulk = registercheck.registry_service(
+        registry,
+        limiter.hit_per_minute,
+        max_numbers=config.register_check_max,
+        default_rate=config.apikey_default_rate_per_minute,
+        receipts=receipts,
+    )
+    app.register_blueprint(registercheck.create_blueprint(bulk))
     limiter.init_app(app)  # Flask-Limiter, counted from the one hook below
     _install_hooks(app, limiter, ResponseHeaders(app))
     if config.trusted_proxies:

@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from caiep.commands import (
+    apikey,
     charters,
     config,
     exports,
@@ -101,6 +102,7 @@ for _command in (
     holder.holder,
     offer.offer,
     register.register,
+    apikey.apikey,
     verifierkey.verifier_key,
     charters.revoke,
     charters.suspend,

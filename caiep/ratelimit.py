@@ -7,6 +7,9 @@ Three classes of request, each with two fixed windows per client address:
   the register answers questions about a person, it does not publish a list;
 * ``read``: everything else (pages, the status API, hosted credentials, the DID document).
 
+Besides these, :meth:`RateLimiter.hit_per_minute` counts against a limit of the caller's own
+(an API key's rate for bulk register checks, keyed by the key's id), in the same storage.
+
 The app's :class:`flask_limiter.Limiter` is configured from the settings: its storage
 (``memory://`` by default; ``redis://HOST:PORT/DB`` so that every worker and machine shares one
 count), the ``fixed-window`` strategy (a window opens at a client's first request and lasts its
@@ -169,23 +172,34 @@ class RateLimiter:
     def hit(self, kind: str, client: str) -> int | None:
         """Count one request of ``kind`` from ``client``: None when it may go ahead, else the
         whole seconds until the fullest window reopens (for ``Retry-After``)."""
+        return self._count(self._items[kind], kind, client)
+
+    def hit_per_minute(self, scope: str, client: str, amount: int) -> int | None:
+        """Count one request of ``client`` against its own limit of ``amount`` a minute (an API
+        key's rate, from its record), in the same storage as the classes: None when it may go
+        ahead, else the whole seconds until the window reopens."""
+        return self._count((_per_minute(amount),), scope, client)
+
+    def _count(self, items: tuple[RateLimitItem, ...], scope: str, client: str) -> int | None:
         if self._shared is not None and self._strategy is not self._shared:
             self._maybe_recover()
         try:
-            return self._hit(self._strategy, kind, client)
+            return self._hit(self._strategy, items, scope, client)
         except StorageError as exc:
             if self._strategy is self._memory:
                 raise  # pragma: no cover - the memory storage does not fail
             self._fall_back(exc)
-            return self._hit(self._memory, kind, client)
+            return self._hit(self._memory, items, scope, client)
 
-    def _hit(self, strategy: Strategy, kind: str, client: str) -> int | None:
+    def _hit(
+        self, strategy: Strategy, items: tuple[RateLimitItem, ...], scope: str, client: str
+    ) -> int | None:
         wait = 0.0
         prefix = self.settings.key_prefix
-        for item in self._items[kind]:
+        for item in items:
             # Flask-Limiter's key arguments: its prefix, the client's key, the scope.
-            if not strategy.hit(item, prefix, client, kind):
-                reset_at = strategy.get_window_stats(item, prefix, client, kind).reset_time
+            if not strategy.hit(item, prefix, client, scope):
+                reset_at = strategy.get_window_stats(item, prefix, client, scope).reset_time
                 wait = max(wait, reset_at - time.time())
         return None if wait == 0.0 else max(1, int(wait + 0.999))
 
@@ -217,6 +231,11 @@ class RateLimiter:
                 log.warning("rate limit storage %s answers again", describe_storage(self.settings.storage))
         finally:
             self._lock.release()
+
+
+@functools.lru_cache(maxsize=256)
+def _per_minute(amount: int) -> RateLimitItem:
+    return Window(amount, 60).item()
 
 
 def _detach_hooks(app: Flask, extension: Limiter) -> None:

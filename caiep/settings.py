@@ -262,6 +262,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("register_decision_years", "CAIEP_REGISTER_DECISION_YEARS", "register_decision_years", positive_whole, 5, "public register: years a suspension or revocation stays findable, whatever the holder chose"),  # noqa: E501
     Setting("register_rate_per_10_seconds", "CAIEP_REGISTER_RATE_PER_10_SECONDS", "register_rate_per_10_seconds", positive_whole, 5, "web service: register lookups per client address in 10 seconds"),  # noqa: E501
     Setting("register_rate_per_minute", "CAIEP_REGISTER_RATE_PER_MINUTE", "register_rate_per_minute", positive_whole, 20, "web service: register lookups per client address in a minute"),  # noqa: E501
+    Setting("register_check_max", "CAIEP_REGISTER_CHECK_MAX", "register_check_max", positive_whole, 500, "bulk checks: the most charter numbers one POST /api/v1/register/check takes"),  # noqa: E501
+    Setting("apikey_default_rate_per_minute", "CAIEP_APIKEY_DEFAULT_RATE_PER_MINUTE", "apikey_default_rate_per_minute", positive_whole, 60, "bulk checks: checks per minute of an API key created without --rate"),  # noqa: E501
     Setting("verifier_key_passphrase_file", "CAIEP_VERIFIER_KEY_PASSPHRASE_FILE", "verifier_key_passphrase_file", instance_path, None, "receipts: the file holding the verification service's key passphrase (a random secret made by init): mode 0600, or a read-only secret in /run/secrets or $CREDENTIALS_DIRECTORY", default_doc="verifier-key.passphrase in the instance"),  # noqa: E501
     # One entry limit per in-memory cache: every cache is bounded, and each bound is a setting.
     *(

@@ -83,6 +83,8 @@ CACHE_CONTROL: Final = {
     # The register's answers name people: never kept by a cache.
     "register.register_page": NO_STORE,
     "register.api_register": NO_STORE,
+    # Bulk checks name people, for one employer's key: never kept by a cache.
+    "register_check.api_register_check": NO_STORE,
     # Receipts are made for whoever asked, at that moment: never kept by a cache. The verifier's
     # DID document changes as rarely as the issuer's; the receipt context never.
     "register.register_receipt": NO_STORE,
@@ -95,7 +97,13 @@ CACHE_CONTROL: Final = {
 }
 #: Pages no search engine may index or follow, whatever their answer (the page and its 404).
 NOINDEX_ENDPOINTS: Final = frozenset(
-    {"holder.holder_page", "holder.register_choice", "oid4vci.holder_offer", "lcw.open_exchange"}
+    {
+        "holder.holder_page",
+        "holder.register_choice",
+        "oid4vci.holder_offer",
+        "lcw.open_exchange",
+        "register_check.api_register_check",
+    }
 )
 NOINDEX: Final = ("X-Robots-Tag", "noindex, nofollow")
 #: The public API: read-only documents, and the one verification POST that takes no session.

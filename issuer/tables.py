@@ -307,3 +307,17 @@ wallet_nonces = Table(
     Column("expires_at", UtcDateTime(), nullable=False),
 )
 Index("ix_wallet_nonces_expiry", wallet_nonces.c.expires_at)
+
+# API keys for bulk re-checks of the register (issuer/apikeys.py): the secret kept as its
+# SHA-256 only; ``rate_per_minute`` null means the setting ``apikey_default_rate_per_minute``.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("name", String(128), nullable=False),
+    Column("rate_per_minute", Integer),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_used_at", UtcDateTime()),
+    Column("revoked_at", UtcDateTime()),
+)

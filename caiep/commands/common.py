@@ -125,10 +125,18 @@ def _positive(text: str) -> int:
     return number
 
 
+def _rate(text: str) -> int:
+    match = re.fullmatch(r"\s*(\d{1,6})\s*(?:/\s*min)?\s*", text)
+    if not match or int(match.group(1)) < 1:
+        raise ValueError(text)
+    return int(match.group(1))
+
+
 DATE = _ParsedType("YYYY-MM-DD", date.fromisoformat, "not a date (YYYY-MM-DD)")
 MOMENT = _ParsedType("ISO-8601", _moment, "not an ISO 8601 date-time")
 DURATION = _ParsedType("90d", _duration, "not a duration like 90d or 12w")
 POSITIVE = _ParsedType("N", _positive, "must be a whole number of at least 1")
+RATE = _ParsedType("N/min", _rate, "a rate such as 120/min (checks a minute, at least 1)")
 FILE_PATH = click.Path(path_type=Path, dir_okay=False)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="print the result as JSON")

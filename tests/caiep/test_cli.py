@@ -397,7 +397,7 @@ def test_help_lists_every_command(cli: CLI) -> None:
     assert listed == {
         "init", "issue", "verify", "did", "serve", "signer", "results", "sign", "jobs", "credentials",
         "export", "holder", "revoke", "suspend", "reinstate", "renew", "mail", "status", "publish", "audit",
-        "keys", "db", "config", "offer", "register", "verifier-key",
+        "keys", "db", "config", "offer", "register", "apikey", "verifier-key",
     }  # fmt: skip
 
 

@@ -39,6 +39,7 @@ TABLES = (
     "holders",
     "job_items",
     "jobs",
+    "api_keys",
 )
 
 
@@ -159,6 +160,7 @@ def test_a_database_behind_the_head_is_refused_with_its_revision_then_upgraded(
         "wallet_offers",
         "wallet_nonces",
         "wallet_exchanges",
+        "api_keys",
     }
     assert {d[1].name for d in differences if d[0] == "remove_table"} == {"credentials"}
     with pytest.raises(ConfigurationError) as refused:

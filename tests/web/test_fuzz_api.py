@@ -51,6 +51,7 @@ OPERATIONS = {
     "GET /verifier/did.json",
     "GET /contexts/receipt/v1",
     "GET /c/{id}/receipt.json",
+    "POST /api/v1/register/check",
 }
 # Positive cases for every operation; negative ones where there is input to get wrong.
 FUZZED = [
@@ -60,6 +61,7 @@ FUZZED = [
     ("POST /oid4vci/token", GenerationMode.NEGATIVE),
     ("POST /oid4vci/credential", GenerationMode.NEGATIVE),
     ("GET /api/v1/register", GenerationMode.NEGATIVE),
+    ("POST /api/v1/register/check", GenerationMode.NEGATIVE),
 ]
 
 

@@ -90,6 +90,11 @@ def _requests(issued: Issued) -> dict[str, Callable[[Flask], TestResponse]]:
         ),
         "register.register_page": lambda a: a.test_client().get("/register?name=Jane+Doe"),
         "register.api_register": lambda a: a.test_client().get("/api/v1/register?name=Jane+Doe"),
+        "register_check.api_register_check": lambda a: a.test_client().post(
+            "/api/v1/register/check",
+            json={"charterNumbers": ["CAIEP-000001"]},
+            headers={"Authorization": f"Bearer {_api_key(issued)}"},
+        ),
         "register.register_receipt": lambda a: a.test_client().get("/register/receipt.json?name=Jane+Doe"),
         "receipts.verifier_did_document": lambda a: a.test_client().get("/verifier/did.json"),
         "receipts.receipt_context": lambda a: a.test_client().get("/contexts/receipt/v1"),
@@ -102,6 +107,17 @@ def _requests(issued: Issued) -> dict[str, Callable[[Flask], TestResponse]]:
             "/verify/receipt.pdf", data={"checked": b64encode(issued.documents[valid].encode()).decode()}
         ),
     }
+
+
+def _api_key(issued: Issued) -> str:
+    """A new API key for bulk checks."""
+    from datetime import UTC, datetime
+
+    from caiep.issuer.apikeys import create
+    from caiep.issuer.registry import open_registry
+
+    with open_registry(issued.database_url) as registry, registry.write() as connection:
+        return create(connection, "Header test HR", None, actor="test", now=datetime.now(UTC)).key
 
 
 def _offer_uri(issued: Issued) -> str:
@@ -197,6 +213,7 @@ EXPECTED_CACHE = {
     "holder.register_choice": "no-store",  # 303 back to the page
     "register.register_page": "no-store",  # answers name people
     "register.api_register": "no-store",
+    "register_check.api_register_check": "no-store",  # names people, for one employer
     "register.register_receipt": "no-store",  # a signed record of one lookup, made for its asker
     "receipts.verifier_did_document": "max-age=300",
     "receipts.receipt_context": "max-age=3600",
@@ -208,6 +225,7 @@ EXPECTED_CACHE = {
 #: Routes that answer 303 (a form's POST, then the page again); every other answers 200.
 REDIRECTS = {"holder.register_choice"}
 NOINDEX = {"holder.holder_page", "holder.register_choice"}  # and the wallet offers' pages, below
+NOINDEX |= {"register_check.api_register_check"}
 
 
 def test_every_route_says_how_long_its_answer_may_be_kept(app: Flask, issued: Issued) -> None:
@@ -224,7 +242,7 @@ def test_every_route_says_how_long_its_answer_may_be_kept(app: Flask, issued: Is
         assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert requests["issuer.hosted_credential"](app).headers["Vary"] == "Accept"
     private = NOINDEX | {"oid4vci.holder_offer", "lcw.open_exchange"}
-    for endpoint, send in requests.items():  # only the holder's private pages keep out of search engines
+    for endpoint, send in requests.items():  # only private pages and answers keep out of search engines
         robots = send(app).headers.get("X-Robots-Tag")
         assert robots == ("noindex, nofollow" if endpoint in private else None), endpoint
 
