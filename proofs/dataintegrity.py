@@ -135,6 +135,7 @@ def create_proof(
     document_loader: DocumentLoader = pinned_loader,
     proof_id: str | None = None,
     previous_proof: str | list[str] | None = None,
+    document_hash: bytes | None = None,
 ) -> dict[str, Any]:
     """An ``eddsa-rdfc-2022`` DataIntegrityProof over ``document`` (its proofs excluded).
 
@@ -142,6 +143,8 @@ def create_proof(
     ``proof_id`` sets the proof's ``id``; ``previous_proof`` names (by ``id``) proofs already
     in ``document`` that this one chains to: they are signed with the document (VC Data
     Integrity 1.0 §4.2, proof chains). Raises ProofInvalid when a named proof is missing.
+    ``document_hash`` is the SHA-256 of the document's canonical N-Quads when the caller has
+    it already (a document whose quads it writes itself); it is ignored for a chained proof.
     """
     options: dict[str, Any] = {"type": DATA_INTEGRITY_PROOF, "cryptosuite": CRYPTOSUITE}
     if proof_id is not None:
@@ -154,7 +157,11 @@ def create_proof(
         options["previousProof"] = previous_proof
     body = chained_document(document, options)
     config = {**options, "@context": body.get("@context")}
-    signature = signing_key.sign(hash_data(body, config, document_loader=document_loader))
+    if "proof" in body:
+        document_hash = None
+    signature = signing_key.sign(
+        hash_data(body, config, document_loader=document_loader, document_hash=document_hash)
+    )
     return {**options, "proofValue": "z" + b58encode(signature)}
 
 
@@ -204,6 +211,7 @@ def sign(
     document_loader: DocumentLoader = pinned_loader,
     proof_id: str | None = None,
     previous_proof: str | list[str] | None = None,
+    document_hash: bytes | None = None,
 ) -> dict[str, Any]:
     """The document with an ``eddsa-rdfc-2022`` proof added to its ``proof`` array.
 
@@ -219,6 +227,7 @@ def sign(
         document_loader=document_loader,
         proof_id=proof_id,
         previous_proof=previous_proof,
+        document_hash=document_hash,
     )
     return {**unsecured(document), "proof": [*proofs_of(document), proof]}
 

@@ -32,7 +32,9 @@ from caiep.errors import CaiepError, CredentialInvalid, EncodingError
 from caiep.keys.did import did_web_for_url, verification_method_id
 from caiep.keys.ed25519 import PublicKey, SigningKey
 from caiep.proofs.dataintegrity import proofs_of, sign, verify_proof
+from caiep.proofs.rdfc import canonicalize
 from caiep.schemas.loader import RECEIPT_CONTEXT_PATH, receipt_context_url, receipt_loader
+from caiep.verifier.receipt_rdf import receipt_quads
 from caiep.verifier.result import Check, Verdict
 
 VC_V2: Final = "https://www.w3.org/ns/credentials/v2"
@@ -144,8 +146,9 @@ class ReceiptIssuer:
         the API gives them) or ``bulk`` (``query`` ``{"charterNumbers": [...]}``, one answer each).
         Members whose value is None are left out; any member the receipt context does not define
         is a ValueError, so nothing is ever dropped silently from what is signed."""
+        asked: dict[str, Any]
         if kind == "lookup":
-            asked = {QUERY_TERMS[k]: v for k, v in query.items() if v is not None}
+            asked = {QUERY_TERMS[k]: str(v) for k, v in query.items() if v is not None}
         elif kind == "bulk":
             asked = {"charterNumbers": list(query["charterNumbers"])}
         else:
@@ -165,12 +168,14 @@ class ReceiptIssuer:
             "validFrom": instant(checked_at),
             "credentialSubject": subject,
         }
+        nquads = canonicalize(receipt_quads(receipt))  # written directly: see verifier/receipt_rdf.py
         return sign(
             receipt,
             self.key,
             verification_method=self.verification_method,
             created=checked_at.replace(microsecond=0),
             document_loader=receipt_loader(self.service_url.rstrip("/")),
+            document_hash=hashlib.sha256(nquads.encode("utf-8")).digest(),
         )
 
 

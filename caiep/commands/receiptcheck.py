@@ -36,6 +36,7 @@ def verify_receipt_file(
     fetcher: Any,
     against: Path | None,
     as_json: bool,
+    pdf: Path | None = None,
 ) -> int:
     """Verify ``receipt``, print what it proves, and the exit code (0 valid, 1 not, 2 undecided)."""
     from caiep.errors import CaiepError, ResolutionError
@@ -87,6 +88,13 @@ def verify_receipt_file(
         else:
             lines.append(f"  MISMATCH: {against} ({digest}) is not the document this receipt checked")
             code = EXIT_INVALID
+    if pdf is not None:
+        from caiep.atomicfile import write_atomic
+        from caiep.wallet_export.receipt_pdf import render_receipt_pdf
+
+        write_atomic(pdf, render_receipt_pdf(receipt))
+        report["pdf"] = str(pdf)
+        lines.append(f"  printable copy written to {pdf} (the signed record is embedded in it)")
     return _answer(report, as_json, "\n".join(lines), code)
 
 

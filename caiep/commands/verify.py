@@ -53,6 +53,12 @@ LOCAL_NOTE = "issuer key read from this instance's did.json (not from the web)"
     metavar="CREDENTIAL",
     help="for a signed receipt: say whether it is about this file's exact bytes",
 )
+@click.option(
+    "--pdf",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="OUT",
+    help="for a signed receipt that verifies: write its one-page printable copy (the signed JSON inside)",
+)
 @pass_invocation
 def verify_command(
     invocation: Invocation,
@@ -62,6 +68,7 @@ def verify_command(
     max_bytes: int | None,
     allow_http_base: str | None,
     against: Path | None,
+    pdf: Path | None,
 ) -> int:
     """Verify an OB 3.0 credential (JSON or VC-JWT), or the one baked into a PNG or SVG badge.
 
@@ -74,7 +81,8 @@ def verify_command(
 
     A signed verification receipt (from a verification page or the API) is recognised: the
     command says what it proves (a check made at that time, not that a charter is current now)
-    and, with --against CREDENTIAL, whether it is about that file's exact bytes.
+    and, with --against CREDENTIAL, whether it is about that file's exact bytes; --pdf OUT
+    writes its printable copy (a bulk check's, say, which the API gives as JSON only).
     """
     import json
     from datetime import UTC
@@ -122,9 +130,12 @@ def verify_command(
         from caiep.commands.receiptcheck import verify_receipt_file
 
         fetcher = verifier_fetcher(home, allow_http_base=allow_http_base)
-        return verify_receipt_file(receipt, home=home, fetcher=fetcher, against=against, as_json=as_json)
-    if against is not None:
-        print("caiep: --against is for a signed receipt; this is not one", file=sys.stderr)
+        return verify_receipt_file(
+            receipt, home=home, fetcher=fetcher, against=against, as_json=as_json, pdf=pdf
+        )
+    if against is not None or pdf is not None:
+        option = "--against" if against is not None else "--pdf"
+        print(f"caiep: {option} is for a signed receipt; this is not one", file=sys.stderr)
         return EXIT_UNDECIDED
 
     def read_list(number: int) -> str | None:  # our own status lists, from the registry, when asked

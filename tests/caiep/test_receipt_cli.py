@@ -65,9 +65,13 @@ def test_a_receipt_says_what_it_proves_and_checks_the_file_against_it(
     assert "a check of one credential, made " in run.out
     assert "it does not say that any charter is current now" in run.out
 
-    matched = cli("verify", str(receipt), "--against", str(tmp_path / "a.json"))
+    matched = cli(
+        "verify", str(receipt), "--against", str(tmp_path / "a.json"), "--pdf", str(tmp_path / "r.pdf")
+    )
     assert matched.code == 0, matched.err
     assert "its digest matches" in matched.out
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF-")
+    assert stat.S_IMODE((tmp_path / "r.pdf").stat().st_mode) == 0o600
     mismatched = cli("verify", str(receipt), "--against", str(tmp_path / "b.json"), "--json")
     assert mismatched.code == 1
     report = json.loads(mismatched.out)
