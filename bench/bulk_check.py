@@ -10,9 +10,8 @@ numbers (490 drawn from the holders, 10 that name nobody, in random order) and t
 the app's test client: the key looked up, its rate counted, the body parsed, the numbers
 answered and the check audited in one transaction, and the batch's receipt signed
 (``eddsa-rdfc-2022`` over the 500 answers). Printed: p50, p99 and the worst of ``--runs`` checks,
-the same for one list of 500 numbers re-checked (a batch whose receipt has a shape already
-seen: the signature's JSON-LD expansion is then a template, :mod:`caiep.proofs.shapes`), and for
-the two parts that cost most, timed apart: the database transaction
+the same for one list of 500 numbers re-checked (an HR system's yearly run over the same staff),
+and for the two parts that cost most, timed apart: the database transaction
 (:func:`caiep.issuer.bulkcheck.check` and :func:`caiep.issuer.apikeys.record_check`) and the
 receipt's signature.
 

@@ -97,3 +97,28 @@ def test_a_changed_receipt_fails_with_digital_bazaar(site: Charters) -> None:
     for result in peer_verify(site, changed):
         assert result["verified"] is False, result
         assert result["proofVerified"] is False, result
+
+
+def test_digital_bazaar_verifies_the_receipt_of_a_bulk_check(site: Charters) -> None:
+    """The receipt ``POST /api/v1/register/check`` gives, for 500 numbers, as an employer gets it."""
+    from caiep.issuer.apikeys import create
+    from caiep.issuer.records import charter_number
+
+    rex = issue_at(site, "Rex Bulk", NOW - timedelta(days=60))
+    change_state(site, rex, "revoked", "Exam result annulled")
+    with site.registry.write() as connection:
+        made = create(connection, "Peer HR", None, actor="test", now=datetime.now(UTC))
+    numbers = [charter_number(rex.holder_id) if n % 7 == 0 else f"CAIEP-{900000 + n:06d}" for n in range(500)]
+    response = site.client.post(
+        "/api/v1/register/check",
+        json={"charterNumbers": numbers},
+        headers={"Authorization": f"Bearer {made.key}"},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    receipt = response.get_json()["receipt"]
+    changed = copy.deepcopy(receipt)
+    changed["credentialSubject"]["answers"][0]["reason"] = "No reason"
+    verified, tampered = peer_verify(site, [receipt, changed])
+    assert verified["verified"] is True, verified
+    assert tampered["verified"] is False, tampered
+    assert receipt["credentialSubject"]["answers"][0]["state"] == "revoked"
