@@ -21,9 +21,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, render_template, request
@@ -34,16 +32,16 @@ from caiep import holderview, lcw, receiptview, registercheck
 from caiep import registerview as register_web
 from caiep.accesslog import access_log, log_request, log_to_stderr
 from caiep.addresses import BADGE_PNG_ROUTE, ServiceAddresses, page_path
-from caiep.caches import CacheLimit, apply_cache_limits
+from caiep.appconfig import AppConfig
+from caiep.caches import apply_cache_limits
 from caiep.errors import InputError
 from caiep.exporting import exported_charter
 from caiep.holderview import holder_page
 from caiep.issuer import web as issuer_web
-from caiep.issuer.register import RegisterPolicy
 from caiep.keys.did import did_web_document_url
 from caiep.openid4vci import create_blueprint as openid4vci_blueprint
-from caiep.ratelimit import READ, REGISTER, VERIFY, RateLimiter, RateLimitSettings, Window
-from caiep.settings import PASSPHRASE_VARIABLE, Configuration, read_configuration, web_environment
+from caiep.ratelimit import READ, REGISTER, VERIFY, RateLimiter
+from caiep.settings import PASSPHRASE_VARIABLE, read_configuration, web_environment
 from caiep.trust import make_fetcher, own_lists_first
 from caiep.verifier import web as verifier_web
 from caiep.verifier.cache import IntegrityCache
@@ -53,87 +51,17 @@ from caiep.wallet_export import web as wallet_web
 from caiep.wallet_export.charter import ExportedCharter
 from caiep.wallet_export.downloads import download_links
 from caiep.webheaders import ResponseHeaders
-from caiep.wiring import Instance, database_origin, did_document, open_database
+from caiep.wiring import Instance, did_document, open_database
 
 _STARTED = "caiep.started"  # perf_counter() at the start of the request, for the access log
 # Requests that verify a signature are counted against the verification limit.
 # A receipt of a stored credential is a verification and a signature: counted as verifications.
+__all__ = ["AppConfig", "create_app"]  # AppConfig lives in caiep.appconfig; callers know it here
+
 _LIMITED = {"verifier.api_verify", "verifier.verify_submitted", "lcw.exchange"}
 _LIMITED |= {"receipts.credential_receipt_json", "receipts.credential_receipt_pdf"}
 _LIMITED |= {"receipts.verify_receipt_json", "receipts.verify_receipt_pdf"}
 _REGISTER = {"register.register_page", "register.api_register", "register.register_receipt"}
-
-
-@dataclass(frozen=True)
-class AppConfig:
-    """Everything the service is configured by; ``origins`` says where values came from, for errors."""
-
-    home: Path
-    database_url: str
-    allow_http_base: str | None = None
-    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
-    trusted_proxies: int = 0  # reverse proxies whose X-Forwarded-For/-Proto are believed
-    integrity_cache_seconds: float = 300.0  # 0 turns the integrity cache off
-    verify_time_budget: float = 5.0  # seconds per verification, fetches included
-    status_list_ttl_ms: int = 3_600_000  # the lists' ttl: their Cache-Control max-age
-    origins: Mapping[str, str] = field(default_factory=dict)
-    cache_limits: Mapping[str, CacheLimit] = field(default_factory=dict)  # by name; empty: the defaults
-    linkedin_organization_id: str | None = None  # "Add to profile" names the body by this id
-    signer_socket: Path | None = None  # where caiep signer answers; None: signer.sock in ``home``
-    lcw_exchange_minutes: int = 15  # how long a Learner Credential Wallet exchange stays open
-    register_policy: RegisterPolicy = field(default_factory=RegisterPolicy)
-    register_check_max: int = 500  # the most charter numbers one bulk check takes
-    apikey_default_rate_per_minute: int = 60  # bulk checks a minute of a key without its own rate
-
-    @classmethod
-    def from_configuration(
-        cls, configuration: Configuration, *, allow_http_base: str | None = None
-    ) -> AppConfig:
-        """The service's settings from the one reader; a flag's ``allow_http_base`` comes first."""
-        c = configuration
-        return cls(
-            home=c.home,
-            database_url=c.database_url,
-            allow_http_base=allow_http_base or c.get("allow_http_base", str),
-            rate_limits=RateLimitSettings(
-                verify=(
-                    Window(c.require("rate_per_10_seconds", int), 10),
-                    Window(c.require("rate_per_minute", int), 60),
-                ),
-                read=(
-                    Window(c.require("read_rate_per_10_seconds", int), 10),
-                    Window(c.require("read_rate_per_minute", int), 60),
-                ),
-                register=(
-                    Window(c.require("register_rate_per_10_seconds", int), 10),
-                    Window(c.require("register_rate_per_minute", int), 60),
-                ),
-                storage=c.require("rate_storage", str),
-                key_prefix=c.require("rate_key_prefix", str),
-            ),
-            trusted_proxies=c.require("trusted_proxies", int),
-            integrity_cache_seconds=c.require("integrity_cache_seconds", float),
-            verify_time_budget=c.require("verify_time_budget", float),
-            status_list_ttl_ms=c.require("status_list_ttl_ms", int),
-            origins={"database_url": database_origin(c)},
-            cache_limits=c.cache_limits(),
-            linkedin_organization_id=c.get("linkedin_organization_id", str),
-            signer_socket=c.signer_socket(),
-            lcw_exchange_minutes=c.require("lcw_exchange_minutes", int),
-            register_policy=RegisterPolicy(
-                default_listing=c.require("register_default", str),
-                decision_years=c.require("register_decision_years", int),
-                max_matches=c.require("register_max_matches", int),
-            ),
-            register_check_max=c.require("register_check_max", int),
-            apikey_default_rate_per_minute=c.require("apikey_default_rate_per_minute", int),
-        )
-
-    @classmethod
-    def from_environment(cls) -> AppConfig:
-        """The service's settings for ``$CAIEP_HOME`` (what gunicorn's ``create_app()`` uses); the
-        key passphrase, should it be in the environment, is never read."""
-        return cls.from_configuration(read_configuration(environ=web_environment()))
 
 
 def create_app(config: AppConfig | None = None, *, log_requests: bool | None = None) -> Flask:
